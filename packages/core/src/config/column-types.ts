@@ -1,0 +1,337 @@
+import { z } from 'zod';
+import { CarburetorError } from '../errors.ts';
+import { normalizeTimestamp } from './timestamp.ts';
+
+/** The PostgreSQL types a synced column may have. */
+export type ColumnKind =
+  | 'text'
+  | 'boolean'
+  | 'integer'
+  | 'bigint'
+  | 'double'
+  | 'numeric'
+  | 'date'
+  | 'timestamptz'
+  | 'jsonb'
+  | 'uuid'
+  | 'bytea';
+
+/** JSON as it travels on the wire and sits in a jsonb column. */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+/** The TypeScript value of each column kind (jsonb is refined with `$type<T>()`). */
+export interface ColumnKindValues {
+  text: string;
+  boolean: boolean;
+  integer: number;
+  /** Decimal digits as a string: a JS number would lose digits past 2^53. */
+  bigint: string;
+  double: number;
+  /** Decimal as a string, to keep every digit. */
+  numeric: string;
+  /** `YYYY-MM-DD`. */
+  date: string;
+  /** ISO 8601 in UTC with six fractional digits: `2026-11-25T15:41:05.123456Z`. */
+  timestamptz: string;
+  jsonb: JsonValue;
+  /** Lowercase canonical form. */
+  uuid: string;
+  bytea: Uint8Array;
+}
+
+/** How one column kind is stored and carried everywhere. */
+export interface ColumnTypeInfo<K extends ColumnKind = ColumnKind> {
+  kind: K;
+  /** Type in PostgreSQL DDL. */
+  pg: string;
+  /** Storage class in the SQLite replica. */
+  sqlite: 'TEXT' | 'INTEGER' | 'REAL' | 'BLOB';
+  /** TypeScript type, for documentation and error messages. */
+  ts: string;
+  /** Zod schema of the value in its wire form (JSON). */
+  wireSchema: z.ZodType;
+  /** Value → JSON-safe wire form. */
+  toWire(value: ColumnKindValues[K]): JsonValue;
+  /** Wire form (already validated) → value. */
+  fromWire(wire: JsonValue): ColumnKindValues[K];
+  /** Value → what SQLite stores. */
+  toSqlite(value: ColumnKindValues[K]): string | number | bigint | Uint8Array;
+  /** What SQLite returns → value. */
+  fromSqlite(stored: unknown): ColumnKindValues[K];
+  /** What the server's PostgreSQL driver returns (exact-value parsers) → value. */
+  fromPg(raw: unknown): ColumnKindValues[K];
+}
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+const bigintSchema = z
+  .string()
+  .regex(/^-?(0|[1-9]\d{0,18})$/, 'expected a 64-bit integer as a decimal string')
+  .refine((s) => {
+    const n = BigInt(s);
+    return n >= INT64_MIN && n <= INT64_MAX;
+  }, 'out of the 64-bit integer range');
+const numericSchema = z
+  .string()
+  .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number as a string, e.g. "12.50"');
+const dateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
+  .refine(
+    (s) => {
+      const d = new Date(`${s}T00:00:00Z`);
+      return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
+    },
+    { message: 'not a calendar date' },
+  );
+const timestampSchema = z.string().refine((s) => {
+  try {
+    normalizeTimestamp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'expected an ISO 8601 timestamp with a time zone, e.g. 2026-11-25T15:41:05.123456Z');
+const uuidSchema = z
+  .string()
+  .regex(
+    /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
+    'expected a UUID',
+  );
+const base64Schema = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected bytes as base64')
+  .refine((s) => s.length % 4 === 0, 'expected bytes as base64');
+const jsonSchema: z.ZodType<JsonValue> = z.json();
+
+const identity = <T>(value: T): T => value;
+
+function fail(kind: ColumnKind, raw: unknown): never {
+  throw new CarburetorError(
+    'invalid_value',
+    `Cannot read ${typeof raw} ${JSON.stringify(String(raw)).slice(0, 60)} as a ${kind} column value.`,
+  );
+}
+
+function asString(kind: ColumnKind, raw: unknown): string {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
+  return fail(kind, raw);
+}
+
+/** Base64 without Node's Buffer, so core stays isomorphic. */
+export function bytesToBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(binary);
+}
+
+/** The inverse of {@link bytesToBase64}. */
+export function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function toBytes(kind: ColumnKind, raw: unknown): Uint8Array {
+  if (raw instanceof Uint8Array) return new Uint8Array(raw);
+  if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+  if (typeof raw === 'string' && raw.startsWith('\\x')) {
+    const hex = raw.slice(2);
+    const out = new Uint8Array(hex.length / 2);
+    for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+    return out;
+  }
+  return fail(kind, raw);
+}
+
+function toJson(kind: ColumnKind, raw: unknown): JsonValue {
+  if (typeof raw === 'string') {
+    try {
+      return JSON.parse(raw) as JsonValue;
+    } catch (cause) {
+      throw new CarburetorError('invalid_value', `Stored ${kind} value is not JSON.`, { cause });
+    }
+  }
+  return raw as JsonValue;
+}
+
+function toBoolean(kind: ColumnKind, raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (raw === 0 || raw === 1 || raw === 0n || raw === 1n) return Number(raw) === 1;
+  return fail(kind, raw);
+}
+
+function toNumber(kind: ColumnKind, raw: unknown): number {
+  if (typeof raw === 'number') return raw;
+  if (typeof raw === 'bigint' || (typeof raw === 'string' && raw.trim() !== '')) {
+    const n = Number(raw);
+    if (!Number.isNaN(n)) return n;
+  }
+  return fail(kind, raw);
+}
+
+/**
+ * The type mapping, in one table: config type → PostgreSQL type, SQLite
+ * storage, TypeScript type and wire encoding. Every adapter converts through
+ * it, so a value round-trips exactly (timestamps keep microseconds, bigint and
+ * numeric keep every digit).
+ *
+ * @example
+ * ```ts
+ * columnTypes.timestamptz.fromPg('2026-11-25 15:41:05.1234+00'); // '2026-11-25T15:41:05.123400Z'
+ * columnTypes.bytea.toWire(new Uint8Array([1, 2])); // 'AQI='
+ * ```
+ */
+export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
+  text: {
+    kind: 'text',
+    pg: 'text',
+    sqlite: 'TEXT',
+    ts: 'string',
+    wireSchema: z.string(),
+    toWire: identity,
+    fromWire: (w) => w as string,
+    toSqlite: identity,
+    fromSqlite: (raw) => asString('text', raw),
+    fromPg: (raw) => asString('text', raw),
+  },
+  boolean: {
+    kind: 'boolean',
+    pg: 'boolean',
+    sqlite: 'INTEGER',
+    ts: 'boolean',
+    wireSchema: z.boolean(),
+    toWire: identity,
+    fromWire: (w) => w as boolean,
+    toSqlite: (v) => (v ? 1 : 0),
+    fromSqlite: (raw) => toBoolean('boolean', raw),
+    fromPg: (raw) => toBoolean('boolean', raw),
+  },
+  integer: {
+    kind: 'integer',
+    pg: 'integer',
+    sqlite: 'INTEGER',
+    ts: 'number',
+    wireSchema: z.number().int().min(INT32_MIN).max(INT32_MAX),
+    toWire: identity,
+    fromWire: (w) => w as number,
+    toSqlite: identity,
+    fromSqlite: (raw) => toNumber('integer', raw),
+    fromPg: (raw) => toNumber('integer', raw),
+  },
+  bigint: {
+    kind: 'bigint',
+    pg: 'bigint',
+    sqlite: 'INTEGER',
+    ts: 'string',
+    wireSchema: bigintSchema,
+    toWire: identity,
+    fromWire: (w) => w as string,
+    toSqlite: (v) => BigInt(v),
+    fromSqlite: (raw) => asString('bigint', raw),
+    fromPg: (raw) => asString('bigint', raw),
+  },
+  double: {
+    kind: 'double',
+    pg: 'double precision',
+    sqlite: 'REAL',
+    ts: 'number',
+    wireSchema: z.number(),
+    toWire: identity,
+    fromWire: (w) => w as number,
+    toSqlite: identity,
+    fromSqlite: (raw) => toNumber('double', raw),
+    fromPg: (raw) => toNumber('double', raw),
+  },
+  numeric: {
+    kind: 'numeric',
+    pg: 'numeric',
+    sqlite: 'TEXT',
+    ts: 'string',
+    wireSchema: numericSchema,
+    toWire: identity,
+    fromWire: (w) => w as string,
+    toSqlite: identity,
+    fromSqlite: (raw) => asString('numeric', raw),
+    fromPg: (raw) => asString('numeric', raw),
+  },
+  date: {
+    kind: 'date',
+    pg: 'date',
+    sqlite: 'TEXT',
+    ts: 'string',
+    wireSchema: dateSchema,
+    toWire: identity,
+    fromWire: (w) => w as string,
+    toSqlite: identity,
+    fromSqlite: (raw) => asString('date', raw),
+    fromPg: (raw) => asString('date', raw),
+  },
+  timestamptz: {
+    kind: 'timestamptz',
+    pg: 'timestamptz',
+    sqlite: 'TEXT',
+    ts: 'string',
+    wireSchema: timestampSchema,
+    toWire: (v) => normalizeTimestamp(v),
+    fromWire: (w) => normalizeTimestamp(w as string),
+    toSqlite: (v) => normalizeTimestamp(v),
+    fromSqlite: (raw) => normalizeTimestamp(asString('timestamptz', raw)),
+    fromPg: (raw) =>
+      raw instanceof Date
+        ? normalizeTimestamp(raw.toISOString())
+        : normalizeTimestamp(asString('timestamptz', raw)),
+  },
+  jsonb: {
+    kind: 'jsonb',
+    pg: 'jsonb',
+    sqlite: 'TEXT',
+    ts: 'JsonValue',
+    wireSchema: jsonSchema,
+    toWire: identity,
+    fromWire: identity,
+    toSqlite: (v) => JSON.stringify(v),
+    fromSqlite: (raw) => toJson('jsonb', raw),
+    fromPg: (raw) => toJson('jsonb', raw),
+  },
+  uuid: {
+    kind: 'uuid',
+    pg: 'uuid',
+    sqlite: 'TEXT',
+    ts: 'string',
+    wireSchema: uuidSchema,
+    toWire: (v) => v.toLowerCase(),
+    fromWire: (w) => (w as string).toLowerCase(),
+    toSqlite: (v) => v.toLowerCase(),
+    fromSqlite: (raw) => asString('uuid', raw).toLowerCase(),
+    fromPg: (raw) => asString('uuid', raw).toLowerCase(),
+  },
+  bytea: {
+    kind: 'bytea',
+    pg: 'bytea',
+    sqlite: 'BLOB',
+    ts: 'Uint8Array',
+    wireSchema: base64Schema,
+    toWire: (v) => bytesToBase64(v),
+    fromWire: (w) => base64ToBytes(w as string),
+    toSqlite: identity,
+    fromSqlite: (raw) => toBytes('bytea', raw),
+    fromPg: (raw) => toBytes('bytea', raw),
+  },
+};
+
+/** Every column kind, in a stable order. */
+export const columnKinds = Object.keys(columnTypes) as ColumnKind[];
