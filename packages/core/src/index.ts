@@ -71,3 +71,4 @@ export {
   type CoreErrorCode,
   MalformedMetadataError,
 } from './errors.ts';
+export * from './protocol/index.ts';

@@ -73,13 +73,12 @@ const INT32_MAX = 2147483647;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-const bigintSchema = z
-  .string()
-  .regex(/^-?(0|[1-9]\d{0,18})$/, 'expected a 64-bit integer as a decimal string')
-  .refine((s) => {
-    const n = BigInt(s);
-    return n >= INT64_MIN && n <= INT64_MAX;
-  }, 'out of the 64-bit integer range');
+const INT64 = /^-?(0|[1-9]\d{0,18})$/;
+const bigintSchema = z.string().refine((s) => {
+  if (!INT64.test(s)) return false;
+  const n = BigInt(s);
+  return n >= INT64_MIN && n <= INT64_MAX;
+}, 'expected a 64-bit integer as a decimal string');
 const numericSchema = z
   .string()
   .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number as a string, e.g. "12.50"');

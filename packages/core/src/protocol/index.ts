@@ -1,0 +1,31 @@
+export {
+  CLOCK_SKEW_TOLERANCE_MS,
+  DEFAULT_PAGE_SIZE,
+  MAX_CURSOR_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_UPLOAD_ROWS,
+  MAX_VALUE_BYTES,
+  PROTOCOL_VERSION,
+} from './limits.ts';
+export {
+  type CheckedUploadRow,
+  checkUploadRow,
+  clientIdSchema,
+  type DownloadRequest,
+  type DownloadResponse,
+  type DownloadTablePage,
+  type DownloadTableRequest,
+  type GroupProtocol,
+  groupProtocol,
+  type RowErrorCode,
+  type UploadColumn,
+  type UploadRequest,
+  type UploadResponse,
+  type UploadRow,
+  type UploadRowResult,
+  type UploadTableResult,
+  type WireMetadata,
+  type WireRow,
+  type WireStamp,
+} from './messages.ts';
+export { checkValue, checkWireValue, encodeValues, type ValueCheck } from './values.ts';

@@ -1,0 +1,319 @@
+import { z } from 'zod';
+import type { JsonValue } from '../config/column-types.ts';
+import type { AnySyncConfig, ResolvedGroup, ResolvedGroupTable } from '../config/sync-config.ts';
+import { CarburetorError } from '../errors.ts';
+import { MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_UPLOAD_ROWS, PROTOCOL_VERSION } from './limits.ts';
+import { checkWireValue } from './values.ts';
+
+/** Per-column write stamp on the wire: HLC write time and writer's client id. */
+export interface WireStamp {
+  t: number;
+  c: string;
+}
+
+/** Column metadata of a row on the wire: one stamp per synced column. */
+export type WireMetadata = Record<string, WireStamp>;
+
+/**
+ * One row on the wire, as a tuple to keep pages small and fast to encode:
+ * id, last-synced-at (server time), column metadata, then the synced values
+ * in the order of the table's `columns`.
+ */
+export type WireRow = [
+  id: string,
+  lastSyncedAt: string,
+  metadata: WireMetadata,
+  ...values: JsonValue[],
+];
+
+/** Per-row error codes of an upload. */
+export type RowErrorCode =
+  | 'insufficient_permission'
+  | 'record_not_found'
+  | 'read_only'
+  | 'invalid_value'
+  | 'clock_skew';
+
+/** What the client says about one table when it downloads. */
+export interface DownloadTableRequest {
+  /** Opaque cursor from the last page, or null for a first download. */
+  cursor: string | null;
+  /** The replica already holds rows of this table: a first download then sends tombstones. */
+  hasRows: boolean;
+}
+
+/** Body of `<group>.download`. */
+export interface DownloadRequest {
+  protocol: typeof PROTOCOL_VERSION;
+  clientId: string;
+  /** Tables of the group to download; a table left out is skipped. */
+  tables: Record<string, DownloadTableRequest>;
+  /** Rows per table in this page (at most MAX_PAGE_SIZE). */
+  pageSize?: number | undefined;
+}
+
+/** One table's part of a download page. */
+export interface DownloadTablePage {
+  /** Synced column names, in the order of each row's values. */
+  columns: string[];
+  rows: WireRow[];
+  /** Ids of rows deleted since the cursor, sent without their values. */
+  tombstones: string[];
+  /** Ids of rows that no longer pass the group's filter. */
+  outOfScope: string[];
+  /** The cursor to send next time. */
+  cursor: string;
+  /** More pages of this table remain. */
+  hasMore: boolean;
+  /** The cursor sent was not accepted (group changed, other user): this is a first download. */
+  reset: boolean;
+}
+
+/** Answer of `<group>.download`. */
+export interface DownloadResponse {
+  protocol: typeof PROTOCOL_VERSION;
+  /** Server time in milliseconds since the epoch (PostgreSQL's clock). */
+  serverTime: number;
+  tables: Record<string, DownloadTablePage>;
+  /** Some table has more pages. */
+  hasMore: boolean;
+}
+
+/** One column of an uploaded row: its value and its write time. */
+export interface UploadColumn {
+  value: JsonValue;
+  t: number;
+}
+
+/** One uploaded row: a full row for an insert, the dirty columns for an update. */
+export interface UploadRow {
+  op: 'insert' | 'update';
+  id: string;
+  columns: Record<string, UploadColumn>;
+}
+
+/** Body of `<group>.upload`. */
+export interface UploadRequest {
+  protocol: typeof PROTOCOL_VERSION;
+  clientId: string;
+  tables: Record<string, UploadRow[]>;
+}
+
+/** The server's answer for one uploaded row. */
+export type UploadRowResult =
+  | { id: string; ok: true; row: WireRow }
+  | { id: string; ok: false; code: RowErrorCode; message: string };
+
+/** One table's part of an upload answer, in the order of the request's rows. */
+export interface UploadTableResult {
+  columns: string[];
+  results: UploadRowResult[];
+}
+
+/** Answer of `<group>.upload`. */
+export interface UploadResponse {
+  protocol: typeof PROTOCOL_VERSION;
+  serverTime: number;
+  tables: Record<string, UploadTableResult>;
+}
+
+const CLIENT_ID = /^[a-z0-9_-]{1,64}$/;
+
+/** A client id: 1–64 lowercase letters, digits, '-' or '_' ('server' is taken). */
+export const clientIdSchema = z
+  .string()
+  .regex(CLIENT_ID, 'a client id is 1-64 lowercase letters, digits, "-" or "_"')
+  .refine((id) => id !== 'server', '"server" is reserved for writes made outside Carburetor');
+
+const rowIdSchema = z.string().min(1).max(255);
+const writeTimeSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const protocolSchema = z.literal(PROTOCOL_VERSION, {
+  error: (issue) =>
+    `protocol version ${JSON.stringify(issue.input)} is not supported; this server speaks version ${PROTOCOL_VERSION}`,
+});
+const jsonValue: z.ZodType<JsonValue> = z.json();
+const wireStampSchema = z.object({ t: writeTimeSchema, c: z.string().min(1).max(64) });
+const wireRowSchema = z
+  .tuple([z.string(), z.string(), z.record(z.string(), wireStampSchema)])
+  .rest(jsonValue) as unknown as z.ZodType<WireRow>;
+
+/** Zod schemas of one group's messages, built from the config. */
+export interface GroupProtocol {
+  group: ResolvedGroup;
+  downloadRequest: z.ZodType<DownloadRequest>;
+  downloadResponse: z.ZodType<DownloadResponse>;
+  uploadRequest: z.ZodType<UploadRequest>;
+  uploadResponse: z.ZodType<UploadResponse>;
+}
+
+function tablesOf<T extends z.ZodType>(group: ResolvedGroup, schema: T) {
+  const shape: Record<string, z.ZodOptional<T>> = {};
+  for (const entry of group.tables) shape[entry.table.key] = schema.optional();
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `group "${group.name}" has no table ${issue.keys.map((k) => `"${k}"`).join(', ')}; its tables are ${group.tables.map((t) => t.table.key).join(', ')}`
+        : undefined,
+  });
+}
+
+/**
+ * The zod schemas of a group's download and upload messages. Structure
+ * errors (not the protocol's shape, a table not in the group, the wrong
+ * protocol version) fail here, whole; column values are checked per row by
+ * {@link checkUploadRow}, so one bad row never sinks the others.
+ *
+ * @example
+ * ```ts
+ * const protocol = groupProtocol(config, 'private_contacts');
+ * const request = protocol.uploadRequest.parse(body);
+ * ```
+ */
+export function groupProtocol(config: AnySyncConfig, groupName: string): GroupProtocol {
+  const group = (config.groups as Record<string, ResolvedGroup>)[groupName];
+  if (!group) {
+    throw new CarburetorError(
+      'protocol',
+      `Unknown sync group "${groupName}"; the groups are: ${Object.keys(config.groups).join(', ')}.`,
+    );
+  }
+  const uploadRow = z.strictObject({
+    op: z.enum(['insert', 'update']),
+    id: rowIdSchema,
+    columns: z.record(z.string(), z.strictObject({ value: jsonValue, t: writeTimeSchema })),
+  });
+  const uploadRequest = z
+    .strictObject({
+      protocol: protocolSchema,
+      clientId: clientIdSchema,
+      tables: tablesOf(group, z.array(uploadRow)),
+    })
+    .refine(
+      (request) =>
+        Object.values(request.tables).reduce((n, rows) => n + (rows?.length ?? 0), 0) <=
+        MAX_UPLOAD_ROWS,
+      `an upload carries at most ${MAX_UPLOAD_ROWS} rows; split the queue`,
+    );
+  const downloadRequest = z.strictObject({
+    protocol: protocolSchema,
+    clientId: clientIdSchema,
+    tables: tablesOf(
+      group,
+      z.strictObject({
+        cursor: z.string().max(MAX_CURSOR_LENGTH).nullable(),
+        hasRows: z.boolean(),
+      }),
+    ),
+    pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+  });
+  const downloadPage = z.object({
+    columns: z.array(z.string()),
+    rows: z.array(wireRowSchema),
+    tombstones: z.array(z.string()),
+    outOfScope: z.array(z.string()),
+    cursor: z.string(),
+    hasMore: z.boolean(),
+    reset: z.boolean(),
+  });
+  const rowResult = z.union([
+    z.object({ id: z.string(), ok: z.literal(true), row: wireRowSchema }),
+    z.object({
+      id: z.string(),
+      ok: z.literal(false),
+      code: z.enum([
+        'insufficient_permission',
+        'record_not_found',
+        'read_only',
+        'invalid_value',
+        'clock_skew',
+      ]),
+      message: z.string(),
+    }),
+  ]);
+  return {
+    group,
+    downloadRequest: downloadRequest as unknown as z.ZodType<DownloadRequest>,
+    downloadResponse: z.object({
+      protocol: protocolSchema,
+      serverTime: z.number(),
+      tables: z.record(z.string(), downloadPage),
+      hasMore: z.boolean(),
+    }) as unknown as z.ZodType<DownloadResponse>,
+    uploadRequest: uploadRequest as unknown as z.ZodType<UploadRequest>,
+    uploadResponse: z.object({
+      protocol: protocolSchema,
+      serverTime: z.number(),
+      tables: z.record(
+        z.string(),
+        z.object({ columns: z.array(z.string()), results: z.array(rowResult) }),
+      ),
+    }) as unknown as z.ZodType<UploadResponse>,
+  };
+}
+
+/** A checked upload row: decoded values and write times of the columns it carries. */
+export type CheckedUploadRow =
+  | {
+      ok: true;
+      op: 'insert' | 'update';
+      id: string;
+      /** Decoded values by column name (only the columns the row carries). */
+      values: Record<string, unknown>;
+      /** Wire values by column name. */
+      wire: Record<string, JsonValue>;
+      /** Write time of each carried column. */
+      times: Record<string, number>;
+    }
+  | { ok: false; code: 'invalid_value'; message: string };
+
+/**
+ * Checks one uploaded row's columns against its table: every column known
+ * and synced, every value valid, an insert carrying every required column.
+ *
+ * @example
+ * ```ts
+ * const checked = checkUploadRow(group.table.phone_book, row);
+ * if (!checked.ok) results.push({ id: row.id, ok: false, code: checked.code, message: checked.message });
+ * ```
+ */
+export function checkUploadRow(entry: ResolvedGroupTable, row: UploadRow): CheckedUploadRow {
+  const { table } = entry;
+  const values: Record<string, unknown> = {};
+  const wire: Record<string, JsonValue> = {};
+  const times: Record<string, number> = {};
+  const fail = (message: string): CheckedUploadRow => ({
+    ok: false,
+    code: 'invalid_value',
+    message: `${table.key} ${row.id}: ${message}`,
+  });
+  for (const [name, column] of Object.entries(row.columns)) {
+    const def = table.column[name];
+    if (!def || (def.role !== 'data' && def.role !== 'isDeleted')) {
+      return fail(
+        def
+          ? `column "${name}" is managed by Carburetor and cannot be uploaded`
+          : `unknown column "${name}"`,
+      );
+    }
+    const check = checkWireValue(def, column.value);
+    if (!check.ok) return fail(check.message);
+    values[name] = check.value;
+    wire[name] = check.wire;
+    times[name] = column.t;
+  }
+  if (row.op === 'insert') {
+    for (const def of table.dataColumns) {
+      if (
+        !(def.name in values) &&
+        !def.nullable &&
+        def.default?.kind !== 'value' &&
+        def.default?.kind !== 'now'
+      ) {
+        return fail(`an insert needs column "${def.name}"`);
+      }
+    }
+  } else if (Object.keys(values).length === 0) {
+    return fail('an update carries no columns');
+  }
+  return { ok: true, op: row.op, id: row.id, values, wire, times };
+}

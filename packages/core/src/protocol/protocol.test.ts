@@ -1,0 +1,174 @@
+import { describe, expect, test } from 'vitest';
+import { phoneBookConfig as config } from '../../test/phone-book.fixture.ts';
+import { MAX_UPLOAD_ROWS, MAX_VALUE_BYTES, PROTOCOL_VERSION } from './limits.ts';
+import { checkUploadRow, groupProtocol, type UploadRow } from './messages.ts';
+import { checkValue, checkWireValue, encodeValues } from './values.ts';
+
+const protocol = groupProtocol(config, 'private_contacts');
+const phoneBook = protocol.group.table['phone_book']!;
+const table = config.tables.phone_book;
+
+const insertRow = (columns: Record<string, unknown>, id = 'row-1'): UploadRow => ({
+  op: 'insert',
+  id,
+  columns: Object.fromEntries(
+    Object.entries(columns).map(([k, v]) => [k, { value: v as never, t: 1 }]),
+  ),
+});
+
+const valid = {
+  owner_id: 'u1',
+  name: 'Ada',
+  phone_number: '+44 20',
+  note: null,
+};
+
+describe('structure errors fail the whole request', () => {
+  const base = { protocol: PROTOCOL_VERSION, clientId: 'client-a', tables: {} };
+
+  test('a well-formed upload and download parse', () => {
+    expect(
+      protocol.uploadRequest.safeParse({ ...base, tables: { phone_book: [insertRow(valid)] } })
+        .success,
+    ).toBe(true);
+    expect(
+      protocol.downloadRequest.safeParse({
+        ...base,
+        tables: { phone_book: { cursor: null, hasRows: false } },
+        pageSize: 500,
+      }).success,
+    ).toBe(true);
+  });
+
+  test('a wrong protocol version names both versions', () => {
+    const result = protocol.uploadRequest.safeParse({ ...base, protocol: 99 });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toMatch(
+      /protocol version 99 is not supported; this server speaks version 1/,
+    );
+  });
+
+  test('a table not in the group names the group and its tables', () => {
+    const result = groupProtocol(config, 'directory').uploadRequest.safeParse({
+      ...base,
+      tables: { note: [] },
+    });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toMatch(
+      /group \\"directory\\" has no table \\"note\\"/,
+    );
+  });
+
+  test('not the protocol shape: bad client id, missing write time, extra keys, too many rows', () => {
+    expect(protocol.uploadRequest.safeParse({ ...base, clientId: 'Has Spaces' }).success).toBe(
+      false,
+    );
+    expect(protocol.uploadRequest.safeParse({ ...base, clientId: 'server' }).success).toBe(false);
+    expect(
+      protocol.uploadRequest.safeParse({
+        ...base,
+        tables: { phone_book: [{ op: 'insert', id: 'x', columns: { name: { value: 'a' } } }] },
+      }).success,
+    ).toBe(false);
+    expect(protocol.uploadRequest.safeParse({ ...base, extra: 1 }).success).toBe(false);
+    const many = Array.from({ length: MAX_UPLOAD_ROWS + 1 }, (_, i) => insertRow(valid, `r${i}`));
+    const result = protocol.uploadRequest.safeParse({ ...base, tables: { phone_book: many } });
+    expect(result.error?.issues[0]?.message).toMatch(/at most 2000 rows/);
+    expect(protocol.downloadRequest.safeParse({ ...base, pageSize: 0 }).success).toBe(false);
+  });
+
+  test('an unknown group is refused with the list of groups', () => {
+    expect(() => groupProtocol(config, 'nope')).toThrow(
+      /Unknown sync group "nope"; the groups are: private_contacts, directory/,
+    );
+  });
+});
+
+describe('value errors are per row', () => {
+  test('a valid insert decodes, and defaults need not be sent', () => {
+    const checked = checkUploadRow(phoneBook, insertRow(valid));
+    expect(checked).toMatchObject({
+      ok: true,
+      op: 'insert',
+      values: { name: 'Ada', note: null },
+      times: { name: 1 },
+    });
+  });
+
+  test.each([
+    ['unknown column', { ...valid, nickname: 'x' }, /unknown column "nickname"/],
+    [
+      'managed column',
+      { ...valid, updated_at: '2026-01-01T00:00:00Z' },
+      /"updated_at" is managed by Carburetor/,
+    ],
+    ['wrong type', { ...valid, published: 'yes' }, /published expects a boolean value, got "yes"/],
+    ['failing validator', { ...valid, name: '' }, /name: a contact needs a name/],
+    ['null in a required column', { ...valid, phone_number: null }, /phone_number cannot be null/],
+    [
+      'missing required column',
+      { owner_id: 'u1', name: 'Ada' },
+      /an insert needs column "phone_number"/,
+    ],
+    [
+      'oversized value',
+      { ...valid, note: 'x'.repeat(MAX_VALUE_BYTES + 1) },
+      /note is 262145 bytes, over the limit of 262144/,
+    ],
+  ])('%s', (_name, columns, message) => {
+    const checked = checkUploadRow(phoneBook, insertRow(columns));
+    expect(checked.ok).toBe(false);
+    if (!checked.ok) {
+      expect(checked.code).toBe('invalid_value');
+      expect(checked.message).toMatch(message);
+      expect(checked.message).toMatch(/^phone_book row-1: /);
+    }
+  });
+
+  test('an update carries only its columns, and null is a value', () => {
+    const checked = checkUploadRow(phoneBook, {
+      op: 'update',
+      id: 'r',
+      columns: { note: { value: null, t: 5 } },
+    });
+    expect(checked).toMatchObject({ ok: true, values: { note: null }, times: { note: 5 } });
+    expect(checkUploadRow(phoneBook, { op: 'update', id: 'r', columns: {} }).ok).toBe(false);
+  });
+
+  test('strings full of SQL and quotes are values like any other', () => {
+    const evil = "'); DELETE FROM phone_books; -- \" \\ ' ";
+    expect(checkUploadRow(phoneBook, insertRow({ ...valid, name: evil }))).toMatchObject({
+      ok: true,
+      values: { name: evil },
+    });
+  });
+});
+
+describe('app-side values', () => {
+  test('checkValue refuses wrong types and runs the validator', () => {
+    expect(checkValue(table.column['name']!, 'Ada').ok).toBe(true);
+    expect(checkValue(table.column['name']!, '')).toEqual({
+      ok: false,
+      message: 'name: a contact needs a name',
+    });
+    expect(checkValue(table.column['note']!, null).ok).toBe(true);
+    expect(checkValue(table.column['phone_number']!, undefined)).toEqual({
+      ok: false,
+      message: 'phone_number is missing',
+    });
+    expect(checkValue(table.column['published']!, 1).ok).toBe(false);
+    expect(checkWireValue(config.tables.note.column['tags']!, ['a', 'b'])).toMatchObject({
+      ok: true,
+      value: ['a', 'b'],
+    });
+  });
+
+  test('encodeValues encodes only the columns asked for', () => {
+    expect(
+      encodeValues(table, { name: 'Ada', note: null, published: true }, ['name', 'note']),
+    ).toEqual({
+      name: 'Ada',
+      note: null,
+    });
+  });
+});
