@@ -4,10 +4,10 @@ export {
   boolean,
   bytea,
   Column,
+  type ColumnBuilderState,
   type ColumnDefault,
   type ColumnRole,
   type ColumnSpec,
-  type ColumnState,
   date,
   double,
   integer,
@@ -71,4 +71,58 @@ export {
   type CoreErrorCode,
   MalformedMetadataError,
 } from './errors.ts';
-export * from './protocol/index.ts';
+export {
+  CLOCK_SKEW_TOLERANCE_MS,
+  DEFAULT_PAGE_SIZE,
+  MAX_CURSOR_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_UPLOAD_ROWS,
+  MAX_VALUE_BYTES,
+  PROTOCOL_VERSION,
+} from './protocol/limits.ts';
+export {
+  type CheckedUploadRow,
+  checkUploadRow,
+  type DownloadRequest,
+  type DownloadResponse,
+  type DownloadTablePage,
+  type DownloadTableRequest,
+  type RowErrorCode,
+  type UploadColumn,
+  type UploadRequest,
+  type UploadResponse,
+  type UploadRow,
+  type UploadRowResult,
+  type UploadTableResult,
+  type WireMetadata,
+  type WireRow,
+  type WireStamp,
+} from './protocol/messages.ts';
+export { checkValue, checkWireValue, encodeValues, type ValueCheck } from './protocol/values.ts';
+export type { IncomingRow, LocalRow, MergedRow } from './rules/client-merge.ts';
+export { decideIncomingColumn, mergeIncomingRow } from './rules/client-merge.ts';
+export type {
+  ClientColumnMetadata,
+  ClientColumnStamp,
+  ServerColumnMetadata,
+} from './rules/column-metadata.ts';
+export { decodeColumnMetadata, encodeColumnMetadata } from './rules/column-metadata.ts';
+export type { Acknowledgement } from './rules/dirty.ts';
+export { acknowledge, dirtyColumns, markDirty, uploadSnapshot } from './rules/dirty.ts';
+export { fingerprint } from './rules/fingerprint.ts';
+export type { ClockState, HybridClock, HybridClockOptions } from './rules/hlc.ts';
+export { createHybridClock } from './rules/hlc.ts';
+export type { ColumnState, RowState } from './rules/server-merge.ts';
+export { mergeColumn, mergeDeletedFlag, mergeRow } from './rules/server-merge.ts';
+export type { WriteStamp } from './rules/stamp.ts';
+export {
+  compareStamps,
+  counterOfWriteTime,
+  isNewer,
+  isValidClientId,
+  isValidWriteTime,
+  maxStamp,
+  msOfWriteTime,
+  SERVER_CLIENT_ID,
+  writeTimeFromMs,
+} from './rules/stamp.ts';

@@ -19,7 +19,7 @@ const samples: { [K in ColumnKind]: ColumnKindValues[K][] } = {
   boolean: [true, false],
   integer: [0, -2147483648, 2147483647, 42],
   bigint: ['0', '9007199254740993', '-9223372036854775808', '9223372036854775807'],
-  double: [0, -1.5, 3.141592653589793, 1e-300, Number.MAX_VALUE],
+  double: [0, -1.5, Math.PI, 1e-300, Number.MAX_VALUE],
   numeric: ['0', '123456789012345678901234567890.123456789', '-0.000000001'],
   date: ['2026-11-25', '1970-01-01', '2000-02-29'],
   timestamptz: [
@@ -37,7 +37,7 @@ describe('every column type round-trips exactly', () => {
     const type = columnTypes[kind];
     for (const value of samples[kind] as never[]) {
       const wire = JSON.parse(JSON.stringify(type.toWire(value)));
-      expect(type.wireSchema.safeParse(wire).success).toBe(true);
+      expect(type.checkWire(wire)).toBeUndefined();
       expect(type.fromWire(wire)).toEqual(value);
     }
   });
@@ -73,16 +73,16 @@ describe('every column type round-trips exactly', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), (n) => {
         const wire = columnTypes.bigint.toWire(String(n));
-        expect(columnTypes.bigint.wireSchema.safeParse(wire).success).toBe(true);
+        expect(columnTypes.bigint.checkWire(wire)).toBeUndefined();
         expect(BigInt(columnTypes.bigint.fromSqlite(columnTypes.bigint.toSqlite(String(n))))).toBe(
           n,
         );
       }),
       { numRuns: 1000 },
     );
-    expect(columnTypes.bigint.wireSchema.safeParse('9223372036854775808').success).toBe(false);
-    expect(columnTypes.bigint.wireSchema.safeParse('1.5').success).toBe(false);
-    expect(columnTypes.numeric.wireSchema.safeParse('1e5').success).toBe(false);
+    expect(columnTypes.bigint.checkWire('9223372036854775808')).toBeDefined();
+    expect(columnTypes.bigint.checkWire('1.5')).toBeDefined();
+    expect(columnTypes.numeric.checkWire('1e5')).toBeDefined();
   });
 
   test('PostgreSQL output is read into the canonical forms', () => {

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { CarburetorError } from '../errors.ts';
 import { normalizeTimestamp } from './timestamp.ts';
 
@@ -54,8 +53,8 @@ export interface ColumnTypeInfo<K extends ColumnKind = ColumnKind> {
   sqlite: 'TEXT' | 'INTEGER' | 'REAL' | 'BLOB';
   /** TypeScript type, for documentation and error messages. */
   ts: string;
-  /** Zod schema of the value in its wire form (JSON). */
-  wireSchema: z.ZodType;
+  /** Checks a value in its wire form (JSON): an error message, or undefined when valid. */
+  checkWire(wire: unknown): string | undefined;
   /** Value → JSON-safe wire form. */
   toWire(value: ColumnKindValues[K]): JsonValue;
   /** Wire form (already validated) → value. */
@@ -74,43 +73,54 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 const INT64 = /^-?(0|[1-9]\d{0,18})$/;
-const bigintSchema = z.string().refine((s) => {
-  if (!INT64.test(s)) return false;
-  const n = BigInt(s);
-  return n >= INT64_MIN && n <= INT64_MAX;
-}, 'expected a 64-bit integer as a decimal string');
-const numericSchema = z
-  .string()
-  .regex(/^-?\d+(\.\d+)?$/, 'expected a decimal number as a string, e.g. "12.50"');
-const dateSchema = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date as YYYY-MM-DD')
-  .refine(
-    (s) => {
-      const d = new Date(`${s}T00:00:00Z`);
-      return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s);
-    },
-    { message: 'not a calendar date' },
-  );
-const timestampSchema = z.string().refine((s) => {
-  try {
-    normalizeTimestamp(s);
-    return true;
-  } catch {
-    return false;
+const NUMERIC = /^-?\d+(\.\d+)?$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+// Plain checks rather than schemas: they run on every value of every upload.
+const expect = (ok: boolean, message: string) => (ok ? undefined : message);
+
+function isJson(value: unknown, depth = 0): boolean {
+  if (depth > 64) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
+  if (typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return false;
+    return Object.values(value).every((item) => isJson(item, depth + 1));
   }
-}, 'expected an ISO 8601 timestamp with a time zone, e.g. 2026-11-25T15:41:05.123456Z');
-const uuidSchema = z
-  .string()
-  .regex(
-    /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/,
-    'expected a UUID',
+  return false;
+}
+
+function checkBigint(wire: unknown) {
+  if (typeof wire !== 'string' || !INT64.test(wire))
+    return 'expected a 64-bit integer as a decimal string';
+  const n = BigInt(wire);
+  return expect(n >= INT64_MIN && n <= INT64_MAX, 'out of the 64-bit integer range');
+}
+
+function checkDate(wire: unknown) {
+  if (typeof wire !== 'string' || !DATE.test(wire)) return 'expected a date as YYYY-MM-DD';
+  const d = new Date(`${wire}T00:00:00Z`);
+  return expect(
+    !Number.isNaN(d.getTime()) && d.toISOString().startsWith(wire),
+    'not a calendar date',
   );
-const base64Schema = z
-  .string()
-  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected bytes as base64')
-  .refine((s) => s.length % 4 === 0, 'expected bytes as base64');
-const jsonSchema: z.ZodType<JsonValue> = z.json();
+}
+
+function checkTimestamp(wire: unknown) {
+  const message =
+    'expected an ISO 8601 timestamp with a time zone, e.g. 2026-11-25T15:41:05.123456Z';
+  if (typeof wire !== 'string') return message;
+  try {
+    normalizeTimestamp(wire);
+    return undefined;
+  } catch {
+    return message;
+  }
+}
 
 const identity = <T>(value: T): T => value;
 
@@ -200,7 +210,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'text',
     sqlite: 'TEXT',
     ts: 'string',
-    wireSchema: z.string(),
+    checkWire: (w) => expect(typeof w === 'string', 'expected text'),
     toWire: identity,
     fromWire: (w) => w as string,
     toSqlite: identity,
@@ -212,7 +222,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'boolean',
     sqlite: 'INTEGER',
     ts: 'boolean',
-    wireSchema: z.boolean(),
+    checkWire: (w) => expect(typeof w === 'boolean', 'expected true or false'),
     toWire: identity,
     fromWire: (w) => w as boolean,
     toSqlite: (v) => (v ? 1 : 0),
@@ -224,7 +234,11 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'integer',
     sqlite: 'INTEGER',
     ts: 'number',
-    wireSchema: z.number().int().min(INT32_MIN).max(INT32_MAX),
+    checkWire: (w) =>
+      expect(
+        typeof w === 'number' && Number.isInteger(w) && w >= INT32_MIN && w <= INT32_MAX,
+        'expected a 32-bit integer',
+      ),
     toWire: identity,
     fromWire: (w) => w as number,
     toSqlite: identity,
@@ -236,7 +250,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'bigint',
     sqlite: 'INTEGER',
     ts: 'string',
-    wireSchema: bigintSchema,
+    checkWire: checkBigint,
     toWire: identity,
     fromWire: (w) => w as string,
     toSqlite: (v) => BigInt(v),
@@ -248,7 +262,8 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'double precision',
     sqlite: 'REAL',
     ts: 'number',
-    wireSchema: z.number(),
+    checkWire: (w) =>
+      expect(typeof w === 'number' && Number.isFinite(w), 'expected a finite number'),
     toWire: identity,
     fromWire: (w) => w as number,
     toSqlite: identity,
@@ -260,7 +275,11 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'numeric',
     sqlite: 'TEXT',
     ts: 'string',
-    wireSchema: numericSchema,
+    checkWire: (w) =>
+      expect(
+        typeof w === 'string' && NUMERIC.test(w),
+        'expected a decimal number as a string, e.g. "12.50"',
+      ),
     toWire: identity,
     fromWire: (w) => w as string,
     toSqlite: identity,
@@ -272,7 +291,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'date',
     sqlite: 'TEXT',
     ts: 'string',
-    wireSchema: dateSchema,
+    checkWire: checkDate,
     toWire: identity,
     fromWire: (w) => w as string,
     toSqlite: identity,
@@ -284,7 +303,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'timestamptz',
     sqlite: 'TEXT',
     ts: 'string',
-    wireSchema: timestampSchema,
+    checkWire: checkTimestamp,
     toWire: (v) => normalizeTimestamp(v),
     fromWire: (w) => normalizeTimestamp(w as string),
     toSqlite: (v) => normalizeTimestamp(v),
@@ -299,7 +318,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'jsonb',
     sqlite: 'TEXT',
     ts: 'JsonValue',
-    wireSchema: jsonSchema,
+    checkWire: (w) => expect(isJson(w), 'expected a JSON value'),
     toWire: identity,
     fromWire: identity,
     toSqlite: (v) => JSON.stringify(v),
@@ -311,7 +330,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'uuid',
     sqlite: 'TEXT',
     ts: 'string',
-    wireSchema: uuidSchema,
+    checkWire: (w) => expect(typeof w === 'string' && UUID.test(w), 'expected a UUID'),
     toWire: (v) => v.toLowerCase(),
     fromWire: (w) => (w as string).toLowerCase(),
     toSqlite: (v) => v.toLowerCase(),
@@ -323,7 +342,11 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'bytea',
     sqlite: 'BLOB',
     ts: 'Uint8Array',
-    wireSchema: base64Schema,
+    checkWire: (w) =>
+      expect(
+        typeof w === 'string' && BASE64.test(w) && w.length % 4 === 0,
+        'expected bytes as base64',
+      ),
     toWire: (v) => bytesToBase64(v),
     fromWire: (w) => base64ToBytes(w as string),
     toSqlite: identity,

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { CarburetorError } from '../errors.ts';
 import type { ColumnKind, ColumnKindValues, JsonValue } from './column-types.ts';
 
 /** What a column is for. `data` is an ordinary user column. */
@@ -17,7 +17,7 @@ export type ColumnDefault =
   | { readonly kind: 'sql'; readonly sql: string };
 
 /** The type-level state of a column builder: what `InferRow` and friends read. */
-export interface ColumnState {
+export interface ColumnBuilderState {
   kind: ColumnKind;
   data: unknown;
   nullable: boolean;
@@ -26,7 +26,11 @@ export interface ColumnState {
   role: ColumnRole;
 }
 
-type With<S extends ColumnState, K extends keyof ColumnState, V extends ColumnState[K]> = {
+type With<
+  S extends ColumnBuilderState,
+  K extends keyof ColumnBuilderState,
+  V extends ColumnBuilderState[K],
+> = {
   [P in keyof S]: P extends K ? V : S[P];
 };
 
@@ -39,6 +43,38 @@ type InitialState<K extends ColumnKind, D = ColumnKindValues[K]> = {
   role: 'data';
 };
 
+/**
+ * A column validator: any Standard Schema (zod 4, valibot, arktype), used
+ * synchronously.
+ */
+export interface ColumnValidator<T = unknown> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (
+      value: unknown,
+    ) =>
+      | { readonly value: T; readonly issues?: undefined }
+      | { readonly issues: readonly { readonly message: string }[] }
+      | Promise<unknown>;
+  };
+}
+
+/**
+ * Runs a column validator: the first issue's message, or undefined when the
+ * value passes.
+ */
+export function runValidator(validator: ColumnValidator, value: unknown): string | undefined {
+  const result = validator['~standard'].validate(value);
+  if (result instanceof Promise) {
+    throw new CarburetorError(
+      'config',
+      'Column validators must be synchronous: local writes check them inside a transaction.',
+    );
+  }
+  return result.issues ? (result.issues[0]?.message ?? 'failed its validator') : undefined;
+}
+
 /** Runtime description of a column, as the builder holds it. */
 export interface ColumnSpec {
   readonly kind: ColumnKind;
@@ -46,7 +82,7 @@ export interface ColumnSpec {
   readonly immutable: boolean;
   readonly role: ColumnRole;
   readonly default: ColumnDefault | undefined;
-  readonly validator: z.ZodType | undefined;
+  readonly validator: ColumnValidator | undefined;
 }
 
 /**
@@ -60,7 +96,7 @@ export interface ColumnSpec {
  * const name = text().validate(z.string().min(1, 'a contact needs a name'));
  * ```
  */
-export class Column<S extends ColumnState = ColumnState> {
+export class Column<S extends ColumnBuilderState = ColumnBuilderState> {
   /** Type-level state; never set at run time. */
   declare readonly _: S;
   readonly spec: ColumnSpec;
@@ -70,7 +106,7 @@ export class Column<S extends ColumnState = ColumnState> {
     Object.freeze(this);
   }
 
-  private with<T extends ColumnState>(patch: Partial<ColumnSpec>): Column<T> {
+  private with<T extends ColumnBuilderState>(patch: Partial<ColumnSpec>): Column<T> {
     return new Column<T>({ ...this.spec, ...patch });
   }
 
@@ -108,10 +144,10 @@ export class Column<S extends ColumnState = ColumnState> {
   }
 
   /**
-   * A zod schema every value must pass, checked at each local write and again
-   * by the server.
+   * A schema every non-null value must pass (zod, or any Standard Schema),
+   * checked at each local write and again by the server.
    */
-  validate(schema: z.ZodType<S['data']>): Column<S> {
+  validate(schema: ColumnValidator<S['data']>): Column<S> {
     return this.with({ validator: schema });
   }
 
@@ -148,8 +184,14 @@ export class Column<S extends ColumnState = ColumnState> {
   }
 }
 
-/** Any column, whatever it infers to. */
-export type AnyColumn = Column<ColumnState>;
+/**
+ * Any column, whatever it infers to. Structural on purpose: comparing against
+ * the class would make TypeScript compare every builder method, per column.
+ */
+export interface AnyColumn {
+  readonly _: ColumnBuilderState;
+  readonly spec: ColumnSpec;
+}
 
 function column<K extends ColumnKind>(kind: K): Column<InitialState<K>> {
   return new Column({

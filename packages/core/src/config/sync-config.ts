@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.ts';
-import type { AnyColumn, ColumnDefault, ColumnRole } from './column.ts';
+import { type AnyColumn, type ColumnDefault, type ColumnRole, runValidator } from './column.ts';
 import { type ColumnKind, type ColumnTypeInfo, columnTypes } from './column-types.ts';
 import type {
   ClientTable,
@@ -62,17 +62,35 @@ export interface GroupTableOptions<
   filter?: { [K in DataKeys<C>]?: ColumnValue<C[K]> };
 }
 
-/** The shape of `syncGroups` for a set of tables. */
+/** The shape of `syncGroups` for a set of tables (what a hand-written type annotation uses). */
 export type SyncGroupsShape<TT extends Record<string, AnyTable>> = Record<
   string,
   { [K in keyof TT]?: true | GroupTableOptions<TT[K]> }
 >;
 
-/** Turns a misspelled table or a reserved group name into a type error. */
-type CheckGroups<TT, TG> = {
+/**
+ * The loose shape `defineSyncConfig` infers groups against. The exact options
+ * of each entry are checked by {@link CheckGroups} only for the tables a group
+ * lists, which keeps large configs fast to type-check.
+ */
+export type SyncGroupsInput = Record<
+  string,
+  Record<
+    string,
+    | true
+    | {
+        restrictTo?: { column: string; context: string };
+        readOnly?: boolean;
+        filter?: Record<string, unknown>;
+      }
+  >
+>;
+
+/** Turns a misspelled table, a bad option or a reserved group name into a type error. */
+type CheckGroups<TT extends Record<string, AnyTable>, TG> = {
   [G in keyof TG]: G extends ReservedGroupName
     ? never
-    : { [K in keyof TG[G]]: K extends keyof TT ? TG[G][K] : never };
+    : { [K in keyof TG[G]]: K extends keyof TT ? true | GroupTableOptions<TT[K]> : never };
 };
 
 /** One column after resolution: its role, its type info, and its rules. */
@@ -131,7 +149,7 @@ export interface ResolvedGroup {
  */
 export interface SyncConfig<
   TT extends Record<string, AnyTable> = Record<string, AnyTable>,
-  TG extends SyncGroupsShape<TT> = SyncGroupsShape<TT>,
+  TG extends SyncGroupsInput = SyncGroupsInput,
 > {
   readonly tables: { readonly [K in keyof TT & string]: ResolvedTable };
   readonly groups: { readonly [G in keyof TG & string]: ResolvedGroup };
@@ -389,12 +407,16 @@ function checkDefault(table: string, column: string, col: AnyColumn) {
     return;
   }
   const type = columnTypes[col.spec.kind] as ColumnTypeInfo;
-  const wire = col.spec.kind === 'bytea' ? def.value : type.toWire(def.value as never);
-  const ok =
-    col.spec.kind === 'bytea'
-      ? def.value instanceof Uint8Array
-      : type.wireSchema.safeParse(wire).success;
-  if (!ok || (col.spec.validator && !col.spec.validator.safeParse(def.value).success)) {
+  let ok: boolean;
+  try {
+    ok =
+      col.spec.kind === 'bytea'
+        ? def.value instanceof Uint8Array
+        : type.checkWire(type.toWire(def.value as never)) === undefined;
+  } catch {
+    ok = false;
+  }
+  if (!ok || (col.spec.validator && runValidator(col.spec.validator, def.value) !== undefined)) {
     throw new ConfigError(
       `Column "${table}.${column}" has the default ${JSON.stringify(def.value)}, which is not a valid ${col.spec.kind} value for it.`,
       { table, column },
@@ -457,7 +479,7 @@ function resolveGroup(
     if (opts.restrictTo !== undefined) {
       const { column, context } = opts.restrictTo;
       const col = typeof column === 'string' ? table.column[column] : undefined;
-      if (!col || col.role !== 'data') {
+      if (col?.role !== 'data') {
         throw new ConfigError(
           `Sync group "${name}" restricts table "${tableKey}" by the unknown column "${String(column)}"; name one of its data columns.`,
           { table: tableKey, column: String(column) },
@@ -489,7 +511,7 @@ function resolveGroup(
       filter = {};
       for (const [column, value] of Object.entries(opts.filter)) {
         const col = table.column[column];
-        if (!col || col.role !== 'data') {
+        if (col?.role !== 'data') {
           throw new ConfigError(
             `Sync group "${name}" filters table "${tableKey}" on the unknown column "${column}"; name one of its data columns.`,
             { table: tableKey, column },
@@ -500,7 +522,7 @@ function resolveGroup(
             ? col.nullable
             : col.kind !== 'bytea' &&
               col.kind !== 'jsonb' &&
-              col.type.wireSchema.safeParse(value).success;
+              col.type.checkWire(value) === undefined;
         if (!valid) {
           throw new ConfigError(
             `Sync group "${name}" filters table "${tableKey}" on column "${column}" by ${JSON.stringify(value)}, which is not a ${col.kind} value it can compare.`,
@@ -556,8 +578,8 @@ function resolveGroup(
  */
 export function defineSyncConfig<
   const TT extends Record<string, AnyTable>,
-  const TG extends SyncGroupsShape<TT>,
->(input: { tables: TT; syncGroups: TG & CheckGroups<TT, TG> }): SyncConfig<TT, TG> {
+  const TG extends SyncGroupsInput,
+>(input: { tables: TT; syncGroups: TG & NoInfer<CheckGroups<TT, TG>> }): SyncConfig<TT, TG> {
   if (
     input === null ||
     typeof input !== 'object' ||

@@ -25,7 +25,7 @@ export function normalizeTimestamp(text: string): string {
     );
   }
   const [, y, mo, d, h, mi, s = '0', frac = '', zone = 'Z'] = m;
-  const micros = Number((frac + '000000').slice(0, 6));
+  const micros = Number(`${frac}000000`.slice(0, 6));
   let offsetMinutes = 0;
   if (zone !== 'Z' && zone !== 'z') {
     const sign = zone.startsWith('-') ? -1 : 1;

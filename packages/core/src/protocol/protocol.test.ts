@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { phoneBookConfig as config } from '../../test/phone-book.fixture.ts';
 import { MAX_UPLOAD_ROWS, MAX_VALUE_BYTES, PROTOCOL_VERSION } from './limits.ts';
-import { checkUploadRow, groupProtocol, type UploadRow } from './messages.ts';
+import { checkUploadRow, type UploadRow } from './messages.ts';
+import { groupProtocol } from './schemas.ts';
 import { checkValue, checkWireValue, encodeValues } from './values.ts';
 
 const protocol = groupProtocol(config, 'private_contacts');

@@ -1,3 +1,4 @@
+import { runValidator } from '../config/column.ts';
 import type { ColumnKind, JsonValue } from '../config/column-types.ts';
 import type { ResolvedColumn, ResolvedTable } from '../config/sync-config.ts';
 import { MAX_VALUE_BYTES } from './limits.ts';
@@ -42,9 +43,8 @@ export function checkWireValue(column: ResolvedColumn, wire: unknown): ValueChec
       ? { ok: true, value: null, wire: null }
       : { ok: false, message: `${column.name} cannot be null` };
   }
-  const parsed = column.type.wireSchema.safeParse(wire);
-  if (!parsed.success) {
-    const reason = parsed.error.issues[0]?.message ?? 'invalid';
+  const reason = column.type.checkWire(wire);
+  if (reason !== undefined) {
     return {
       ok: false,
       message: `${column.name} expects a ${column.kind} value, got ${describe(wire)} (${reason})`,
@@ -60,13 +60,8 @@ export function checkWireValue(column: ResolvedColumn, wire: unknown): ValueChec
   }
   const value = column.type.fromWire(json);
   if (column.validator) {
-    const result = column.validator.safeParse(value);
-    if (!result.success) {
-      return {
-        ok: false,
-        message: `${column.name}: ${result.error.issues[0]?.message ?? 'failed its validator'}`,
-      };
-    }
+    const issue = runValidator(column.validator, value);
+    if (issue !== undefined) return { ok: false, message: `${column.name}: ${issue}` };
   }
   return { ok: true, value, wire: json };
 }

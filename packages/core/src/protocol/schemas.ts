@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import type { JsonValue } from '../config/column-types.ts';
+import type { AnySyncConfig, ResolvedGroup } from '../config/sync-config.ts';
+import { CarburetorError } from '../errors.ts';
+import { MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_UPLOAD_ROWS, PROTOCOL_VERSION } from './limits.ts';
+import type {
+  DownloadRequest,
+  DownloadResponse,
+  UploadRequest,
+  UploadResponse,
+  WireRow,
+} from './messages.ts';
+
+const CLIENT_ID = /^[a-z0-9_-]{1,64}$/;
+
+/** A client id: 1–64 lowercase letters, digits, '-' or '_' ('server' is taken). */
+export const clientIdSchema = z
+  .string()
+  .regex(CLIENT_ID, 'a client id is 1-64 lowercase letters, digits, "-" or "_"')
+  .refine((id) => id !== 'server', '"server" is reserved for writes made outside Carburetor');
+
+const rowIdSchema = z.string().min(1).max(255);
+const writeTimeSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const protocolSchema = z.literal(PROTOCOL_VERSION, {
+  error: (issue) =>
+    `protocol version ${JSON.stringify(issue.input)} is not supported; this server speaks version ${PROTOCOL_VERSION}`,
+});
+const jsonValue: z.ZodType<JsonValue> = z.json();
+const wireStampSchema = z.object({ t: writeTimeSchema, c: z.string().min(1).max(64) });
+const wireRowSchema = z
+  .tuple([z.string(), z.string(), z.record(z.string(), wireStampSchema)])
+  .rest(jsonValue) as unknown as z.ZodType<WireRow>;
+
+/** Zod schemas of one group's messages, built from the config. */
+export interface GroupProtocol {
+  group: ResolvedGroup;
+  downloadRequest: z.ZodType<DownloadRequest>;
+  downloadResponse: z.ZodType<DownloadResponse>;
+  uploadRequest: z.ZodType<UploadRequest>;
+  uploadResponse: z.ZodType<UploadResponse>;
+}
+
+function tablesOf<T extends z.ZodType>(group: ResolvedGroup, schema: T) {
+  const shape: Record<string, z.ZodOptional<T>> = {};
+  for (const entry of group.tables) shape[entry.table.key] = schema.optional();
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `group "${group.name}" has no table ${issue.keys.map((k) => `"${k}"`).join(', ')}; its tables are ${group.tables.map((t) => t.table.key).join(', ')}`
+        : undefined,
+  });
+}
+
+/**
+ * The zod schemas of a group's download and upload messages. Structure
+ * errors (not the protocol's shape, a table not in the group, the wrong
+ * protocol version) fail here, whole; column values are checked per row by
+ * {@link checkUploadRow}, so one bad row never sinks the others.
+ *
+ * @example
+ * ```ts
+ * const protocol = groupProtocol(config, 'private_contacts');
+ * const request = protocol.uploadRequest.parse(body);
+ * ```
+ */
+export function groupProtocol(config: AnySyncConfig, groupName: string): GroupProtocol {
+  const group = (config.groups as Record<string, ResolvedGroup>)[groupName];
+  if (!group) {
+    throw new CarburetorError(
+      'protocol',
+      `Unknown sync group "${groupName}"; the groups are: ${Object.keys(config.groups).join(', ')}.`,
+    );
+  }
+  const uploadRow = z.strictObject({
+    op: z.enum(['insert', 'update']),
+    id: rowIdSchema,
+    columns: z.record(z.string(), z.strictObject({ value: jsonValue, t: writeTimeSchema })),
+  });
+  const uploadRequest = z
+    .strictObject({
+      protocol: protocolSchema,
+      clientId: clientIdSchema,
+      tables: tablesOf(group, z.array(uploadRow)),
+    })
+    .refine(
+      (request) =>
+        Object.values(request.tables).reduce((n, rows) => n + (rows?.length ?? 0), 0) <=
+        MAX_UPLOAD_ROWS,
+      `an upload carries at most ${MAX_UPLOAD_ROWS} rows; split the queue`,
+    );
+  const downloadRequest = z.strictObject({
+    protocol: protocolSchema,
+    clientId: clientIdSchema,
+    tables: tablesOf(
+      group,
+      z.strictObject({
+        cursor: z.string().max(MAX_CURSOR_LENGTH).nullable(),
+        hasRows: z.boolean(),
+      }),
+    ),
+    pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+  });
+  const downloadPage = z.object({
+    columns: z.array(z.string()),
+    rows: z.array(wireRowSchema),
+    tombstones: z.array(z.string()),
+    outOfScope: z.array(z.string()),
+    cursor: z.string(),
+    hasMore: z.boolean(),
+    reset: z.boolean(),
+  });
+  const rowResult = z.union([
+    z.object({ id: z.string(), ok: z.literal(true), row: wireRowSchema }),
+    z.object({
+      id: z.string(),
+      ok: z.literal(false),
+      code: z.enum([
+        'insufficient_permission',
+        'record_not_found',
+        'read_only',
+        'invalid_value',
+        'clock_skew',
+      ]),
+      message: z.string(),
+    }),
+  ]);
+  return {
+    group,
+    downloadRequest: downloadRequest as unknown as z.ZodType<DownloadRequest>,
+    downloadResponse: z.object({
+      protocol: protocolSchema,
+      serverTime: z.number(),
+      tables: z.record(z.string(), downloadPage),
+      hasMore: z.boolean(),
+    }) as unknown as z.ZodType<DownloadResponse>,
+    uploadRequest: uploadRequest as unknown as z.ZodType<UploadRequest>,
+    uploadResponse: z.object({
+      protocol: protocolSchema,
+      serverTime: z.number(),
+      tables: z.record(
+        z.string(),
+        z.object({ columns: z.array(z.string()), results: z.array(rowResult) }),
+      ),
+    }) as unknown as z.ZodType<UploadResponse>,
+  };
+}
