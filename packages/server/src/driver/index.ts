@@ -1,0 +1,15 @@
+export {
+  exactTextParsers,
+  PG_OIDS,
+  parseBytea,
+  parsePgArray,
+  type TextParser,
+} from './exact-types.ts';
+export {
+  createPgDialect,
+  createPgKysely,
+  createPgPool,
+  exactPgTypes,
+  type PgSource,
+} from './pg-dialect.ts';
+export { createPgliteKysely, PgliteDialect } from './pglite-dialect.ts';

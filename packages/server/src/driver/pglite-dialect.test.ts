@@ -1,0 +1,142 @@
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPgliteKysely } from './pglite-dialect.ts';
+import {
+  createTestTables,
+  literalOutput,
+  literalSelect,
+  sampleInput,
+  sampleOutput,
+  type TestSchema,
+} from './test-fixture.ts';
+
+// One PGlite for the file: creating one takes seconds here.
+const pglite = new PGlite();
+const db = createPgliteKysely<TestSchema>(pglite);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class Rollback extends Error {}
+
+beforeAll(async () => {
+  await createTestTables(db);
+});
+
+beforeEach(async () => {
+  await db.deleteFrom('events').execute();
+});
+
+afterAll(async () => {
+  await db.destroy();
+  await pglite.close();
+});
+
+describe('PgliteDialect', () => {
+  it('round-trips every seed type exactly', async () => {
+    await db.insertInto('samples').values(sampleInput).execute();
+    const row = await db
+      .selectFrom('samples')
+      .selectAll()
+      .where('id', '=', 1)
+      .executeTakeFirstOrThrow();
+    const { bytes, ...rest } = row;
+    expect(rest).toEqual(sampleOutput);
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect([...bytes]).toEqual([...sampleInput.bytes]);
+  });
+
+  it('parses literal values exactly, arrays included', async () => {
+    const { rows } = await literalSelect.execute(db);
+    const { bytes, ...rest } = rows[0] ?? {};
+    expect(rest).toEqual(literalOutput);
+    expect([...(bytes as Uint8Array)]).toEqual([0, 255]);
+  });
+
+  it('runs the session in UTC and reports affected rows', async () => {
+    const { rows } = await sql<{ TimeZone: string }>`show timezone`.execute(db);
+    expect(rows[0]?.TimeZone).toBe('UTC');
+    await db
+      .insertInto('events')
+      .values([{ name: 'x' }, { name: 'y' }])
+      .execute();
+    const result = await db.updateTable('events').set({ name: 'z' }).executeTakeFirst();
+    expect(result.numUpdatedRows).toBe(2n);
+  });
+
+  it('runs two concurrent transactions one after the other, even from two Kysely objects', async () => {
+    const other = createPgliteKysely<TestSchema>(pglite);
+    const order: string[] = [];
+    const first = db.transaction().execute(async (tx) => {
+      order.push('first:start');
+      await tx.insertInto('events').values({ name: 'first' }).execute();
+      await sleep(30); // room for the second transaction to cut in, were it not locked out
+      const seen = await tx.selectFrom('events').select('name').orderBy('name').execute();
+      order.push('first:end');
+      return seen.map((r) => r.name);
+    });
+    const second = other
+      .transaction()
+      .execute(async (tx) => {
+        order.push('second:start');
+        await tx.insertInto('events').values({ name: 'second' }).execute();
+        const seen = await tx.selectFrom('events').select('name').orderBy('name').execute();
+        order.push('second:end');
+        throw new Rollback(JSON.stringify(seen.map((r) => r.name)));
+      })
+      .catch((error: unknown) => (error instanceof Rollback ? JSON.parse(error.message) : error));
+
+    // Interleaved statements would let `first` see `second`'s row (one session).
+    expect(await first).toEqual(['first']);
+    expect(await second).toEqual(['first', 'second']);
+    expect(order).toEqual(['first:start', 'first:end', 'second:start', 'second:end']);
+    const after = await db.selectFrom('events').select('name').execute();
+    expect(after).toEqual([{ name: 'first' }]);
+  });
+
+  it('makes a plain query wait for an open transaction instead of reading into it', async () => {
+    let outside: Promise<unknown> | undefined;
+    await db
+      .transaction()
+      .execute(async (tx) => {
+        await tx.insertInto('events').values({ name: 'uncommitted' }).execute();
+        outside = db.selectFrom('events').selectAll().execute();
+        await sleep(20);
+        throw new Rollback();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof Rollback)) throw error;
+      });
+    expect(await outside).toEqual([]);
+  });
+
+  it('rolls back on an error inside a transaction and frees PGlite for later queries', async () => {
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await tx.insertInto('events').values({ name: 'doomed' }).execute();
+        await sql`select * from no_such_table`.execute(tx);
+      }),
+    ).rejects.toThrow(/no_such_table/);
+    const rows = await db.selectFrom('events').selectAll().execute();
+    expect(rows).toEqual([]);
+    // The session is usable again, not stuck in an aborted transaction.
+    await db.insertInto('events').values({ name: 'later' }).execute();
+    expect(await db.selectFrom('events').select('name').execute()).toEqual([{ name: 'later' }]);
+  });
+
+  it('supports savepoints', async () => {
+    const tx = await db.startTransaction().execute();
+    await tx.insertInto('events').values({ name: 'kept' }).execute();
+    const sp = await tx.savepoint('sp "one"').execute();
+    await sp.insertInto('events').values({ name: 'undone' }).execute();
+    await sp.rollbackToSavepoint('sp "one"').execute();
+    await tx.commit().execute();
+    expect(await db.selectFrom('events').select('name').execute()).toEqual([{ name: 'kept' }]);
+  });
+
+  it('says clearly that streaming is not supported', async () => {
+    const stream = db.selectFrom('events').selectAll().stream();
+    await expect(stream.next()).rejects.toThrow(/not supported on PGlite/);
+    // The failed stream released the lock.
+    expect(await db.selectFrom('events').selectAll().execute()).toEqual([]);
+  });
+});

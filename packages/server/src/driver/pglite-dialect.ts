@@ -1,0 +1,212 @@
+import type { PGlite } from '@electric-sql/pglite';
+import {
+  AbortedTransactionError,
+  CompiledQuery,
+  type DatabaseConnection,
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type QueryCompiler,
+  type QueryResult,
+  type TransactionSettings,
+} from 'kysely';
+import { exactTextParsers } from './exact-types.ts';
+
+/**
+ * kysely dialect over an in-process PGlite, with the same exact values as the
+ * pg driver (`exactTextParsers`) and `TimeZone` set to UTC.
+ *
+ * PGlite is one session, so the driver lends it to one kysely connection at a
+ * time: a transaction holds it until commit or rollback and other queries
+ * wait. The lock is per PGlite instance, shared by every dialect over it.
+ * Calling `pglite.query` directly bypasses the lock and may land inside a
+ * kysely transaction; go through kysely. `db.destroy()` leaves PGlite open.
+ *
+ * @example
+ * const db = new Kysely<DB>({ dialect: new PgliteDialect(await PGlite.create()) });
+ */
+export class PgliteDialect implements Dialect {
+  readonly #pglite: PGlite;
+
+  constructor(pglite: PGlite) {
+    this.#pglite = pglite;
+  }
+
+  createDriver(): Driver {
+    return new PgliteDriver(this.#pglite);
+  }
+
+  createQueryCompiler(): QueryCompiler {
+    return new PostgresQueryCompiler();
+  }
+
+  createAdapter(): DialectAdapter {
+    return new PostgresAdapter();
+  }
+
+  createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new PostgresIntrospector(db);
+  }
+}
+
+/**
+ * A Kysely over PGlite (see `PgliteDialect`).
+ *
+ * @example
+ * const pglite = new PGlite();
+ * const db = createPgliteKysely<DB>(pglite);
+ * await db.transaction().execute(async (tx) => { ... });
+ */
+export function createPgliteKysely<DB>(pglite: PGlite): Kysely<DB> {
+  return new Kysely<DB>({ dialect: new PgliteDialect(pglite) });
+}
+
+/** A FIFO lock: `acquire` resolves with the function that releases it. */
+class Mutex {
+  #tail: Promise<void> = Promise.resolve();
+
+  acquire(): Promise<() => void> {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const acquired = this.#tail.then(() => release);
+    this.#tail = this.#tail.then(() => released);
+    return acquired;
+  }
+}
+
+// Per instance, not per dialect: two Kysely objects over one PGlite still share one session.
+const locks = new WeakMap<PGlite, Mutex>();
+
+function lockOf(pglite: PGlite): Mutex {
+  let lock = locks.get(pglite);
+  if (!lock) {
+    lock = new Mutex();
+    locks.set(pglite, lock);
+  }
+  return lock;
+}
+
+const AFFECTING_COMMANDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+class PgliteConnection implements DatabaseConnection {
+  readonly #pglite: PGlite;
+  #release: (() => void) | undefined;
+
+  constructor(pglite: PGlite, release: () => void) {
+    this.#pglite = pglite;
+    this.#release = release;
+  }
+
+  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    if (!this.#release) throw new Error('This PGlite connection was already released.');
+    const result = await this.#pglite.query<R>(compiledQuery.sql, [...compiledQuery.parameters], {
+      rowMode: 'object',
+      parsers: exactTextParsers,
+    });
+    const command = result.command?.toUpperCase();
+    // COMMIT of an aborted transaction completes as ROLLBACK; the driver reads it from rows.
+    if (command === 'COMMIT' || command === 'ROLLBACK') {
+      return { rows: [{ command } as R] };
+    }
+    return {
+      rows: result.rows,
+      numAffectedRows:
+        command && AFFECTING_COMMANDS.has(command)
+          ? BigInt(result.rowCount ?? result.affectedRows ?? 0)
+          : undefined,
+    };
+  }
+
+  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error(
+      'Streaming (`.stream()`) is not supported on PGlite: it returns whole results. ' +
+        'Page with limit/offset or a keyset instead.',
+    );
+  }
+
+  release(): void {
+    const release = this.#release;
+    this.#release = undefined;
+    release?.();
+  }
+}
+
+class PgliteDriver implements Driver {
+  readonly #pglite: PGlite;
+  readonly #lock: Mutex;
+
+  constructor(pglite: PGlite) {
+    this.#pglite = pglite;
+    this.#lock = lockOf(pglite);
+  }
+
+  async init(): Promise<void> {
+    await this.#pglite.waitReady;
+    // Under the lock: inside another dialect's open transaction a SET would roll back with it.
+    const release = await this.#lock.acquire();
+    try {
+      await this.#pglite.query("set time zone 'UTC'");
+    } finally {
+      release();
+    }
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new PgliteConnection(this.#pglite, await this.#lock.acquire());
+  }
+
+  async beginTransaction(
+    connection: DatabaseConnection,
+    settings: TransactionSettings,
+  ): Promise<void> {
+    let sql = 'begin';
+    if (settings.isolationLevel || settings.accessMode) {
+      sql = 'start transaction';
+      if (settings.isolationLevel) sql += ` isolation level ${settings.isolationLevel}`;
+      if (settings.accessMode) sql += ` ${settings.accessMode}`;
+    }
+    await connection.executeQuery(CompiledQuery.raw(sql));
+  }
+
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const { rows } = await connection.executeQuery<{ command?: string }>(
+      CompiledQuery.raw('commit'),
+    );
+    if (rows[0]?.command === 'ROLLBACK') throw new AbortedTransactionError();
+  }
+
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('rollback'));
+  }
+
+  async savepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`savepoint ${quoteIdentifier(name)}`));
+  }
+
+  async rollbackToSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`rollback to ${quoteIdentifier(name)}`));
+  }
+
+  async releaseSavepoint(connection: DatabaseConnection, name: string): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw(`release ${quoteIdentifier(name)}`));
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as PgliteConnection).release();
+  }
+
+  async destroy(): Promise<void> {
+    // The PGlite instance belongs to the caller, who may keep using it.
+  }
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,9 @@
+export {
+  createPgDialect,
+  createPgKysely,
+  createPgliteKysely,
+  createPgPool,
+  exactPgTypes,
+  PgliteDialect,
+  type PgSource,
+} from './driver/index.ts';
