@@ -171,7 +171,7 @@ describe('createHybridClock: state', () => {
     clock.observeServerTime(T0 + 5_000, T0, T0);
     const last = clock.stamp();
     const saved = JSON.parse(JSON.stringify(clock.state()));
-    expect(saved).toEqual({ last, offsetMs: 5_000 });
+    expect(saved).toEqual({ last, offsetMs: 5_000, seen: writeTimeFromMs(T0 + 5_000) });
     // After a restart the wall clock is behind where we were.
     const restored = createHybridClock({ now: () => T0 - 100_000, state: saved });
     expect(restored.offsetMs).toBe(5_000);
@@ -188,7 +188,7 @@ describe('createHybridClock: state', () => {
   });
 
   it('starts with no history and no offset', () => {
-    expect(createHybridClock({ now: () => T0 }).state()).toEqual({ last: 0, offsetMs: 0 });
+    expect(createHybridClock({ now: () => T0 }).state()).toEqual({ last: 0, offsetMs: 0, seen: 0 });
   });
 
   it('uses Date.now by default', () => {
@@ -334,5 +334,43 @@ describe('createHybridClock: properties', () => {
       ),
       RUNS,
     );
+  });
+});
+
+describe('createHybridClock: rebase after clock_skew', () => {
+  const DAY = 86_400_000;
+  const T0 = 1_764_000_000_000;
+
+  it('a clock a day ahead comes back to server time, above everything observed', () => {
+    let wall = T0 + DAY;
+    const clock = createHybridClock({ now: () => wall });
+    const future = clock.stamp();
+    const remote = writeTimeFromMs(T0 - 5, 7);
+    clock.observe(remote);
+    clock.rebase(T0, T0 + DAY - 10, T0 + DAY + 10);
+    expect(clock.offsetMs).toBe(-DAY);
+    const next = clock.stamp();
+    expect(next).toBeLessThan(future);
+    expect(next).toBeGreaterThan(remote);
+    expect(Math.abs(next / 1000 - T0)).toBeLessThan(1_000);
+    wall += 1;
+    expect(clock.stamp()).toBeGreaterThan(next);
+  });
+
+  it('never drops below a time observed from elsewhere', () => {
+    const clock = createHybridClock({ now: () => T0 + DAY });
+    const remote = writeTimeFromMs(T0 + 5_000);
+    clock.observe(remote);
+    clock.stamp();
+    clock.rebase(T0, T0 + DAY, T0 + DAY);
+    expect(clock.stamp()).toBeGreaterThan(remote);
+  });
+
+  it('keeps what it has seen across a saved state', () => {
+    const clock = createHybridClock({ now: () => T0 });
+    clock.observe(writeTimeFromMs(T0 + 3_000));
+    const restored = createHybridClock({ now: () => T0, state: clock.state() });
+    restored.rebase(T0, T0, T0);
+    expect(restored.stamp()).toBeGreaterThan(writeTimeFromMs(T0 + 3_000));
   });
 });

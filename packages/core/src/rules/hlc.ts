@@ -5,7 +5,12 @@ import { isValidWriteTime, msOfWriteTime, writeTimeFromMs } from './stamp.ts';
  * What a replica persists of its clock: the last write time it returned or
  * observed, and the offset learned from the server. JSON-serializable.
  */
-export type ClockState = { last: number; offsetMs: number };
+export type ClockState = {
+  last: number;
+  offsetMs: number;
+  /** The greatest write time observed from elsewhere (absent in states saved before it existed). */
+  seen?: number;
+};
 
 /** Options of {@link createHybridClock}. */
 export type HybridClockOptions = {
@@ -26,6 +31,14 @@ export type HybridClock = {
    * one round trip, and observes the server time.
    */
   observeServerTime(serverMs: number, sentAtLocalMs: number, receivedAtLocalMs: number): void;
+  /**
+   * Corrects a clock that ran ahead of the server (the server refused its
+   * times with `clock_skew`): learns the offset like `observeServerTime`,
+   * then moves the clock back to the later of server time and the greatest
+   * time observed from elsewhere. The only way the clock goes back: the
+   * times it drops were refused, so no replica holds them.
+   */
+  rebase(serverMs: number, sentAtLocalMs: number, receivedAtLocalMs: number): void;
   /** Milliseconds added to the wall clock to approximate server time. */
   readonly offsetMs: number;
   /** A snapshot to persist; pass it back as `options.state` after a restart. */
@@ -55,6 +68,7 @@ function invalid(message: string): CarburetorError {
 export function createHybridClock(options: HybridClockOptions = {}): HybridClock {
   const now = options.now ?? Date.now;
   let last = 0;
+  let seen = 0;
   let offsetMs = 0;
   if (options.state !== undefined) {
     const { last: savedLast, offsetMs: savedOffset } = options.state;
@@ -65,6 +79,7 @@ export function createHybridClock(options: HybridClockOptions = {}): HybridClock
       throw invalid(`Clock state 'offsetMs' ${String(savedOffset)} is not a finite number.`);
     }
     last = savedLast;
+    seen = isValidWriteTime(options.state.seen) ? options.state.seen : 0;
     offsetMs = Math.round(savedOffset) || 0;
   }
 
@@ -73,6 +88,23 @@ export function createHybridClock(options: HybridClockOptions = {}): HybridClock
       throw invalid(`Cannot observe write time ${String(t)}: not a non-negative safe integer.`);
     }
     if (t > last) last = t;
+    if (t > seen) seen = t;
+  }
+
+  function learnOffset(serverMs: number, sentAtLocalMs: number, receivedAtLocalMs: number): number {
+    if (
+      !Number.isFinite(serverMs) ||
+      !Number.isFinite(sentAtLocalMs) ||
+      !Number.isFinite(receivedAtLocalMs)
+    ) {
+      throw invalid(
+        `Server time ${serverMs} and round trip times ${sentAtLocalMs}, ${receivedAtLocalMs} must be finite numbers.`,
+      );
+    }
+    // The server read its clock somewhere during the round trip; the
+    // midpoint halves the worst-case error. `|| 0` keeps -0 out of the state.
+    offsetMs = Math.round(serverMs - (sentAtLocalMs + receivedAtLocalMs) / 2) || 0;
+    return writeTimeFromMs(Math.floor(serverMs));
   }
 
   return {
@@ -93,26 +125,18 @@ export function createHybridClock(options: HybridClockOptions = {}): HybridClock
     },
     observe,
     observeServerTime(serverMs: number, sentAtLocalMs: number, receivedAtLocalMs: number): void {
-      if (
-        !Number.isFinite(serverMs) ||
-        !Number.isFinite(sentAtLocalMs) ||
-        !Number.isFinite(receivedAtLocalMs)
-      ) {
-        throw invalid(
-          `Server time ${serverMs} and round trip times ${sentAtLocalMs}, ${receivedAtLocalMs} must be finite numbers.`,
-        );
-      }
-      const serverWriteTime = writeTimeFromMs(Math.floor(serverMs));
-      // The server read its clock somewhere during the round trip; the
-      // midpoint halves the worst-case error. `|| 0` keeps -0 out of the state.
-      offsetMs = Math.round(serverMs - (sentAtLocalMs + receivedAtLocalMs) / 2) || 0;
-      observe(serverWriteTime);
+      observe(learnOffset(serverMs, sentAtLocalMs, receivedAtLocalMs));
+    },
+    rebase(serverMs: number, sentAtLocalMs: number, receivedAtLocalMs: number): void {
+      const serverWriteTime = learnOffset(serverMs, sentAtLocalMs, receivedAtLocalMs);
+      last = Math.max(seen, serverWriteTime);
+      if (serverWriteTime > seen) seen = serverWriteTime;
     },
     get offsetMs(): number {
       return offsetMs;
     },
     state(): ClockState {
-      return { last, offsetMs };
+      return { last, offsetMs, seen };
     },
   };
 }
