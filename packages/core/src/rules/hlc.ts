@@ -101,10 +101,11 @@ export function createHybridClock(options: HybridClockOptions = {}): HybridClock
         `Server time ${serverMs} and round trip times ${sentAtLocalMs}, ${receivedAtLocalMs} must be finite numbers.`,
       );
     }
+    const serverWriteTime = writeTimeFromMs(Math.floor(serverMs));
     // The server read its clock somewhere during the round trip; the
     // midpoint halves the worst-case error. `|| 0` keeps -0 out of the state.
     offsetMs = Math.round(serverMs - (sentAtLocalMs + receivedAtLocalMs) / 2) || 0;
-    return writeTimeFromMs(Math.floor(serverMs));
+    return serverWriteTime;
   }
 
   return {
