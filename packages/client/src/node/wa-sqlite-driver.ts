@@ -9,24 +9,19 @@ import {
   type SqliteDriver,
   SqliteDriverError,
   type SqliteResult,
-  type SqliteRow,
   type SqliteStatement,
   type SqliteValue,
 } from '../driver/sqlite-driver.ts';
-import { deleteMemoryImages, MemoryImageVFS, type WasmHeap } from './memory-vfs.ts';
-
-/** The Emscripten module calls used beyond the SQLiteAPI wrapper. */
-interface WaSqliteModule extends WasmHeap {
-  getTempRet0(): number;
-  _sqlite3_stmt_readonly(stmt: number): number;
-  _sqlite3_total_changes(db: number): number;
-  _sqlite3_bind_zeroblob(stmt: number, index: number, bytes: number): number;
-}
-
-interface WaSqlite {
-  readonly module: WaSqliteModule;
-  readonly sqlite3: SQLiteAPI;
-}
+import {
+  describeIndex,
+  shortSql,
+  sqliteError,
+  toSqliteResult,
+  type WaSqlite,
+  type WaSqliteModule,
+  WaSqliteRunner,
+} from '../driver/wa-sqlite-runner.ts';
+import { deleteMemoryImages, MemoryImageVFS } from './memory-vfs.ts';
 
 let loading: Promise<WaSqlite> | undefined;
 
@@ -129,17 +124,6 @@ export function deleteMemoryStore(name: string): void {
   deleteMemoryImages(`/${name}`);
 }
 
-interface Prepared {
-  readonly stmt: number;
-  readonly paramCount: number;
-  readonly readonly: boolean;
-}
-
-const NONE: readonly never[] = Object.freeze([]);
-
-/** How many distinct SQL strings keep their prepared statements between calls. */
-const STATEMENT_CACHE_SIZE = 128;
-
 /**
  * One wa-sqlite connection with its own VFS instance (so it can be killed
  * alone). Calls are queued: SQLite statements are stepped across awaits and
@@ -151,10 +135,9 @@ class WaSqliteConnection implements SqliteConnection {
   readonly #deleteOnClose: boolean;
   #api: WaSqlite | undefined;
   #vfs: MemoryImageVFS | undefined;
+  #runner: WaSqliteRunner | undefined;
   #db = 0;
   #queue: Promise<unknown> = Promise.resolve();
-  /** LRU by insertion order: a hit is moved to the end. */
-  readonly #cache = new Map<string, Prepared>();
   #state: 'new' | 'open' | 'closed' | 'crashed' = 'new';
 
   constructor(
@@ -183,57 +166,38 @@ class WaSqliteConnection implements SqliteConnection {
       api.sqlite3.vfs_register(vfs, false);
       this.#api = api;
       this.#vfs = vfs;
-      this.#db = await this.#sqliteCall(() =>
-        api.sqlite3.open_v2(
+      try {
+        this.#db = await api.sqlite3.open_v2(
           this.#path,
           SQLite.SQLITE_OPEN_CREATE | SQLite.SQLITE_OPEN_READWRITE,
           vfs.name,
-        ),
-      );
+        );
+      } catch (error) {
+        throw this.#failure(error, 'open', undefined) ?? sqliteError(error, 'open', undefined);
+      }
+      this.#runner = new WaSqliteRunner(api, this.#db, {
+        isDead: () => this.crashed,
+        failure: (error, { sql, statementIndex }) => this.#failure(error, sql, statementIndex),
+      });
       this.#state = 'open';
       // DELETE keeps a real rollback journal image beside the database, which
       // is what recovers a crashed transaction; WAL would need shared memory.
-      await this.#run('PRAGMA journal_mode = DELETE', [], undefined);
-      await this.#run('PRAGMA foreign_keys = ON', [], undefined);
+      await this.#runner.run('PRAGMA journal_mode = DELETE');
+      await this.#runner.run('PRAGMA foreign_keys = ON');
     });
   }
 
   execute(sql: string, params: readonly SqliteValue[] = []): Promise<SqliteResult> {
-    return this.#serial(() => {
-      this.#check();
-      return this.#run(sql, params, undefined);
-    });
+    return this.#serial(async () => toSqliteResult(await this.#ready().run(sql, params)));
   }
 
   executeBatch(
     statements: readonly SqliteStatement[],
     options: SqliteBatchOptions = {},
   ): Promise<SqliteResult[]> {
-    return this.#serial(async () => {
-      this.#check();
-      const { sqlite3 } = this.#ready();
-      if (!options.transaction) return this.#runAll(statements);
-      // Inside an open transaction (say, a kysely one) a savepoint gives the
-      // same all-or-nothing without ending the outer transaction.
-      const nested = sqlite3.get_autocommit(this.#db) === 0;
-      await this.#run(nested ? 'SAVEPOINT carburetor_batch' : 'BEGIN', [], undefined);
-      let results: SqliteResult[];
-      try {
-        results = await this.#runAll(statements);
-        await this.#run(nested ? 'RELEASE carburetor_batch' : 'COMMIT', [], undefined);
-      } catch (error) {
-        if (!this.crashed) {
-          await this.#run(
-            nested ? 'ROLLBACK TO carburetor_batch' : 'ROLLBACK',
-            [],
-            undefined,
-          ).catch(() => undefined);
-          if (nested) await this.#run('RELEASE carburetor_batch', [], undefined).catch(() => {});
-        }
-        throw error;
-      }
-      return results;
-    });
+    return this.#serial(async () =>
+      (await this.#ready().runBatch(statements, options)).map(toSqliteResult),
+    );
   }
 
   close(): Promise<void> {
@@ -247,9 +211,8 @@ class WaSqliteConnection implements SqliteConnection {
         return;
       }
       this.#state = 'closed';
-      const { sqlite3 } = this.#ready();
-      await this.#finalizeAll();
-      await sqlite3.close(this.#db);
+      await this.#runner?.finalizeAll();
+      await this.#api?.sqlite3.close(this.#db);
       if (this.#deleteOnClose) deleteMemoryImages(this.#path);
     });
   }
@@ -261,12 +224,13 @@ class WaSqliteConnection implements SqliteConnection {
     const wasOpen = this.#state === 'open';
     this.#state = 'crashed';
     this.#vfs?.kill();
-    if (!wasOpen || !this.#api) return;
+    if (!wasOpen || !this.#api || !this.#runner) return;
     // Free the handle's wasm memory. Its files are gone, so whatever SQLite
     // tries on close (a rollback) cannot reach the images.
     const { sqlite3 } = this.#api;
     const db = this.#db;
-    void this.#finalizeAll()
+    void this.#runner
+      .finalizeAll()
       .then(() => sqlite3.close(db))
       .catch(() => undefined);
   }
@@ -290,241 +254,24 @@ class WaSqliteConnection implements SqliteConnection {
     }
   }
 
-  #ready(): WaSqlite {
-    if (!this.#api) throw new SqliteDriverError('closed', 'The SQLite connection is not open.');
-    return this.#api;
+  #ready(): WaSqliteRunner {
+    this.#check();
+    if (!this.#runner) throw new SqliteDriverError('closed', 'The SQLite connection is not open.');
+    return this.#runner;
   }
 
-  async #runAll(statements: readonly SqliteStatement[]): Promise<SqliteResult[]> {
-    const results: SqliteResult[] = [];
-    for (let index = 0; index < statements.length; index++) {
-      const statement = statements[index]!;
-      results.push(await this.#run(statement.sql, statement.params ?? [], index));
-    }
-    return results;
-  }
-
-  async #run(
+  /** A crash explains any failure after it; other failures keep the default error. */
+  #failure(
+    error: unknown,
     sql: string,
-    params: readonly SqliteValue[],
     statementIndex: number | undefined,
-  ): Promise<SqliteResult> {
-    const cached = this.#cache.get(sql);
-    if (cached) {
-      this.#cache.delete(sql); // move to the young end of the LRU
-      this.#cache.set(sql, cached);
-      return this.#step(cached, sql, params, statementIndex);
-    }
-    const { sqlite3, module } = this.#ready();
-    // Statements of a script are prepared one after another, each after the
-    // previous ran: `CREATE TABLE t ...; INSERT INTO t ...` needs t to exist.
-    const prepared: Prepared[] = [];
-    let result: SqliteResult = { rows: NONE, columns: NONE, changes: 0 };
-    try {
-      for await (const stmt of sqlite3.statements(this.#db, sql, { unscoped: true })) {
-        const next: Prepared = {
-          stmt,
-          paramCount: sqlite3.bind_parameter_count(stmt),
-          readonly: module._sqlite3_stmt_readonly(stmt) !== 0,
-        };
-        prepared.push(next);
-        if (prepared.length > 1 && params.length > 0) {
-          throw new SqliteDriverError(
-            'invalid_parameter',
-            'Parameters were given for SQL holding several statements: pass one statement per call (or use executeBatch).',
-            statementIndex === undefined ? {} : { statementIndex },
-          );
-        }
-        result = await this.#step(next, sql, params, statementIndex);
-      }
-    } catch (error) {
-      for (const { stmt } of prepared) await sqlite3.finalize(stmt);
-      throw this.#wrap(error, sql, statementIndex);
-    }
-    const [single] = prepared;
-    if (single && prepared.length === 1) {
-      this.#cache.set(sql, single);
-      if (this.#cache.size > STATEMENT_CACHE_SIZE) {
-        const [oldest, evicted] = this.#cache.entries().next().value as [string, Prepared];
-        this.#cache.delete(oldest);
-        await sqlite3.finalize(evicted.stmt);
-      }
-    } else {
-      for (const { stmt } of prepared) await sqlite3.finalize(stmt);
-    }
-    return result;
+  ): SqliteDriverError | undefined {
+    if (!this.crashed) return undefined;
+    this.crash();
+    return new SqliteDriverError(
+      'crashed',
+      `The memory store "${this.#path.slice(1)}" crashed while running ${shortSql(sql)}${describeIndex(statementIndex)}: open a new driver with the same name to recover it.`,
+      { cause: error, ...(statementIndex === undefined ? {} : { statementIndex }) },
+    );
   }
-
-  async #step(
-    prepared: Prepared,
-    sql: string,
-    params: readonly SqliteValue[],
-    statementIndex: number | undefined,
-  ): Promise<SqliteResult> {
-    const { sqlite3, module } = this.#ready();
-    const { stmt } = prepared;
-    try {
-      this.#bind(stmt, prepared.paramCount, params, statementIndex);
-      const before = prepared.readonly ? 0 : module._sqlite3_total_changes(this.#db);
-      let code = await sqlite3.step(stmt);
-      // Names are read after the first step: a schema change re-prepares the
-      // statement inside step() and may change them.
-      const columns = sqlite3.column_count(stmt) > 0 ? sqlite3.column_names(stmt) : NONE;
-      // Writes share one frozen empty array: a 100k-statement batch keeps
-      // every result alive, and two fresh arrays each cost ~10% of its time.
-      let rows: readonly SqliteRow[] = NONE;
-      if (code === SQLite.SQLITE_ROW) {
-        const read: SqliteRow[] = [];
-        while (code === SQLite.SQLITE_ROW) {
-          read.push(this.#row(stmt, columns));
-          code = await sqlite3.step(stmt);
-        }
-        rows = read;
-      }
-      // sqlite3_changes() keeps the count of the last INSERT/UPDATE/DELETE,
-      // so DDL and pragmas would report a stale one: trust it only when the
-      // total moved.
-      if (prepared.readonly || module._sqlite3_total_changes(this.#db) === before) {
-        return { rows, columns, changes: 0 };
-      }
-      const lo = sqlite3.last_insert_id(this.#db);
-      return {
-        rows,
-        columns,
-        changes: sqlite3.changes(this.#db),
-        lastInsertRowid: toInteger(lo, module.getTempRet0()),
-      };
-    } catch (error) {
-      throw this.#wrap(error, sql, statementIndex);
-    } finally {
-      // reset() rethrows the step's error code; the step already reported it.
-      await sqlite3.reset(stmt).catch(() => undefined);
-    }
-  }
-
-  #bind(
-    stmt: number,
-    count: number,
-    params: readonly SqliteValue[],
-    statementIndex: number | undefined,
-  ): void {
-    const { sqlite3, module } = this.#ready();
-    if (params.length > count) {
-      throw new SqliteDriverError(
-        'invalid_parameter',
-        `${params.length} parameters were given for a statement that takes ${count}.`,
-        statementIndex === undefined ? {} : { statementIndex },
-      );
-    }
-    for (let i = 0; i < count; i++) {
-      const value: unknown = params[i] ?? null;
-      const at = i + 1;
-      if (value === null) sqlite3.bind_null(stmt, at);
-      else if (typeof value === 'string') sqlite3.bind_text(stmt, at, value);
-      else if (typeof value === 'number') {
-        if (Number.isInteger(value) && (value | 0) === value) sqlite3.bind_int(stmt, at, value);
-        // Safe integers beyond 32 bits stay integers (bind() would store a REAL).
-        else if (Number.isSafeInteger(value)) sqlite3.bind_int64(stmt, at, BigInt(value));
-        else sqlite3.bind_double(stmt, at, value);
-      } else if (typeof value === 'bigint') sqlite3.bind_int64(stmt, at, value);
-      else if (value instanceof Uint8Array) {
-        // bind_blob() of zero bytes passes a null pointer, which SQLite stores as NULL.
-        if (value.byteLength === 0) module._sqlite3_bind_zeroblob(stmt, at, 0);
-        else sqlite3.bind_blob(stmt, at, value);
-      } else if (typeof value === 'boolean') sqlite3.bind_int(stmt, at, value ? 1 : 0);
-      else {
-        throw new SqliteDriverError(
-          'invalid_parameter',
-          `Parameter ${at} is a ${describe(value)}, which SQLite cannot store: pass null, a number, a bigint, a string or a Uint8Array.`,
-          statementIndex === undefined ? {} : { statementIndex },
-        );
-      }
-    }
-  }
-
-  #row(stmt: number, columns: readonly string[]): SqliteRow {
-    const { sqlite3, module } = this.#ready();
-    const row: SqliteRow = {};
-    for (let i = 0; i < columns.length; i++) {
-      let value: SqliteValue;
-      switch (sqlite3.column_type(stmt, i)) {
-        case SQLite.SQLITE_INTEGER: {
-          // column_int() returns the low half of the int64; the high half is
-          // in tempRet0. Together they are exact, whatever the size.
-          const lo = sqlite3.column_int(stmt, i);
-          value = toInteger(lo, module.getTempRet0());
-          break;
-        }
-        case SQLite.SQLITE_FLOAT:
-          value = sqlite3.column_double(stmt, i);
-          break;
-        case SQLite.SQLITE_TEXT:
-          value = sqlite3.column_text(stmt, i);
-          break;
-        case SQLite.SQLITE_BLOB:
-          // A view into the wasm heap: copy before the next step overwrites it.
-          value = sqlite3.column_blob(stmt, i).slice();
-          break;
-        default:
-          value = null;
-      }
-      row[columns[i]!] = value;
-    }
-    return row;
-  }
-
-  async #finalizeAll(): Promise<void> {
-    const api = this.#api;
-    if (!api) return;
-    const all = [...this.#cache.values()];
-    this.#cache.clear();
-    for (const prepared of all) await api.sqlite3.finalize(prepared.stmt);
-  }
-
-  async #sqliteCall<T>(fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (error) {
-      throw this.#wrap(error, 'open', undefined);
-    }
-  }
-
-  #wrap(error: unknown, sql: string, statementIndex: number | undefined): Error {
-    if (error instanceof SqliteDriverError) return error;
-    const where = statementIndex === undefined ? '' : ` (statement ${statementIndex} of the batch)`;
-    const short = sql.length > 200 ? `${sql.slice(0, 200)}…` : sql;
-    if (this.crashed) {
-      this.crash();
-      return new SqliteDriverError(
-        'crashed',
-        `The memory store "${this.#path.slice(1)}" crashed while running ${short}${where}: open a new driver with the same name to recover it.`,
-        { cause: error, ...(statementIndex === undefined ? {} : { statementIndex }) },
-      );
-    }
-    const sqliteCode = error instanceof SQLite.SQLiteError ? Number(error.code) : undefined;
-    const message = error instanceof Error ? error.message : String(error);
-    return new SqliteDriverError('sqlite', `SQLite failed${where}: ${message}. SQL: ${short}`, {
-      cause: error,
-      ...(sqliteCode === undefined ? {} : { sqliteCode }),
-      ...(statementIndex === undefined ? {} : { statementIndex }),
-    });
-  }
-}
-
-const HI_SAFE = 0x1fffff; // Number.MAX_SAFE_INTEGER >> 32
-
-/** Joins an int64's halves into a number when exact, else a bigint. */
-function toInteger(lo: number, hi: number): number | bigint {
-  if (hi <= HI_SAFE && hi >= -HI_SAFE - 1) {
-    const value = hi * 0x100000000 + (lo >>> 0);
-    // -2^53 is exact but not safe: callers may rely on isSafeInteger.
-    if (Number.isSafeInteger(value)) return value;
-  }
-  return (BigInt(hi) << 32n) | BigInt(lo >>> 0);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'object' && value !== null) return value.constructor?.name ?? 'object';
-  return typeof value;
 }

@@ -1,0 +1,199 @@
+// The dedicated module worker behind `opfsDriver`: one wa-sqlite connection,
+// on OPFS through OPFSCoopSyncVFS (synchronous access handles exist only in
+// workers), or in memory when asked to fall back.
+import * as SQLite from '@journeyapps/wa-sqlite';
+import SQLiteESMFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite.mjs';
+import { MemoryVFS } from '@journeyapps/wa-sqlite/src/examples/MemoryVFS.js';
+import { OPFSCoopSyncVFS } from '@journeyapps/wa-sqlite/src/examples/OPFSCoopSyncVFS.js';
+import { SqliteDriverError, type SqliteStatement } from '../driver/sqlite-driver.ts';
+import {
+  sqliteError,
+  type WaSqlite,
+  type WaSqliteModule,
+  WaSqliteRunner,
+} from '../driver/wa-sqlite-runner.ts';
+import type {
+  OpfsStorage,
+  WireError,
+  WorkerOp,
+  WorkerOps,
+  WorkerRequest,
+  WorkerResponse,
+} from './worker-protocol.ts';
+
+/** The parts of DedicatedWorkerGlobalScope used here (the package compiles with the DOM lib). */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
+  postMessage(message: WorkerResponse): void;
+  readonly isSecureContext: boolean;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+
+interface Connection {
+  readonly api: WaSqlite;
+  readonly db: number;
+  readonly runner: WaSqliteRunner;
+  readonly storage: OpfsStorage;
+}
+
+let connection: Connection | undefined;
+let closed = false;
+
+/** Why this worker cannot use OPFS, or undefined when it can. */
+function opfsUnavailable(): string | undefined {
+  if (!scope.isSecureContext) {
+    return 'the page is not a secure context (OPFS needs https:, or http://localhost / 127.0.0.1)';
+  }
+  if (typeof navigator.storage?.getDirectory !== 'function') {
+    return 'this browser has no Origin Private File System (navigator.storage.getDirectory)';
+  }
+  if (
+    typeof FileSystemFileHandle === 'undefined' ||
+    !('createSyncAccessHandle' in FileSystemFileHandle.prototype)
+  ) {
+    return 'this browser has no synchronous OPFS access handles (FileSystemFileHandle.createSyncAccessHandle)';
+  }
+  return undefined;
+}
+
+async function open({ name, fallback }: WorkerOps['open']['args']): Promise<OpfsStorage> {
+  if (connection) return connection.storage;
+  if (closed) throw new SqliteDriverError('closed', 'This worker was closed.');
+  const module = (await SQLiteESMFactory()) as WaSqliteModule;
+  const sqlite3 = SQLite.Factory(module);
+  const reason = opfsUnavailable();
+  let storage: OpfsStorage;
+  let vfs: SQLiteVFS;
+  if (reason === undefined) {
+    storage = 'opfs';
+    vfs = await OPFSCoopSyncVFS.create('carburetor-opfs', module);
+  } else if (fallback === 'memory') {
+    storage = 'memory';
+    const memory = MemoryVFS as unknown as {
+      create(name: string, module: unknown): Promise<SQLiteVFS>;
+    };
+    vfs = await memory.create('carburetor-memory', module);
+  } else {
+    throw new SqliteDriverError(
+      'unsupported',
+      `Cannot open the replica "${name}" on OPFS: ${reason}. Serve the app from a secure context in a current browser, or pass opfsDriver({ name, fallback: 'memory' }) to keep the replica in memory (lost on reload) and check driver.storage.`,
+    );
+  }
+  sqlite3.vfs_register(vfs, false);
+  let db: number;
+  try {
+    db = await sqlite3.open_v2(
+      `/carburetor/${name}.sqlite3`,
+      SQLite.SQLITE_OPEN_CREATE | SQLite.SQLITE_OPEN_READWRITE,
+      vfs.name,
+    );
+  } catch (error) {
+    const base = sqliteError(error, 'open', undefined);
+    throw new SqliteDriverError(
+      'sqlite',
+      `Could not open the replica "${name}" (${storage}): ${base.message}. Another tab or worker may hold the file without cooperating; close it and retry.`,
+      { cause: error, ...(base.sqliteCode === undefined ? {} : { sqliteCode: base.sqliteCode }) },
+    );
+  }
+  const api: WaSqlite = { module, sqlite3 };
+  const runner = new WaSqliteRunner(api, db);
+  await runner.run('PRAGMA foreign_keys = ON');
+  connection = { api, db, runner, storage };
+  return storage;
+}
+
+function ready(): Connection {
+  if (connection) return connection;
+  throw new SqliteDriverError(
+    closed ? 'closed' : 'unsupported',
+    closed ? 'The replica is closed.' : 'The replica is not open: call open() first.',
+  );
+}
+
+async function close(): Promise<null> {
+  closed = true;
+  const current = connection;
+  connection = undefined;
+  if (current) {
+    await current.runner.finalizeAll();
+    // Closing the database releases its OPFS access handle and Web Lock now,
+    // not when the worker is terminated, so a new worker can take the file.
+    await current.api.sqlite3.close(current.db);
+  }
+  return null;
+}
+
+async function rawInsert({ sql, rows }: WorkerOps['rawInsert']['args']): Promise<number> {
+  const { api, db } = ready();
+  const { sqlite3 } = api;
+  const start = performance.now();
+  await sqlite3.exec(db, 'BEGIN');
+  try {
+    for await (const stmt of sqlite3.statements(db, sql)) {
+      for (const row of rows) {
+        sqlite3.bind_collection(stmt, row as SQLiteCompatibleType[]);
+        await sqlite3.step(stmt);
+        await sqlite3.reset(stmt);
+      }
+    }
+    await sqlite3.exec(db, 'COMMIT');
+  } catch (error) {
+    await sqlite3.exec(db, 'ROLLBACK').catch(() => undefined);
+    throw sqliteError(error, sql, undefined);
+  }
+  return performance.now() - start;
+}
+
+async function handle(request: WorkerRequest): Promise<WorkerOps[WorkerOp]['result']> {
+  switch (request.op) {
+    case 'open':
+      return open(request);
+    case 'execute':
+      return ready().runner.run(request.sql, request.params);
+    case 'batch': {
+      const { sqls, which, params } = request;
+      const statements: SqliteStatement[] = which.map((index, i) => ({
+        sql: sqls[index]!,
+        params: params[i] ?? [],
+      }));
+      return ready().runner.runBatch(statements, { transaction: request.transaction });
+    }
+    case 'close':
+      return close();
+    case 'rawInsert':
+      return rawInsert(request);
+  }
+}
+
+function toWireError(error: unknown): WireError {
+  const driverError =
+    error instanceof SqliteDriverError
+      ? error
+      : new SqliteDriverError(
+          'crashed',
+          `The SQLite worker failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+  return {
+    code: driverError.code,
+    message: driverError.message,
+    ...(driverError.sqliteCode === undefined ? {} : { sqliteCode: driverError.sqliteCode }),
+    ...(driverError.statementIndex === undefined
+      ? {}
+      : { statementIndex: driverError.statementIndex }),
+  };
+}
+
+// One request at a time: a statement is stepped across awaits.
+let queue: Promise<void> = Promise.resolve();
+
+scope.onmessage = (event) => {
+  const request = event.data;
+  queue = queue.then(async () => {
+    try {
+      scope.postMessage({ id: request.id, ok: true, result: await handle(request) });
+    } catch (error) {
+      scope.postMessage({ id: request.id, ok: false, error: toWireError(error) });
+    }
+  });
+};
