@@ -1,5 +1,7 @@
 import { report } from './measure.ts';
+import { downloadOverHttp, incrementalDownload } from './server-download.ts';
 import { typecheckConfig } from './typecheck-config.ts';
+import { uploadMerge } from './upload-merge.ts';
 
 /** Every benchmark: its result file, title, what it compares, and how to run it. */
 const benchmarks = {
@@ -8,6 +10,24 @@ const benchmarks = {
     notes:
       'A generated 50-table, 20-column config using InferRow, InferInsert, InferUpdate, InferNames, and kysely queries over ServerDatabase and ClientDatabase, against an empty file; limit: under 3 s more.',
     run: () => typecheckConfig(),
+  },
+  'server-upload': {
+    title: 'Upload merge through the router',
+    notes:
+      'Upload of 10k changed rows (updates of existing rows, 2 columns each, restricted group) through createSyncRouter over real HTTP (httpLink, standalone adapter), in requests of MAX_UPLOAD_ROWS, against a raw pg UNNEST upsert of the same rows in batches of the same size into the same table; embedded PostgreSQL, medians of 7 runs after a warm-up; limit: 1.5x.',
+    run: () => uploadMerge(),
+  },
+  'server-download-http': {
+    title: 'Download through the sync router over HTTP',
+    notes:
+      'A first download of 100k rows (5 data columns, full column metadata) through createSyncRouter on a plain Node HTTP server, tRPC client with httpLink, page size 10,000 (10 pages), against one raw `SELECT` of the same rows and columns with plain pg (default parsers). Embedded PostgreSQL on this machine; limit 1.3x.',
+    run: () => downloadOverHttp(),
+  },
+  'server-download-incremental': {
+    title: 'Incremental download: table size must not matter',
+    notes:
+      'Download of 10 rows changed since the cursor (downloadChanges in process, all pages) in a 1M-row table, against the same in a 1k-row table; each run changes 10 random rows by plain SQL first (untimed). Limit 1.5x.',
+    run: () => incrementalDownload(),
   },
 } as const;
 

@@ -1,3 +1,6 @@
 import { packageTestConfig } from '../../vitest.shared.ts';
 
-export default packageTestConfig();
+export default packageTestConfig({
+  globalSetup: ['@carburetor/testing/global-setup'],
+  testTimeout: 30_000,
+});

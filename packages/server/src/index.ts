@@ -1,3 +1,4 @@
+export { type ContextValues, downloadChanges } from './download/download.ts';
 export {
   createPgDialect,
   createPgKysely,
@@ -7,3 +8,18 @@ export {
   PgliteDialect,
   type PgSource,
 } from './driver/index.ts';
+export {
+  CarburetorServerError,
+  MigrationError,
+  type ServerErrorCode,
+  type ServerErrorDetails,
+} from './errors.ts';
+export {
+  createSyncRouter,
+  type SyncBaseProcedure,
+  type SyncGroupProcedures,
+  type SyncRouter,
+  type SyncRouterOptions,
+} from './router/sync-router.ts';
+export { type MigrationResult, migrateServer } from './schema/migrate.ts';
+export { type PurgeOptions, purgeDeletedRows } from './schema/purge.ts';

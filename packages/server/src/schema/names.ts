@@ -25,6 +25,8 @@ export const MIGRATION_LOCK_KEY = 'carburetor.migrate';
 export const stampTriggerName = '_carburetor_stamp';
 /** The trigger that refuses a hard DELETE. */
 export const deleteTriggerName = '_carburetor_no_delete';
+/** The function behind every table's delete trigger (one, shared: it reads its arguments). */
+export const DELETE_GUARD_FUNCTION = '_carburetor_no_delete';
 
 /** Per-table function behind the stamp trigger. */
 export function stampFunctionName(table: ResolvedTable): string {

@@ -1,0 +1,157 @@
+import type { AddressInfo } from 'node:net';
+import { createPgKysely, createSyncRouter, migrateServer } from '@carburetor/server';
+import { createTestDatabase } from '@carburetor/testing';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import type { AnyRouter } from '@trpc/server';
+import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { type Kysely, sql } from 'kysely';
+import {
+  createSyncClient,
+  SYNC_INTERNALS,
+  type SyncInternals,
+} from '../client/create-sync-client.ts';
+import { type MemoryDriver, memoryDriver } from '../node/index.ts';
+import { phoneBookConfig } from './fixtures.ts';
+
+/** Holds one kind of request (download or upload) at a point until released. */
+export class Gate {
+  armed = false;
+  #hit: (() => void) | undefined;
+  #release: (() => void) | undefined;
+  #hitPromise: Promise<void> | undefined;
+
+  /** Arms the gate; the promise resolves when a request reaches it. */
+  arm(): Promise<void> {
+    this.armed = true;
+    this.#hitPromise = new Promise((resolve) => {
+      this.#hit = resolve;
+    });
+    return this.#hitPromise;
+  }
+
+  /** Called by the fetch wrapper: waits here while armed. */
+  async pass(): Promise<void> {
+    if (!this.armed) return;
+    this.armed = false;
+    const released = new Promise<void>((resolve) => {
+      this.#release = resolve;
+    });
+    this.#hit?.();
+    await released;
+  }
+
+  release(): void {
+    this.#release?.();
+  }
+}
+
+export interface ClientGates {
+  /** Pauses an upload before it reaches the server. */
+  beforeUpload: Gate;
+  /** Pauses an upload's answer after the server applied it. */
+  afterUpload: Gate;
+  /** Counts requests, by procedure. */
+  calls: { upload: number; download: number };
+}
+
+/** One real PostgreSQL database, the sync router over real HTTP, and clients with their own replicas. */
+export async function startSyncServer(label: string) {
+  const database = await createTestDatabase(label);
+  // biome-ignore lint/suspicious/noExplicitAny: raw SQL checks on any table
+  const db: Kysely<any> = createPgKysely(database.url);
+  await migrateServer(db, phoneBookConfig);
+  const router = createSyncRouter(phoneBookConfig, {
+    db,
+    context: (ctx: { userId: string }) => ({ userId: ctx.userId }),
+  });
+  const server = createHTTPServer({
+    router,
+    createContext: ({ req }) => ({ userId: String(req.headers['x-user'] ?? '') }),
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const drivers: MemoryDriver[] = [];
+  const closers: (() => Promise<void>)[] = [];
+
+  async function client(
+    user: string,
+    options: {
+      groups?: ('private_contacts' | 'directory')[];
+      now?: () => number;
+      clientId?: string;
+      /** A named memory store: reopened when a client of that name came before. */
+      store?: string;
+      pageSize?: number;
+    } = {},
+  ) {
+    const gates: ClientGates = {
+      beforeUpload: new Gate(),
+      afterUpload: new Gate(),
+      calls: { upload: 0, download: 0 },
+    };
+    const gatedFetch: typeof fetch = async (input, init) => {
+      const path = String(input instanceof Request ? input.url : input);
+      const upload = path.includes('.upload');
+      gates.calls[upload ? 'upload' : 'download']++;
+      if (upload) await gates.beforeUpload.pass();
+      const response = await fetch(input, init);
+      if (upload) await gates.afterUpload.pass();
+      return response;
+    };
+    const trpcClient = createTRPCClient<AnyRouter>({
+      links: [httpLink({ url, headers: { 'x-user': user }, fetch: gatedFetch })],
+    });
+    const driver = memoryDriver(options.store ? { name: options.store } : {});
+    drivers.push(driver);
+    const sync = await createSyncClient(phoneBookConfig, {
+      driver,
+      trpcClient,
+      groups: options.groups ?? ['private_contacts'],
+      ...(options.clientId ? { clientId: options.clientId } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+    });
+    closers.push(() => sync.close());
+    const internals = (sync as unknown as { [SYNC_INTERNALS]: SyncInternals })[SYNC_INTERNALS];
+    return { sync, driver, gates, internals };
+  }
+
+  /** The server's row (values and metadata), or undefined. */
+  async function serverRow(id: string) {
+    const { rows } = await sql<
+      Record<string, unknown>
+    >`select * from phone_books where id = ${id}`.execute(db);
+    return rows[0];
+  }
+
+  async function stop() {
+    for (const close of closers.splice(0)) await close().catch(() => undefined);
+    for (const d of drivers.splice(0)) await d.close().catch(() => undefined);
+    await new Promise((resolve) => server.close(resolve));
+    await db.destroy();
+    await database.drop();
+  }
+
+  return { url, db, client, serverRow, stop };
+}
+
+/** A replica row as stored: values, parsed metadata, dirty flag. */
+export async function localRow(driver: MemoryDriver, id: string) {
+  const { rows } = await driver.execute('SELECT * FROM phone_books WHERE id = ?', [id]);
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    ...row,
+    meta: JSON.parse(String(row['sync_metadata'])) as Record<
+      string,
+      { t: number; c: string; d?: 1 }
+    >,
+  } as Record<string, unknown> & { meta: Record<string, { t: number; c: string; d?: 1 }> };
+}
+
+/** Columns marked dirty in a replica row's metadata. */
+export function dirtyOf(row: { meta: Record<string, { d?: 1 }> } | undefined): string[] {
+  return Object.keys(row?.meta ?? {})
+    .filter((k) => row?.meta[k]?.d === 1)
+    .sort();
+}

@@ -1,0 +1,304 @@
+import type {
+  AnySyncConfig,
+  ClientDatabase,
+  GroupName,
+  ResolvedGroup,
+  ResolvedTable,
+} from '@carburetor/core';
+import { Kysely, sql } from 'kysely';
+import { AsyncMutex } from '../driver/async-mutex.ts';
+import { SqliteDriverDialect } from '../driver/sqlite-dialect.ts';
+import type { SqliteDriver, SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
+import { CarburetorClientError } from '../errors.ts';
+import { ReplicaDecodePlugin } from '../replica/decode-plugin.ts';
+import { Replica } from '../replica/replica.ts';
+import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '../schema/names.ts';
+import { downloadGroup } from '../sync/download.ts';
+import { createTransport, type SyncTransport } from '../sync/transport.ts';
+import { uploadGroup } from '../sync/upload.ts';
+import { deleteRow, insertRow, updateRow } from '../writes/local-writes.ts';
+import type { RejectedRow, SyncClient } from './types.ts';
+
+/** Options of {@link createSyncClient}. */
+export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupName<C>[]> = {
+  /** The replica's SQLite driver (`memoryDriver()` in Node, the OPFS worker driver in browsers). */
+  driver: SqliteDriver;
+  /** The sync groups this client syncs, in order; a table in several uploads through the first where it is writable. */
+  groups: G;
+  /** This replica's client id (a-z, 0-9, '-', '_'). Generated and kept in the replica when omitted. */
+  clientId?: string;
+  /** The wall clock in milliseconds (tests inject a wrong one). Defaults to `Date.now`. */
+  now?: () => number;
+  /** Rows per table per download page (the server caps it). */
+  pageSize?: number;
+} & (
+  | {
+      /** The tRPC endpoint serving the sync router, e.g. `https://app.example/api/trpc`. */
+      url: string;
+      trpcClient?: undefined;
+      /** Where the sync router is mounted in the app router (`'sync'` → `sync.<group>.download`). */
+      path?: string;
+    }
+  | {
+      /** The app's own tRPC client (proxy or untyped), reused with its links and headers. */
+      trpcClient: object;
+      url?: undefined;
+      /** Where the sync router is mounted in the app router (`'sync'` → `sync.<group>.download`). */
+      path?: string;
+    }
+);
+
+/** Test hook: the engine's parts, reachable from tests only (not exported by the package). */
+export const SYNC_INTERNALS: unique symbol = Symbol('carburetor.syncInternals');
+
+/** What {@link SYNC_INTERNALS} holds. */
+export interface SyncInternals {
+  replica: Replica;
+  upload(group: string): Promise<void>;
+  download(group: string): Promise<void>;
+}
+
+function resolveGroups(config: AnySyncConfig, names: readonly string[]): ResolvedGroup[] {
+  if (!Array.isArray(names) || names.length === 0) {
+    throw new CarburetorClientError(
+      'invalid_options',
+      `createSyncClient needs groups: the sync groups to sync, e.g. ['${Object.keys(config.groups)[0] ?? 'group'}'].`,
+    );
+  }
+  const seen = new Set<string>();
+  return names.map((name) => {
+    const group = (config.groups as Record<string, ResolvedGroup>)[name];
+    if (!group) {
+      throw new CarburetorClientError(
+        'invalid_options',
+        `Unknown sync group "${name}"; the config's groups are: ${Object.keys(config.groups).join(', ')}.`,
+      );
+    }
+    if (seen.has(name)) {
+      throw new CarburetorClientError('invalid_options', `Sync group "${name}" is listed twice.`);
+    }
+    seen.add(name);
+    return group;
+  });
+}
+
+/** For each table writable in one of the groups: the first group (in order) where it is. */
+function uploadGroupOf(groups: readonly ResolvedGroup[]): Map<ResolvedTable, ResolvedGroup> {
+  const out = new Map<ResolvedTable, ResolvedGroup>();
+  for (const group of groups) {
+    for (const entry of group.tables) {
+      if (!entry.readOnly && !out.has(entry.table)) out.set(entry.table, group);
+    }
+  }
+  return out;
+}
+
+/**
+ * Opens a replica and returns its sync client: typed write helpers and
+ * queries generated from the config, and `sync()` against the server's sync
+ * router. Migrates the replica first (idempotent).
+ *
+ * @example
+ * ```ts
+ * const client = await createSyncClient(config, {
+ *   driver: memoryDriver({ name: 'replica' }),
+ *   url: 'http://localhost:3000/api/trpc',
+ *   path: 'sync',
+ *   groups: ['private_contacts', 'directory'],
+ * });
+ * const contact = await client.insertPhoneBook({ owner_id: me, name: 'Ada', phone_number: '1' });
+ * await client.updatePhoneBook(contact.id, { note: null });
+ * const rows = await client.activePhoneBooks().orderBy('name').execute();
+ * await client.sync();
+ * ```
+ */
+export async function createSyncClient<
+  C extends AnySyncConfig,
+  const G extends readonly GroupName<C>[],
+>(config: C, options: SyncClientOptions<C, G>): Promise<SyncClient<C, G[number]>> {
+  if (!options || typeof options !== 'object' || !options.driver) {
+    throw new CarburetorClientError(
+      'invalid_options',
+      'createSyncClient needs { driver, url | trpcClient, groups }.',
+    );
+  }
+  const groups = resolveGroups(config, options.groups);
+  const transport: SyncTransport = createTransport(options);
+  const replica = await Replica.open(config, options.driver, {
+    clientId: options.clientId,
+    now: options.now,
+  });
+  const db = new Kysely<ClientDatabase<C>>({
+    dialect: new SqliteDriverDialect(options.driver),
+    plugins: [new ReplicaDecodePlugin(config)],
+  });
+  const uploadVia = uploadGroupOf(groups);
+  const lifecycle = new AsyncMutex();
+  let running: Promise<void> | undefined;
+  let closed = false;
+
+  const closedError = () =>
+    new CarburetorClientError('closed', 'This sync client is closed; create a new one.');
+  const open = () => {
+    if (closed) throw closedError();
+  };
+  const tablesOf = (group: ResolvedGroup) =>
+    [...uploadVia].filter(([, via]) => via === group).map(([table]) => table);
+  const groupNamed = (name: string) => {
+    const group = groups.find((g) => g.name === name);
+    if (!group)
+      throw new CarburetorClientError(
+        'invalid_options',
+        `This client does not sync group "${name}".`,
+      );
+    return group;
+  };
+
+  const client: Record<string | symbol, unknown> = {};
+
+  const writeHelpers = (
+    target: Record<string, unknown>,
+    run: <T>(fn: (ex: SqliteExecutor, t: ReturnType<Replica['stamp']>) => Promise<T>) => Promise<T>,
+  ) => {
+    for (const table of uploadVia.keys()) {
+      target[table.names.insert] = (row: unknown) =>
+        run((ex, stamp) => insertRow(ex, table, row, stamp, replica.now()));
+      target[table.names.update] = (id: unknown, changes: unknown) =>
+        run((ex, stamp) => updateRow(ex, table, id, changes, stamp));
+      target[table.names.delete] = (id: unknown) =>
+        run((ex, stamp) => deleteRow(ex, table, id, stamp));
+    }
+  };
+
+  // Each helper call is one transaction with its own write time.
+  writeHelpers(client, (fn) =>
+    closed ? Promise.reject(closedError()) : replica.transaction((ex) => fn(ex, replica.stamp())),
+  );
+
+  for (const group of groups) {
+    for (const { table } of group.tables) {
+      client[table.names.active] ??= () =>
+        db
+          .selectFrom(table.sqlName as never)
+          .selectAll()
+          .where(sql<boolean>`${sql.ref(table.isDeleted)} = 0`);
+    }
+  }
+
+  const doSync = async () => {
+    for (const group of groups) {
+      await uploadGroup(replica, transport, group, tablesOf(group));
+      await downloadGroup(replica, transport, group, groups, options.pageSize);
+    }
+  };
+
+  const wipe = (tables: readonly ResolvedTable[]): SqliteStatement[] => [
+    ...tables.map((t) => ({ sql: `DELETE FROM ${quote(t.sqlName)}` })),
+    { sql: `DELETE FROM ${CURSOR_TABLE}` },
+    { sql: `DELETE FROM ${REJECTED_TABLE}` },
+    { sql: `DELETE FROM ${SEEN_TABLE}` },
+    { sql: `DELETE FROM ${STATE_TABLE} WHERE key LIKE 'scope:%' OR key LIKE 'sweep:%'` },
+  ];
+
+  Object.assign(client, {
+    db,
+    clientId: replica.clientId,
+    groups: groups.map((g) => g.name),
+    transaction: <T>(fn: (tx: Record<string, unknown>) => Promise<T>): Promise<T> => {
+      if (closed) return Promise.reject(closedError());
+      return replica.transaction(async (ex) => {
+        const stamp = replica.stamp();
+        const tx: Record<string, unknown> = {};
+        writeHelpers(tx, (inner) => inner(ex, stamp));
+        return fn(tx);
+      });
+    },
+    sync: (): Promise<void> => {
+      if (closed) return Promise.reject(closedError());
+      running ??= lifecycle.run(doSync).finally(() => {
+        running = undefined;
+      });
+      return running;
+    },
+    rejected: async (): Promise<RejectedRow[]> => {
+      const result = await options.driver.execute(
+        `SELECT table_key, id, code, message FROM ${REJECTED_TABLE} ORDER BY rejected_at, table_key, id`,
+      );
+      return result.rows.map((r) => ({
+        table: String(r['table_key']),
+        id: String(r['id']),
+        code: String(r['code']) as RejectedRow['code'],
+        message: String(r['message']),
+      }));
+    },
+    discard: (id: string): Promise<void> =>
+      lifecycle.run(() =>
+        replica.transaction(async (ex) => {
+          const found = await ex.execute(`SELECT table_key FROM ${REJECTED_TABLE} WHERE id = ?`, [
+            id,
+          ]);
+          if (found.rows.length === 0) {
+            throw new CarburetorClientError(
+              'not_rejected',
+              `Row ${JSON.stringify(id)} is not rejected; discard only reverts rows that client.rejected() lists.`,
+            );
+          }
+          const statements: SqliteStatement[] = [];
+          for (const row of found.rows) {
+            const table = (config.tables as Record<string, ResolvedTable>)[
+              String(row['table_key'])
+            ];
+            if (!table) continue;
+            // The local stamps are newer than the server's, so a merge would keep the
+            // refused values: drop the row, and download its table again from scratch.
+            statements.push(
+              {
+                sql: `DELETE FROM ${quote(table.sqlName)} WHERE ${quote(table.id)} = ?`,
+                params: [id],
+              },
+              {
+                sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
+                params: [table.key, id],
+              },
+            );
+            for (const group of groups) {
+              if (group.table[table.key]) {
+                statements.push({
+                  sql: `DELETE FROM ${CURSOR_TABLE} WHERE group_name = ? AND table_key = ?`,
+                  params: [group.name, table.key],
+                });
+              }
+            }
+          }
+          await ex.executeBatch(statements);
+        }),
+      ),
+    reset: (): Promise<void> =>
+      lifecycle.run(async () => {
+        open();
+        await replica.transaction((ex) =>
+          ex.executeBatch(wipe(Object.values(config.tables) as ResolvedTable[])),
+        );
+        replica.scopes.clear();
+      }),
+    close: async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await lifecycle.run(async () => undefined).catch(() => undefined);
+      await db.destroy();
+    },
+  });
+
+  const internals: SyncInternals = {
+    replica,
+    upload: (name) => {
+      const group = groupNamed(name);
+      return uploadGroup(replica, transport, group, tablesOf(group));
+    },
+    download: (name) =>
+      downloadGroup(replica, transport, groupNamed(name), groups, options.pageSize),
+  };
+  Object.defineProperty(client, SYNC_INTERNALS, { value: internals });
+
+  return client as unknown as SyncClient<C, G[number]>;
+}

@@ -1,0 +1,142 @@
+import type {
+  AnySyncConfig,
+  ClientDatabase,
+  GroupName,
+  GroupTableKey,
+  InferInsert,
+  InferNames,
+  InferRow,
+  InferUpdate,
+  RowErrorCode,
+  TableKey,
+  WritableTableKey,
+} from '@carburetor/core';
+import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+
+/** Table keys of any of the groups `G` (distributes over a union of groups). */
+export type ClientTableKey<C extends AnySyncConfig, G extends GroupName<C>> =
+  G extends GroupName<C> ? GroupTableKey<C, G> : never;
+
+/** Table keys writable in at least one of the groups `G`. */
+export type ClientWritableKey<C extends AnySyncConfig, G extends GroupName<C>> =
+  G extends GroupName<C> ? WritableTableKey<C, G> : never;
+
+/** The replica's SQL name of table `K`, as a key of `ClientDatabase<C>`. */
+export type ReplicaTableName<C extends AnySyncConfig, K extends TableKey<C>> = InferNames<
+  C,
+  K
+>['sqlTable'] &
+  keyof ClientDatabase<C> &
+  string;
+
+/**
+ * The generated write helpers of the tables `K`: `insertPhoneBook(row)`,
+ * `updatePhoneBook(id, changes)`, `deletePhoneBook(id)`.
+ */
+export type WriteHelpers<C extends AnySyncConfig, K extends TableKey<C>> = {
+  [P in K as InferNames<C, P>['insert']]: (row: InferInsert<C, P>) => Promise<InferRow<C, P>>;
+} & {
+  [P in K as InferNames<C, P>['update']]: (
+    id: string,
+    changes: InferUpdate<C, P>,
+  ) => Promise<InferRow<C, P>>;
+} & {
+  [P in K as InferNames<C, P>['delete']]: (id: string) => Promise<void>;
+};
+
+/** The query of a table's rows that are not deleted, every column selected. */
+export type ActiveQuery<C extends AnySyncConfig, K extends TableKey<C>> = SelectQueryBuilder<
+  ClientDatabase<C>,
+  ReplicaTableName<C, K>,
+  Selectable<ClientDatabase<C>[ReplicaTableName<C, K>]>
+>;
+
+/** The generated query helpers of the tables `K`: `activePhoneBooks()`. */
+export type ActiveHelpers<C extends AnySyncConfig, K extends TableKey<C>> = {
+  [P in K as InferNames<C, P>['active']]: () => ActiveQuery<C, P>;
+};
+
+/** A row the server refused, as `client.rejected()` lists it. */
+export interface RejectedRow<C extends AnySyncConfig = AnySyncConfig> {
+  /** The table key (`'phone_book'`). */
+  table: TableKey<C>;
+  id: string;
+  /** The server's per-row code (never `clock_skew`: those are corrected and sent again). */
+  code: Exclude<RowErrorCode, 'clock_skew'>;
+  message: string;
+}
+
+/** The methods every sync client has, whatever its config. */
+export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>> {
+  /** Kysely over the replica, for reads (values come back in the app's types). */
+  readonly db: Kysely<ClientDatabase<C>>;
+  /** This replica's client id (stamped on its writes). */
+  readonly clientId: string;
+  /** The groups this client syncs, in order. */
+  readonly groups: readonly G[];
+  /**
+   * Runs `fn` as one SQLite transaction with one write time for all its
+   * writes: all of them land, or none. Inside, write through `tx` only (the
+   * client's own methods would wait for the transaction to end).
+   *
+   * @example
+   * ```ts
+   * await client.transaction(async (tx) => {
+   *   const row = await tx.insertPhoneBook({ owner_id: me, name: 'Ada', phone_number: '1' });
+   *   await tx.updatePhoneBook(other.id, { note: `see ${row.id}` });
+   * });
+   * ```
+   */
+  transaction<T>(fn: (tx: WriteHelpers<C, ClientWritableKey<C, G>>) => Promise<T>): Promise<T>;
+  /**
+   * Uploads then downloads each group, in order, until caught up. One sync
+   * runs at a time: a call during a sync joins it. Local writes keep working.
+   * Fails with `sync_failed` (network, server) without losing local writes.
+   *
+   * @example
+   * ```ts
+   * window.addEventListener('online', () => void client.sync().catch(console.warn));
+   * ```
+   */
+  sync(): Promise<void>;
+  /**
+   * Rows the server refused; they are not sent again until changed or discarded.
+   *
+   * @example
+   * ```ts
+   * for (const row of await client.rejected()) console.warn(row.table, row.id, row.code, row.message);
+   * ```
+   */
+  rejected(): Promise<RejectedRow<C>[]>;
+  /**
+   * Drops the local changes of a rejected row: the row is removed locally and
+   * its table's cursors reset, so the next `sync()` brings back the server's
+   * version (or nothing, for a refused insert). `not_rejected` for other ids.
+   *
+   * @example
+   * ```ts
+   * await client.discard(row.id);
+   * await client.sync();
+   * ```
+   */
+  discard(id: string): Promise<void>;
+  /** Wipes the replica's rows, cursors and rejections (sign-out); the client keeps working. */
+  reset(): Promise<void>;
+  /** Waits for a running sync and closes the replica's driver. */
+  close(): Promise<void>;
+}
+
+/**
+ * A sync client for config `C` and groups `G`: the base methods, write
+ * helpers for the tables writable in one of the groups, and `active…()`
+ * queries for every table of the groups.
+ *
+ * @example
+ * ```ts
+ * type Client = SyncClient<typeof config, 'private_contacts' | 'directory'>;
+ * const rows = await client.activePhoneBooks().where('published', '=', true).execute();
+ * ```
+ */
+export type SyncClient<C extends AnySyncConfig, G extends GroupName<C>> = SyncClientBase<C, G> &
+  WriteHelpers<C, ClientWritableKey<C, G>> &
+  ActiveHelpers<C, ClientTableKey<C, G>>;

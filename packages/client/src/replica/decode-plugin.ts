@@ -1,0 +1,122 @@
+import type { AnySyncConfig, ResolvedColumn, ResolvedTable } from '@carburetor/core';
+import {
+  type KyselyPlugin,
+  OperationNodeTransformer,
+  type PluginTransformQueryArgs,
+  type PluginTransformResultArgs,
+  type PrimitiveValueListNode,
+  type QueryId,
+  type QueryResult,
+  type RootOperationNode,
+  type UnknownRow,
+  type ValueNode,
+} from 'kysely';
+
+const bit = (value: unknown) => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
+
+/** SQLite has no booleans: `where('done', '=', true)` compares with 1. */
+class BooleanParameters extends OperationNodeTransformer {
+  protected override transformValue(node: ValueNode, queryId?: QueryId): ValueNode {
+    const out = super.transformValue(node, queryId);
+    return typeof out.value === 'boolean' ? { ...out, value: bit(out.value) } : out;
+  }
+
+  protected override transformPrimitiveValueList(
+    node: PrimitiveValueListNode,
+    queryId?: QueryId,
+  ): PrimitiveValueListNode {
+    const out = super.transformPrimitiveValueList(node, queryId);
+    return out.values.some((v) => typeof v === 'boolean')
+      ? { ...out, values: out.values.map(bit) }
+      : out;
+  }
+}
+
+type Decoder = (raw: unknown) => unknown;
+
+/** The stored form differs from the app's only for these kinds. */
+function decoderOf(column: ResolvedColumn): Decoder | undefined {
+  if (column.role === 'isDeleted') return (raw) => (raw === null ? raw : Number(raw) !== 0);
+  if (column.role !== 'data') return undefined;
+  if (column.kind === 'boolean' || column.kind === 'bigint' || column.kind === 'jsonb') {
+    return (raw) => (raw === null || raw === undefined ? raw : column.type.fromSqlite(raw));
+  }
+  return undefined;
+}
+
+function collectTables(node: unknown, into: Set<string>, depth = 0): void {
+  if (depth > 64 || node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (const item of node) collectTables(item, into, depth + 1);
+    return;
+  }
+  const record = node as Record<string, unknown>;
+  if (record['kind'] === 'TableNode') {
+    const identifier = (record['table'] as { identifier?: { name?: unknown } } | undefined)
+      ?.identifier;
+    if (typeof identifier?.name === 'string') into.add(identifier.name);
+    return;
+  }
+  for (const value of Object.values(record)) collectTables(value, into, depth + 1);
+}
+
+/**
+ * A kysely plugin that gives back the app's types for replica columns:
+ * booleans as `true`/`false`, jsonb parsed, bigint as a decimal string. It
+ * decodes a result column when its name is a column of a Carburetor table the
+ * query reads (the first such table in the query wins a name clash).
+ * Aliased or computed columns (`select('name as n')`, `count(...)`) come back
+ * as SQLite returned them. Boolean parameters are sent as 1 and 0, so
+ * `where('done', '=', true)` works.
+ *
+ * @example
+ * ```ts
+ * const db = new Kysely<ClientDatabase<typeof config>>({
+ *   dialect: new SqliteDriverDialect(driver),
+ *   plugins: [new ReplicaDecodePlugin(config)],
+ * });
+ * ```
+ */
+export class ReplicaDecodePlugin implements KyselyPlugin {
+  readonly #tables = new Map<string, Map<string, Decoder>>();
+  readonly #queries = new WeakMap<QueryId, Map<string, Decoder>>();
+  readonly #parameters = new BooleanParameters();
+
+  constructor(config: AnySyncConfig) {
+    for (const table of Object.values(config.tables) as ResolvedTable[]) {
+      const decoders = new Map<string, Decoder>();
+      for (const column of table.columns) {
+        const decoder = decoderOf(column);
+        if (decoder) decoders.set(column.name, decoder);
+      }
+      this.#tables.set(table.sqlName, decoders);
+    }
+  }
+
+  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
+    const names = new Set<string>();
+    collectTables(args.node, names);
+    const decoders = new Map<string, Decoder>();
+    for (const name of names) {
+      for (const [column, decoder] of this.#tables.get(name) ?? []) {
+        if (!decoders.has(column)) decoders.set(column, decoder);
+      }
+    }
+    if (decoders.size > 0) this.#queries.set(args.queryId, decoders);
+    return this.#parameters.transformNode(args.node, args.queryId);
+  }
+
+  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    const decoders = this.#queries.get(args.queryId);
+    if (!decoders || args.result.rows.length === 0) return args.result;
+    const rows = args.result.rows.map((row) => {
+      const out: UnknownRow = {};
+      for (const key of Object.keys(row)) {
+        const decoder = decoders.get(key);
+        out[key] = decoder ? decoder(row[key]) : row[key];
+      }
+      return out;
+    });
+    return { ...args.result, rows };
+  }
+}

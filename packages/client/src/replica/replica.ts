@@ -1,0 +1,130 @@
+import {
+  type AnySyncConfig,
+  type ClockState,
+  createHybridClock,
+  type HybridClock,
+  isValidClientId,
+  type WriteStamp,
+} from '@carburetor/core';
+import type { SqliteDriver, SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
+import { CarburetorClientError } from '../errors.ts';
+import { migrateClient } from '../schema/migrate.ts';
+import { CLIENT_ID_KEY, CLOCK_KEY, STATE_TABLE, scopeKey } from '../schema/names.ts';
+
+/** Options of {@link Replica.open}. */
+export interface ReplicaOptions {
+  clientId?: string | undefined;
+  now?: (() => number) | undefined;
+}
+
+/** Restriction values the server confirmed for a group, by context name. */
+export type LearnedScope = Record<string, unknown>;
+
+/**
+ * The replica's shared state: its driver, client id, clock and learned
+ * scope values. Every unit of work runs through {@link Replica.transaction},
+ * one SQLite transaction that also saves the clock.
+ */
+export class Replica {
+  readonly config: AnySyncConfig;
+  readonly driver: SqliteDriver;
+  readonly clientId: string;
+  readonly now: () => number;
+  clock: HybridClock;
+  readonly scopes: Map<string, LearnedScope>;
+
+  private constructor(
+    config: AnySyncConfig,
+    driver: SqliteDriver,
+    clientId: string,
+    now: () => number,
+    clock: HybridClock,
+    scopes: Map<string, LearnedScope>,
+  ) {
+    this.config = config;
+    this.driver = driver;
+    this.clientId = clientId;
+    this.now = now;
+    this.clock = clock;
+    this.scopes = scopes;
+  }
+
+  /** Migrates the replica and loads (or creates) its client id and clock. */
+  static async open(
+    config: AnySyncConfig,
+    driver: SqliteDriver,
+    options: ReplicaOptions,
+  ): Promise<Replica> {
+    if (options.clientId !== undefined && !isValidClientId(options.clientId)) {
+      throw new CarburetorClientError(
+        'invalid_options',
+        `Client id ${JSON.stringify(options.clientId)} is not valid: use 1 to 64 of a-z, 0-9, '-' and '_'.`,
+      );
+    }
+    await migrateClient(driver, config);
+    const rows = (await driver.execute(`SELECT key, value FROM ${STATE_TABLE}`)).rows;
+    const state = new Map(rows.map((r) => [String(r['key']), String(r['value'])]));
+    const clientId = options.clientId ?? state.get(CLIENT_ID_KEY) ?? crypto.randomUUID();
+    if (state.get(CLIENT_ID_KEY) !== clientId) {
+      await driver.execute(`INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`, [
+        CLIENT_ID_KEY,
+        clientId,
+      ]);
+    }
+    const now = options.now ?? Date.now;
+    const saved = state.get(CLOCK_KEY);
+    const clock = createHybridClock({
+      now,
+      ...(saved === undefined ? {} : { state: JSON.parse(saved) as ClockState }),
+    });
+    const scopes = new Map<string, LearnedScope>();
+    for (const [key, value] of state) {
+      if (key.startsWith('scope:')) scopes.set(key.slice(6), JSON.parse(value) as LearnedScope);
+    }
+    return new Replica(config, driver, clientId, now, clock, scopes);
+  }
+
+  /** A new write stamp of this client. */
+  stamp(): WriteStamp {
+    return { t: this.clock.stamp(), c: this.clientId };
+  }
+
+  /** The statement that saves the clock. */
+  clockStatement(): SqliteStatement {
+    return {
+      sql: `INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`,
+      params: [CLOCK_KEY, JSON.stringify(this.clock.state())],
+    };
+  }
+
+  /** The statement that saves a group's learned scope values. */
+  scopeStatement(group: string): SqliteStatement {
+    const scope = this.scopes.get(group);
+    return scope === undefined
+      ? { sql: `DELETE FROM ${STATE_TABLE} WHERE key = ?`, params: [scopeKey(group)] }
+      : {
+          sql: `INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`,
+          params: [scopeKey(group), JSON.stringify(scope)],
+        };
+  }
+
+  /**
+   * Runs `fn` in one SQLite transaction that also saves the clock; rolls back
+   * and rethrows on error. Inside, use only the executor given.
+   */
+  transaction<T>(fn: (ex: SqliteExecutor) => Promise<T>): Promise<T> {
+    return this.driver.exclusive(async (ex) => {
+      await ex.execute('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(ex);
+        const save = this.clockStatement();
+        await ex.execute(save.sql, save.params);
+        await ex.execute('COMMIT');
+        return result;
+      } catch (error) {
+        await ex.execute('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  }
+}

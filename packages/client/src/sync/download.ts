@@ -1,0 +1,239 @@
+import {
+  type DownloadRequest,
+  type DownloadResponse,
+  type DownloadTablePage,
+  dirtyColumns,
+  mergeIncomingRow,
+  PROTOCOL_VERSION,
+  type ResolvedGroup,
+  type ResolvedTable,
+} from '@carburetor/core';
+import type { SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
+import type { Replica } from '../replica/replica.ts';
+import { decodeStoredRow, readRows, upsertStatement } from '../replica/row-codec.ts';
+import {
+  CURSOR_TABLE,
+  quote,
+  REJECTED_TABLE,
+  SEEN_TABLE,
+  STATE_TABLE,
+  sweepKey,
+} from '../schema/names.ts';
+import { inGroupScope, learnScope } from './scope.ts';
+import type { SyncTransport } from './transport.ts';
+import { decodeWireRow, observeStamps } from './wire.ts';
+
+async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
+  const result = await replica.driver.execute(
+    `SELECT table_key, cursor FROM ${CURSOR_TABLE} WHERE group_name = ?`,
+    [group],
+  );
+  return new Map(result.rows.map((r) => [String(r['table_key']), String(r['cursor'])]));
+}
+
+async function hasRows(replica: Replica, table: ResolvedTable): Promise<boolean> {
+  const result = await replica.driver.execute(
+    `SELECT EXISTS (SELECT 1 FROM ${quote(table.sqlName)}) AS e`,
+  );
+  return Number(result.rows[0]?.['e']) === 1;
+}
+
+function deleteRowStatements(table: ResolvedTable, id: string): SqliteStatement[] {
+  return [
+    { sql: `DELETE FROM ${quote(table.sqlName)} WHERE ${quote(table.id)} = ?`, params: [id] },
+    {
+      sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
+      params: [table.key, id],
+    },
+  ];
+}
+
+/** Whether one of the client's other groups still holds a local row. */
+function coveredElsewhere(
+  replica: Replica,
+  group: ResolvedGroup,
+  clientGroups: readonly ResolvedGroup[],
+  table: ResolvedTable,
+  values: Readonly<Record<string, unknown>>,
+): boolean {
+  return clientGroups.some(
+    (other) => other.name !== group.name && inGroupScope(replica, other, table, values),
+  );
+}
+
+/**
+ * A reset pass is a first download: once its last page is in, a clean local
+ * row it did not deliver is no longer in the group's scope (another user
+ * signed in, the group changed) and goes, unless another group holds it.
+ * The ids delivered are kept in a table, so a pass cut by a crash resumes.
+ */
+async function sweepStatements(
+  ex: SqliteExecutor,
+  replica: Replica,
+  group: ResolvedGroup,
+  clientGroups: readonly ResolvedGroup[],
+  table: ResolvedTable,
+): Promise<SqliteStatement[]> {
+  const stale = await ex.execute(
+    `SELECT * FROM ${quote(table.sqlName)} WHERE ${quote(table.dirtyFlag)} IS NULL AND ${quote(table.id)} NOT IN (SELECT id FROM ${SEEN_TABLE} WHERE group_name = ? AND table_key = ?)`,
+    [group.name, table.key],
+  );
+  const statements: SqliteStatement[] = [];
+  for (const raw of stale.rows) {
+    const row = decodeStoredRow(table, raw);
+    if (!coveredElsewhere(replica, group, clientGroups, table, row.values)) {
+      statements.push(...deleteRowStatements(table, row.id));
+    }
+  }
+  statements.push(
+    {
+      sql: `DELETE FROM ${SEEN_TABLE} WHERE group_name = ? AND table_key = ?`,
+      params: [group.name, table.key],
+    },
+    { sql: `DELETE FROM ${STATE_TABLE} WHERE key = ?`, params: [sweepKey(group.name, table.key)] },
+  );
+  return statements;
+}
+
+/** Applies one table's part of a page, inside the page's transaction; true when scope was learned. */
+async function applyTablePage(
+  ex: SqliteExecutor,
+  replica: Replica,
+  group: ResolvedGroup,
+  clientGroups: readonly ResolvedGroup[],
+  table: ResolvedTable,
+  page: DownloadTablePage,
+): Promise<boolean> {
+  const statements: SqliteStatement[] = [];
+  let learned = false;
+  const key = sweepKey(group.name, table.key);
+  let sweeping = page.reset;
+  if (page.reset) {
+    statements.push(
+      {
+        sql: `DELETE FROM ${SEEN_TABLE} WHERE group_name = ? AND table_key = ?`,
+        params: [group.name, table.key],
+      },
+      { sql: `INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, '1')`, params: [key] },
+    );
+  } else {
+    const marker = await ex.execute(`SELECT 1 AS x FROM ${STATE_TABLE} WHERE key = ?`, [key]);
+    sweeping = marker.rows.length > 0;
+  }
+  if (sweeping) {
+    for (const id of [...page.rows.map((r) => r[0]), ...page.tombstones]) {
+      statements.push({
+        sql: `INSERT OR IGNORE INTO ${SEEN_TABLE} (group_name, table_key, id) VALUES (?, ?, ?)`,
+        params: [group.name, table.key, id],
+      });
+    }
+  }
+
+  const incoming = page.rows.map((row) => decodeWireRow(table, page.columns, row));
+  const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
+  const current = await readRows(ex, table, ids);
+
+  for (const row of incoming) {
+    observeStamps(replica.clock, row.metadata);
+    const local = current.get(row.id);
+    const merged = mergeIncomingRow(local, row, table.isDeleted);
+    learned = learnScope(replica, group, table, row.values) || learned;
+    if (!merged.changed) continue;
+    const dirty = local && dirtyColumns(merged.metadata).length > 0 ? local.dirty : null;
+    const next = { id: row.id, values: merged.values, metadata: merged.metadata, dirty };
+    current.set(row.id, next);
+    statements.push(upsertStatement(table, next));
+  }
+
+  for (const id of page.tombstones) {
+    const local = current.get(id);
+    if (!local || local.values[table.isDeleted]) continue;
+    const merged = mergeIncomingRow(
+      local,
+      { values: { [table.isDeleted]: true }, metadata: {} },
+      table.isDeleted,
+    );
+    const dirty = dirtyColumns(merged.metadata).length > 0 ? local.dirty : null;
+    statements.push(
+      upsertStatement(table, { id, values: merged.values, metadata: merged.metadata, dirty }),
+    );
+  }
+
+  for (const id of page.outOfScope) {
+    const local = current.get(id);
+    // A dirty row is the app's unsent work: keep it, its upload settles it.
+    if (!local || local.dirty !== null) continue;
+    if (coveredElsewhere(replica, group, clientGroups, table, local.values)) continue;
+    statements.push(...deleteRowStatements(table, id));
+  }
+
+  statements.push({
+    sql: `INSERT OR REPLACE INTO ${CURSOR_TABLE} (group_name, table_key, cursor) VALUES (?, ?, ?)`,
+    params: [group.name, table.key, page.cursor],
+  });
+  await ex.executeBatch(statements);
+  if (sweeping && !page.hasMore) {
+    await ex.executeBatch(await sweepStatements(ex, replica, group, clientGroups, table));
+  }
+  return learned;
+}
+
+/** Applies a whole page, with its cursors, in one SQLite transaction. */
+async function applyPage(
+  replica: Replica,
+  group: ResolvedGroup,
+  clientGroups: readonly ResolvedGroup[],
+  response: DownloadResponse,
+): Promise<void> {
+  await replica.transaction(async (ex) => {
+    const statements: SqliteStatement[] = [];
+    let learned = false;
+    const pages = Object.entries(response.tables);
+    if (pages.some(([, page]) => page.reset) && replica.scopes.has(group.name)) {
+      // A reset means the group or the caller changed: what was learned is stale.
+      replica.scopes.delete(group.name);
+      learned = true;
+    }
+    for (const [key, page] of pages) {
+      const table = group.table[key]?.table;
+      if (!table) continue;
+      learned = (await applyTablePage(ex, replica, group, clientGroups, table, page)) || learned;
+    }
+    if (learned) statements.push(replica.scopeStatement(group.name));
+    if (statements.length > 0) await ex.executeBatch(statements);
+  });
+}
+
+/**
+ * Downloads every page of a group until caught up, each page applied in one
+ * transaction together with its cursors.
+ */
+export async function downloadGroup(
+  replica: Replica,
+  transport: SyncTransport,
+  group: ResolvedGroup,
+  clientGroups: readonly ResolvedGroup[],
+  pageSize: number | undefined,
+): Promise<void> {
+  let pending = group.tables.map((t) => t.table);
+  while (pending.length > 0) {
+    const cursors = await readCursors(replica, group.name);
+    const request: DownloadRequest = {
+      protocol: PROTOCOL_VERSION,
+      clientId: replica.clientId,
+      tables: {},
+      ...(pageSize === undefined ? {} : { pageSize }),
+    };
+    for (const table of pending) {
+      request.tables[table.key] = {
+        cursor: cursors.get(table.key) ?? null,
+        hasRows: await hasRows(replica, table),
+      };
+    }
+    const sentAt = replica.now();
+    const response = await transport.download(group.name, request);
+    replica.clock.observeServerTime(response.serverTime, sentAt, replica.now());
+    await applyPage(replica, group, clientGroups, response);
+    pending = pending.filter((t) => response.tables[t.key]?.hasMore === true);
+  }
+}

@@ -1,0 +1,63 @@
+import type { JsonValue, ResolvedColumn, ResolvedGroup, ResolvedTable } from '@carburetor/core';
+import type { LearnedScope, Replica } from '../replica/replica.ts';
+
+/** A value in a comparable wire form (timestamps normalized, uuids lowercased). */
+function comparable(column: ResolvedColumn, value: unknown): JsonValue | undefined {
+  if (value === null || value === undefined) return null;
+  try {
+    return column.type.toWire(value as never);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records the restriction values of a row the server confirmed in a group's
+ * scope. Restrictions compare a column with the caller's context (say
+ * `userId`), which the client is never told; but restriction columns are
+ * immutable, so any confirmed row reveals the value for good. Returns
+ * whether something new was learned.
+ */
+export function learnScope(
+  replica: Replica,
+  group: ResolvedGroup,
+  table: ResolvedTable,
+  values: Readonly<Record<string, unknown>>,
+): boolean {
+  const restrictTo = group.table[table.key]?.restrictTo;
+  if (!restrictTo) return false;
+  const column = table.column[restrictTo.column];
+  if (!column) return false;
+  const value = comparable(column, values[restrictTo.column]);
+  if (value === undefined) return false;
+  const scope: LearnedScope = replica.scopes.get(group.name) ?? {};
+  if (scope[restrictTo.context] === value) return false;
+  replica.scopes.set(group.name, { ...scope, [restrictTo.context]: value });
+  return true;
+}
+
+/** Whether a local row passes a group's filter and (as far as learned) its restriction. */
+export function inGroupScope(
+  replica: Replica,
+  group: ResolvedGroup,
+  table: ResolvedTable,
+  values: Readonly<Record<string, unknown>>,
+): boolean {
+  const entry = group.table[table.key];
+  if (!entry) return false;
+  if (entry.restrictTo) {
+    const learned = replica.scopes.get(group.name)?.[entry.restrictTo.context];
+    const column = table.column[entry.restrictTo.column];
+    // Nothing confirmed in that group yet: the row is not known to be in it.
+    if (learned === undefined || !column) return false;
+    if (comparable(column, values[entry.restrictTo.column]) !== learned) return false;
+  }
+  for (const [name, expected] of Object.entries(entry.filter ?? {})) {
+    const column = table.column[name];
+    if (!column) return false;
+    const want =
+      expected === null ? null : comparable(column, column.type.fromWire(expected as JsonValue));
+    if (comparable(column, values[name]) !== want) return false;
+  }
+  return true;
+}

@@ -1,0 +1,47 @@
+import type { HybridClock } from '@carburetor/core';
+import {
+  type JsonValue,
+  normalizeTimestamp,
+  type ResolvedColumn,
+  type ResolvedTable,
+  type WireRow,
+  type WireStamp,
+} from '@carburetor/core';
+
+/** An app value → its wire form. */
+export function toWire(column: ResolvedColumn, value: unknown): JsonValue {
+  if (value === null || value === undefined) return null;
+  if (column.role === 'isDeleted') return Boolean(value);
+  return column.type.toWire(value as never);
+}
+
+/** A wire value → the app value. */
+export function fromWire(column: ResolvedColumn, wire: JsonValue | undefined): unknown {
+  if (wire === null || wire === undefined) return null;
+  if (column.role === 'isDeleted') return Boolean(wire);
+  return column.type.fromWire(wire);
+}
+
+/** A wire row's values by column (plus last-synced-at) and its metadata. */
+export function decodeWireRow(
+  table: ResolvedTable,
+  columns: readonly string[],
+  row: WireRow,
+): { id: string; values: Record<string, unknown>; metadata: Record<string, WireStamp> } {
+  const [id, lastSyncedAt, metadata] = row;
+  const values: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) {
+    const name = columns[i]!;
+    const column = table.column[name];
+    if (column) values[name] = fromWire(column, row[i + 3] as JsonValue);
+  }
+  values[table.lastSyncedAt] = lastSyncedAt ? normalizeTimestamp(lastSyncedAt) : null;
+  return { id, values, metadata: metadata ?? {} };
+}
+
+/** Every stamp the replica sees keeps its clock above it. */
+export function observeStamps(clock: HybridClock, metadata: Record<string, WireStamp>): void {
+  for (const stamp of Object.values(metadata)) {
+    if (Number.isSafeInteger(stamp.t) && stamp.t >= 0) clock.observe(stamp.t);
+  }
+}

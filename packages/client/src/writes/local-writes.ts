@@ -1,0 +1,232 @@
+import {
+  checkValue,
+  encodeColumnMetadata,
+  markDirty,
+  normalizeTimestamp,
+  type ResolvedColumn,
+  type ResolvedTable,
+  type WriteStamp,
+} from '@carburetor/core';
+import type { SqliteExecutor, SqliteValue } from '../driver/sqlite-driver.ts';
+import { CarburetorClientError } from '../errors.ts';
+import {
+  appRow,
+  readRows,
+  type StoredRow,
+  toStored,
+  upsertStatement,
+} from '../replica/row-codec.ts';
+import { uuidv7 } from '../replica/uuid.ts';
+import { quote, REJECTED_TABLE } from '../schema/names.ts';
+
+function invalid(table: ResolvedTable, column: string | undefined, message: string) {
+  return new CarburetorClientError('invalid_value', message, {
+    table: table.key,
+    ...(column === undefined ? {} : { column }),
+  });
+}
+
+function checked(table: ResolvedTable, column: ResolvedColumn, value: unknown): unknown {
+  const check = checkValue(column, value);
+  if (!check.ok) {
+    throw invalid(
+      table,
+      column.name,
+      `Cannot write ${table.key}.${column.name}: ${check.message}. Nothing was written.`,
+    );
+  }
+  return check.value;
+}
+
+function defaultValue(column: ResolvedColumn, now: number): unknown {
+  const def = column.default;
+  if (def?.kind === 'value') return def.value;
+  if (def?.kind === 'now') {
+    const iso = new Date(now).toISOString();
+    return column.kind === 'date' ? iso.slice(0, 10) : normalizeTimestamp(iso);
+  }
+  return column.nullable ? null : undefined;
+}
+
+function asRecord(table: ResolvedTable, input: unknown, what: string): Record<string, unknown> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw invalid(table, undefined, `${what} of ${table.key} takes an object of column values.`);
+  }
+  return input as Record<string, unknown>;
+}
+
+function clearRejection(table: ResolvedTable, id: string) {
+  return {
+    sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
+    params: [table.key, id],
+  };
+}
+
+/** Checks an insert's values and builds the stored row; throws before anything is written. */
+export function prepareInsert(
+  table: ResolvedTable,
+  input: unknown,
+  stamp: WriteStamp,
+  now: number,
+): StoredRow {
+  const record = asRecord(table, input, 'An insert');
+  for (const key of Object.keys(record)) {
+    const column = table.column[key];
+    if (column === undefined || (column.role !== 'data' && column.role !== 'id')) {
+      throw invalid(
+        table,
+        key,
+        column === undefined
+          ? `${table.key} has no column "${key}"; the columns are: ${table.dataColumns.map((c) => c.name).join(', ')}.`
+          : `${table.key}.${key} is managed by Carburetor and cannot be written.`,
+      );
+    }
+  }
+  const given = record[table.id];
+  if (given !== undefined && (typeof given !== 'string' || given.length === 0)) {
+    throw invalid(table, table.id, `${table.key}.${table.id} must be a non-empty string.`);
+  }
+  const id = given ?? uuidv7(now);
+  const values: Record<string, unknown> = {};
+  for (const column of table.dataColumns) {
+    const value = Object.hasOwn(record, column.name)
+      ? record[column.name]
+      : defaultValue(column, now);
+    values[column.name] = checked(table, column, value);
+  }
+  values[table.isDeleted] = false;
+  values[table.lastSyncedAt] = null;
+  return {
+    id,
+    values,
+    metadata: markDirty({}, table.syncedColumns, stamp),
+    dirty: 'insert',
+  };
+}
+
+/** Inserts a new row, every synced column dirty. */
+export async function insertRow(
+  ex: SqliteExecutor,
+  table: ResolvedTable,
+  input: unknown,
+  stamp: WriteStamp,
+  now: number,
+): Promise<Record<string, unknown>> {
+  const row = prepareInsert(table, input, stamp, now);
+  const existing = await readRows(ex, table, [row.id]);
+  if (existing.size > 0) {
+    throw new CarburetorClientError(
+      'duplicate_id',
+      `${table.key} ${row.id} already exists in the replica; update it, or insert without an id to get a new one.`,
+      { table: table.key, column: table.id },
+    );
+  }
+  const statement = upsertStatement(table, row);
+  await ex.executeBatch([statement, clearRejection(table, row.id)]);
+  return appRow(table, row);
+}
+
+async function readLive(
+  ex: SqliteExecutor,
+  table: ResolvedTable,
+  id: unknown,
+  what: string,
+): Promise<StoredRow> {
+  if (typeof id !== 'string') {
+    throw new CarburetorClientError('unknown_row', `${what} of ${table.key} needs an id string.`, {
+      table: table.key,
+    });
+  }
+  const row = (await readRows(ex, table, [id])).get(id);
+  if (!row) {
+    throw new CarburetorClientError(
+      'unknown_row',
+      `Cannot ${what.toLowerCase()} ${table.key} ${id}: the replica holds no such row.`,
+      { table: table.key },
+    );
+  }
+  if (row.values[table.isDeleted]) {
+    throw new CarburetorClientError(
+      'deleted_row',
+      `Cannot ${what.toLowerCase()} ${table.key} ${id}: it is deleted, and deletion is permanent. Insert a new row instead.`,
+      { table: table.key },
+    );
+  }
+  return row;
+}
+
+/** Updates the supplied columns only (null is a value), marking exactly them dirty. */
+export async function updateRow(
+  ex: SqliteExecutor,
+  table: ResolvedTable,
+  id: unknown,
+  changes: unknown,
+  stamp: WriteStamp,
+): Promise<Record<string, unknown>> {
+  const record = asRecord(table, changes, 'An update');
+  const values: Record<string, unknown> = {};
+  for (const key of Object.keys(record)) {
+    const value = record[key];
+    if (value === undefined) continue; // "not supplied", as in a spread of optional fields
+    const column = table.column[key];
+    if (column?.role !== 'data') {
+      throw invalid(
+        table,
+        key,
+        column === undefined
+          ? `${table.key} has no column "${key}"; the columns are: ${table.dataColumns.map((c) => c.name).join(', ')}.`
+          : `${table.key}.${key} is managed by Carburetor and cannot be updated.`,
+      );
+    }
+    if (column.immutable) {
+      throw invalid(table, key, `${table.key}.${key} is immutable: it is set on insert only.`);
+    }
+    values[key] = checked(table, column, value);
+  }
+  const row = await readLive(ex, table, id, 'Update');
+  const columns = Object.keys(values);
+  if (columns.length === 0) return appRow(table, row);
+  const updated: StoredRow = {
+    id: row.id,
+    values: { ...row.values, ...values },
+    metadata: markDirty(row.metadata, columns, stamp),
+    dirty: row.dirty === 'insert' ? 'insert' : 'update',
+  };
+  await writeColumns(ex, table, updated, columns);
+  return appRow(table, updated);
+}
+
+/** Sets the deleted flag (a dirty synced column). */
+export async function deleteRow(
+  ex: SqliteExecutor,
+  table: ResolvedTable,
+  id: unknown,
+  stamp: WriteStamp,
+): Promise<void> {
+  const row = await readLive(ex, table, id, 'Delete');
+  const updated: StoredRow = {
+    id: row.id,
+    values: { ...row.values, [table.isDeleted]: true },
+    metadata: markDirty(row.metadata, [table.isDeleted], stamp),
+    dirty: row.dirty === 'insert' ? 'insert' : 'update',
+  };
+  await writeColumns(ex, table, updated, [table.isDeleted]);
+}
+
+async function writeColumns(
+  ex: SqliteExecutor,
+  table: ResolvedTable,
+  row: StoredRow,
+  columns: readonly string[],
+): Promise<void> {
+  const sets = [...columns, table.columnSyncMetadata, table.dirtyFlag];
+  const params: SqliteValue[] = columns.map((c) => toStored(table.column[c]!, row.values[c]));
+  params.push(encodeColumnMetadata(row.metadata), row.dirty, row.id);
+  await ex.executeBatch([
+    {
+      sql: `UPDATE ${quote(table.sqlName)} SET ${sets.map((c) => `${quote(c)} = ?`).join(', ')} WHERE ${quote(table.id)} = ?`,
+      params,
+    },
+    clearRejection(table, row.id),
+  ]);
+}

@@ -1,0 +1,88 @@
+import { fingerprint, type ResolvedGroup, type ResolvedGroupTable } from '@carburetor/core';
+import { CarburetorServerError } from '../errors.ts';
+
+/**
+ * Where a replica stands in one table of one group. Positions are
+ * transaction ids (`xid8`, as decimal text) of the transactions that wrote
+ * the rows:
+ *
+ * - `l`: the floor of the last completed pass: every row written by a
+ *   transaction below it has been sent. `null` before the first pass ends.
+ * - `p`, `x`, `i`, only inside a pass: the floor this pass took on its first
+ *   page, and the (xid, id) of the last row sent.
+ *
+ * `f` fingerprints the group's definition of the table and the caller's
+ * context values, so a cursor from another definition or user is not reused.
+ */
+export interface CursorState {
+  readonly f: string;
+  readonly l: string | null;
+  readonly p?: string;
+  readonly x?: string;
+  readonly i?: string;
+}
+
+const VERSION = 1;
+const XID = /^\d{1,20}$/;
+
+/** The opaque form of a cursor: base64url of its JSON. */
+export function encodeCursor(state: CursorState): string {
+  return Buffer.from(JSON.stringify({ v: VERSION, ...state }), 'utf8').toString('base64url');
+}
+
+/**
+ * Reads a cursor the server made.
+ *
+ * @throws {CarburetorServerError} `bad_request` for anything else.
+ */
+export function decodeCursor(text: string, table: string): CursorState {
+  const fail = (why: string): never => {
+    throw new CarburetorServerError(
+      'bad_request',
+      `The download cursor of table "${table}" is malformed (${why}); send the cursor of the last page as it came, or null to download the table from the start.`,
+      { table },
+    );
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return fail('not an encoded cursor');
+  }
+  if (typeof value !== 'object' || value === null) return fail('not an encoded cursor');
+  const { v, f, l, p, x, i } = value as Record<string, unknown>;
+  if (v !== VERSION) return fail(`unknown version ${JSON.stringify(v)}`);
+  if (typeof f !== 'string') return fail('no fingerprint');
+  if (l !== null && !(typeof l === 'string' && XID.test(l))) return fail('bad floor');
+  if (p === undefined && x === undefined && i === undefined) return { f, l };
+  if (typeof p !== 'string' || !XID.test(p) || typeof x !== 'string' || !XID.test(x)) {
+    return fail('bad position');
+  }
+  if (typeof i !== 'string') return fail('bad position');
+  return { f, l, p, x, i };
+}
+
+/**
+ * The fingerprint a cursor of this table must carry: the group's definition
+ * of the table (name, restriction, filter, synced columns) and the context
+ * value its restriction reads. A change to any of them makes the next
+ * download a first download.
+ */
+export function cursorFingerprint(
+  group: ResolvedGroup,
+  entry: ResolvedGroupTable,
+  contextValues: Readonly<Record<string, string | number>>,
+): string {
+  const { table, restrictTo, filter } = entry;
+  return fingerprint({
+    v: VERSION,
+    group: group.name,
+    table: table.key,
+    sqlName: table.sqlName,
+    id: table.id,
+    columns: table.syncedColumns,
+    restrictTo: restrictTo ?? null,
+    filter: filter ?? null,
+    context: restrictTo ? (contextValues[restrictTo.context] ?? null) : null,
+  });
+}

@@ -1,0 +1,239 @@
+import {
+  type AnySyncConfig,
+  DEFAULT_PAGE_SIZE,
+  type DownloadRequest,
+  type DownloadResponse,
+  type DownloadTablePage,
+  type JsonValue,
+  MAX_PAGE_SIZE,
+  PROTOCOL_VERSION,
+  type ResolvedGroup,
+  type ResolvedGroupTable,
+  type WireRow,
+} from '@carburetor/core';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { CarburetorServerError } from '../errors.ts';
+import { XID_COLUMN } from '../schema/names.ts';
+import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
+import { filterSql, wireRowSql } from './wire-sql.ts';
+
+/** The caller's context values, e.g. `{ userId: 'u1' }`. */
+export type ContextValues = Readonly<Record<string, string | number>>;
+
+/** One table's work for a page: where it starts and what it may leave out. */
+interface TablePlan {
+  readonly key: string;
+  readonly entry: ResolvedGroupTable;
+  readonly fingerprint: string;
+  /** The cursor sent, when it is accepted. */
+  readonly cursor: CursorState | undefined;
+  readonly reset: boolean;
+  readonly hasRows: boolean;
+}
+
+/** kind of a row in a page: a row with values, a tombstone, out of the filter. */
+const ROW = 0;
+const TOMBSTONE = 1;
+const OUT_OF_SCOPE = 2;
+
+interface PageRow {
+  x: string;
+  i: string;
+  k: number;
+  r: JsonValue[] | null;
+}
+
+/**
+ * Answers one download page of a group: per requested table, the rows
+ * changed since its cursor that the caller may see, at most `pageSize` of
+ * them, with the next cursor. All tables are read from one snapshot (one
+ * REPEATABLE READ, READ ONLY transaction).
+ *
+ * The cursor never misses a committed row (spec §4): rows carry the id of
+ * the transaction that wrote them; a pass over a table takes the snapshot's
+ * xmin as its floor on its first page, walks (xid, id) upwards, and ends
+ * with that floor as the next pass's lower bound, so a transaction still
+ * running during the pass is read by the next one.
+ *
+ * @throws {CarburetorServerError} `unauthorized` when a context value the
+ * group needs is missing; `bad_request` for an unknown group or table, or a
+ * malformed cursor.
+ * @example
+ * ```ts
+ * const page = await downloadChanges(db, config, 'private_contacts', {
+ *   protocol: 1, clientId: 'device-1', tables: { phone_book: { cursor: null, hasRows: false } },
+ * }, { userId: 'u1' });
+ * ```
+ */
+export async function downloadChanges(
+  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+  db: Kysely<any>,
+  config: AnySyncConfig,
+  groupName: string,
+  request: DownloadRequest,
+  contextValues: ContextValues,
+): Promise<DownloadResponse> {
+  const group = groupOf(config, groupName);
+  checkContext(group, contextValues);
+  const pageSize = Math.min(
+    Math.max(1, Math.floor(request.pageSize ?? DEFAULT_PAGE_SIZE)),
+    MAX_PAGE_SIZE,
+  );
+  const plans: TablePlan[] = [];
+  for (const [key, tableRequest] of Object.entries(request.tables)) {
+    if (tableRequest === undefined) continue;
+    const entry = group.table[key];
+    if (!entry) {
+      throw new CarburetorServerError(
+        'bad_request',
+        `Sync group "${group.name}" has no table "${key}"; its tables are ${group.tables.map((t) => t.table.key).join(', ')}.`,
+        { table: key },
+      );
+    }
+    const fingerprint = cursorFingerprint(group, entry, contextValues);
+    const sent = tableRequest.cursor === null ? undefined : decodeCursor(tableRequest.cursor, key);
+    const accepted = sent?.f === fingerprint ? sent : undefined;
+    plans.push({
+      key,
+      entry,
+      fingerprint,
+      cursor: accepted,
+      reset: sent !== undefined && accepted === undefined,
+      hasRows: tableRequest.hasRows,
+    });
+  }
+
+  return db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .setAccessMode('read only')
+    .execute(async (trx) => {
+      // The first statement takes the snapshot every table below is read from.
+      const head = await sql<{ floor: string; now: number }>`
+        select pg_snapshot_xmin(pg_current_snapshot())::text as floor,
+          floor(extract(epoch from clock_timestamp()) * 1000)::float8 as now`.execute(trx);
+      const floor = head.rows[0]!.floor;
+      const tables: Record<string, DownloadTablePage> = {};
+      let hasMore = false;
+      for (const plan of plans) {
+        const page = await readTable(trx, plan, contextValues, pageSize, floor);
+        tables[plan.key] = page;
+        hasMore ||= page.hasMore;
+      }
+      return {
+        protocol: PROTOCOL_VERSION,
+        serverTime: head.rows[0]!.now,
+        tables,
+        hasMore,
+      };
+    });
+}
+
+async function readTable(
+  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+  trx: Kysely<any>,
+  plan: TablePlan,
+  contextValues: ContextValues,
+  pageSize: number,
+  snapshotFloor: string,
+): Promise<DownloadTablePage> {
+  const { entry, cursor } = plan;
+  const { table } = entry;
+  const xid = sql.ref(XID_COLUMN);
+  const id = sql.ref(table.id);
+  const deleted = sql.ref(table.isDeleted);
+  const filter = filterSql(entry);
+  // The first pass leaves out what the replica cannot hold, unless it already holds rows.
+  // What changes during the pass has a newer xid, so the next pass reports it.
+  const lean = (cursor === undefined || cursor.l === null) && !plan.hasRows;
+
+  const where: RawBuilder<unknown>[] = [];
+  if (entry.restrictTo) {
+    const column = table.column[entry.restrictTo.column]!;
+    const value = contextValues[entry.restrictTo.context]!;
+    where.push(sql`${sql.ref(column.name)} = cast(${String(value)} as ${sql.raw(column.type.pg)})`);
+  }
+  if (cursor?.l != null) where.push(sql`${xid} >= cast(${cursor.l} as xid8)`);
+  if (cursor?.x !== undefined) {
+    where.push(sql`(${xid}, ${id}) > (cast(${cursor.x} as xid8), ${cursor.i})`);
+  }
+  if (lean) {
+    where.push(sql`not ${deleted}`);
+    if (filter) where.push(filter);
+  }
+  const kind = lean
+    ? sql.lit(ROW)
+    : filter
+      ? sql`case when ${deleted} then ${sql.lit(TOMBSTONE)} when not ${filter} then ${sql.lit(OUT_OF_SCOPE)} else ${sql.lit(ROW)} end`
+      : sql`case when ${deleted} then ${sql.lit(TOMBSTONE)} else ${sql.lit(ROW)} end`;
+  const rowJson = lean
+    ? wireRowSql(entry)
+    : filter
+      ? sql`case when not ${deleted} and ${filter} then ${wireRowSql(entry)} end`
+      : sql`case when not ${deleted} then ${wireRowSql(entry)} end`;
+
+  const result = await sql<PageRow>`
+    select ${xid}::text as x, ${id} as i, ${kind} as k, ${rowJson} as r
+    from ${sql.table(table.sqlName)}
+    ${where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``}
+    order by ${xid}, ${id}
+    limit ${sql.lit(pageSize + 1)}`.execute(trx);
+
+  const found = result.rows;
+  const more = found.length > pageSize;
+  const count = more ? pageSize : found.length;
+  const rows: WireRow[] = [];
+  const tombstones: string[] = [];
+  const outOfScope: string[] = [];
+  for (let n = 0; n < count; n++) {
+    const row = found[n]!;
+    if (row.k === ROW) rows.push(row.r as WireRow);
+    else if (row.k === TOMBSTONE) tombstones.push(row.i);
+    else outOfScope.push(row.i);
+  }
+  // Inside a pass the floor is the one its first page took; a new pass takes this snapshot's.
+  const passFloor = cursor?.p ?? snapshotFloor;
+  const last = found[count - 1];
+  const next: CursorState =
+    more && last
+      ? { f: plan.fingerprint, l: cursor?.l ?? null, p: passFloor, x: last.x, i: last.i }
+      : { f: plan.fingerprint, l: passFloor };
+  return {
+    columns: [...table.syncedColumns],
+    rows,
+    tombstones,
+    outOfScope,
+    cursor: encodeCursor(next),
+    hasMore: more,
+    reset: plan.reset,
+  };
+}
+
+function groupOf(config: AnySyncConfig, groupName: string): ResolvedGroup {
+  const group = (config.groups as Record<string, ResolvedGroup | undefined>)[groupName];
+  if (!group) {
+    throw new CarburetorServerError(
+      'bad_request',
+      `Unknown sync group "${groupName}"; the groups are: ${Object.keys(config.groups).join(', ')}.`,
+    );
+  }
+  return group;
+}
+
+/**
+ * Every context value a restricted group reads must be there.
+ *
+ * @throws {CarburetorServerError} `unauthorized` naming the missing values.
+ */
+export function checkContext(group: ResolvedGroup, contextValues: ContextValues): void {
+  const missing = group.contextKeys.filter((key) => {
+    const value = contextValues[key];
+    return !(typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)));
+  });
+  if (missing.length > 0) {
+    throw new CarburetorServerError(
+      'unauthorized',
+      `Sync group "${group.name}" is restricted by ${missing.map((k) => `"${k}"`).join(', ')}, which the request's context does not give; sign in, or map the context to { ${missing.join(', ')} } in createSyncRouter's context option.`,
+    );
+  }
+}

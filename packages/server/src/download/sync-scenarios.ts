@@ -1,0 +1,388 @@
+import {
+  bigint,
+  boolean,
+  bytea,
+  columnTypes,
+  date,
+  defineSyncConfig,
+  double,
+  integer,
+  jsonb,
+  numeric,
+  PROTOCOL_VERSION,
+  type ResolvedTable,
+  table,
+  text,
+  timestamptz,
+  uuid,
+} from '@carburetor/core';
+import { type Kysely, sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { CarburetorServerError } from '../errors.ts';
+import { migrateServer } from '../schema/migrate.ts';
+import { purgeDeletedRows } from '../schema/purge.ts';
+import { downloadChanges } from './download.ts';
+import { contactsConfig, downloadAll } from './test-support.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: any schema
+type Db = Kysely<any>;
+
+const SERVER_TIME = 1_700_000_000_000_000; // a write time well in the past
+
+async function insertContact(
+  db: Db,
+  tableName: string,
+  id: string,
+  values: { owner_id?: string; name?: string; published?: boolean; phone?: string | null } = {},
+) {
+  await db
+    .insertInto(tableName)
+    .values({ id, owner_id: 'u1', name: `name ${id}`, ...values })
+    .execute();
+}
+
+/**
+ * The behaviours every driver must show, registered as tests on the
+ * database `getDb` gives (pg in one file, PGlite in another). Each test
+ * works on tables of its own.
+ */
+export function syncScenarios(getDb: () => Db): void {
+  it('downloads rows written by plain SQL, with server-stamped metadata', async () => {
+    const db = getDb();
+    const config = contactsConfig('plain');
+    await migrateServer(db, config);
+    const before = Date.now();
+    await insertContact(db, 'plain_contacts', 'c1', { phone: '555', published: true });
+    const got = await downloadAll(db, config, 'everything', {});
+    const row = got.rows.get('c1')!;
+    expect(got.pages[0]!.tables['contact']!.columns).toEqual([
+      'owner_id',
+      'name',
+      'phone',
+      'published',
+      'rank',
+      'is_deleted',
+    ]);
+    const [id, lastSyncedAt, metadata, ...values] = row as [
+      string,
+      string,
+      Record<string, { t: number; c: string }>,
+      ...unknown[],
+    ];
+    expect(id).toBe('c1');
+    expect(lastSyncedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    expect(values).toEqual(['u1', 'name c1', '555', true, 0, false]);
+    expect(Object.keys(metadata).sort()).toEqual(
+      ['is_deleted', 'name', 'owner_id', 'phone', 'published', 'rank'].sort(),
+    );
+    for (const stamp of Object.values(metadata)) {
+      expect(stamp.c).toBe('server');
+      expect(stamp.t).toBeGreaterThanOrEqual((before - 5_000) * 1000);
+    }
+    expect(got.pages[0]!.serverTime).toBeGreaterThan(before - 5_000);
+  });
+
+  it('stamps only the columns a plain SQL update changed, past the stamp they replace', async () => {
+    const db = getDb();
+    const config = contactsConfig('stamp');
+    await migrateServer(db, config);
+    const future = (Date.now() + 60_000) * 1000; // a replica's stamp ahead of server time
+    await db
+      .insertInto('stamp_contacts')
+      .values({
+        id: 'c1',
+        owner_id: 'u1',
+        name: 'Ann',
+        column_sync_metadata: JSON.stringify({ name: { t: future, c: 'zz-device' } }),
+      })
+      .execute();
+    const inserted = await db
+      .selectFrom('stamp_contacts')
+      .select(['column_sync_metadata as m', sql<string>`_carburetor_xid::text`.as('x')])
+      .executeTakeFirstOrThrow();
+    // On insert, a stamp already there is kept; the others are the server's.
+    expect(inserted.m.name).toEqual({ t: future, c: 'zz-device' });
+    expect(inserted.m.phone.c).toBe('server');
+
+    await db.updateTable('stamp_contacts').set({ name: 'Anne' }).where('id', '=', 'c1').execute();
+    const updated = await db
+      .selectFrom('stamp_contacts')
+      .select(['column_sync_metadata as m', sql<string>`_carburetor_xid::text`.as('x')])
+      .executeTakeFirstOrThrow();
+    expect(updated.m.name).toEqual({ t: future + 1, c: 'server' });
+    expect(updated.m.phone).toEqual(inserted.m.phone);
+    expect(updated.x).not.toBe(inserted.x);
+
+    // An update that changes nothing is dropped: no new cursor position, nothing to download.
+    const { cursor } = await downloadAll(db, config, 'everything', {});
+    await db.updateTable('stamp_contacts').set({ name: 'Anne' }).where('id', '=', 'c1').execute();
+    const again = await db
+      .selectFrom('stamp_contacts')
+      .select(sql<string>`_carburetor_xid::text`.as('x'))
+      .executeTakeFirstOrThrow();
+    expect(again.x).toBe(updated.x);
+    const next = await downloadAll(db, config, 'everything', {}, { cursor, hasRows: true });
+    expect(next.received).toEqual([]);
+  });
+
+  it('leaves metadata to the upload inside an upload transaction', async () => {
+    const db = getDb();
+    const config = contactsConfig('upl');
+    await migrateServer(db, config);
+    await db.transaction().execute(async (trx) => {
+      await sql`select set_config('carburetor.upload', 'on', true)`.execute(trx);
+      await trx
+        .insertInto('upl_contacts')
+        .values({
+          id: 'c1',
+          owner_id: 'u1',
+          name: 'x',
+          column_sync_metadata: JSON.stringify({ name: { t: SERVER_TIME, c: 'dev' } }),
+        })
+        .execute();
+    });
+    const row = await db
+      .selectFrom('upl_contacts')
+      .select(['column_sync_metadata as m', 'last_synced_at'])
+      .executeTakeFirstOrThrow();
+    expect(row.m).toEqual({ name: { t: SERVER_TIME, c: 'dev' } });
+    expect(row.last_synced_at).toBeTruthy();
+  });
+
+  it('refuses un-delete and hard DELETE; purgeDeletedRows removes old tombstones only', async () => {
+    const db = getDb();
+    const config = contactsConfig('del');
+    await migrateServer(db, config);
+    await insertContact(db, 'del_contacts', 'c1');
+    await insertContact(db, 'del_contacts', 'c2');
+    await db.updateTable('del_contacts').set({ is_deleted: true }).where('id', '=', 'c1').execute();
+    await expect(
+      db.updateTable('del_contacts').set({ is_deleted: false }).where('id', '=', 'c1').execute(),
+    ).rejects.toThrow(/Cannot un-delete row 'c1' of table del_contacts/);
+    await expect(db.deleteFrom('del_contacts').where('id', '=', 'c2').execute()).rejects.toThrow(
+      /Cannot DELETE row 'c2' of table del_contacts.*Set is_deleted = true instead/,
+    );
+    // A tombstone newer than the date stays; older ones go; live rows always stay.
+    expect(
+      await purgeDeletedRows(db, config, { olderThan: new Date(Date.now() - 60_000) }),
+    ).toEqual({ contact: 0 });
+    expect(
+      await purgeDeletedRows(db, config, { olderThan: new Date(Date.now() + 60_000) }),
+    ).toEqual({ contact: 1 });
+    const ids = await db.selectFrom('del_contacts').select('id').execute();
+    expect(ids.map((r) => r.id)).toEqual(['c2']);
+    // The purge setting was local to its transaction.
+    await expect(db.deleteFrom('del_contacts').execute()).rejects.toThrow(/Cannot DELETE/);
+  });
+
+  it('leaves deleted rows out of a first download, unless the replica holds rows; later downloads carry them', async () => {
+    const db = getDb();
+    const config = contactsConfig('tomb');
+    await migrateServer(db, config);
+    for (const id of ['a', 'b', 'c']) await insertContact(db, 'tomb_contacts', id);
+    await db.updateTable('tomb_contacts').set({ is_deleted: true }).where('id', '=', 'b').execute();
+
+    const fresh = await downloadAll(db, config, 'everything', {});
+    expect([...fresh.rows.keys()]).toEqual(['a', 'c']);
+    expect(fresh.tombstones).toEqual([]);
+
+    const holding = await downloadAll(
+      db,
+      config,
+      'everything',
+      {},
+      { cursor: null, hasRows: true },
+    );
+    expect([...holding.rows.keys()]).toEqual(['a', 'c']);
+    expect(holding.tombstones).toEqual(['b']);
+
+    await db.updateTable('tomb_contacts').set({ is_deleted: true }).where('id', '=', 'c').execute();
+    const later = await downloadAll(
+      db,
+      config,
+      'everything',
+      {},
+      { cursor: fresh.cursor, hasRows: true },
+    );
+    expect(later.tombstones).toEqual(['c']);
+    expect(later.rows.size).toBe(0);
+  });
+
+  it('sends each user only their rows of a restricted group', async () => {
+    const db = getDb();
+    const config = contactsConfig('own');
+    await migrateServer(db, config);
+    await insertContact(db, 'own_contacts', 'a1', { owner_id: 'alice' });
+    await insertContact(db, 'own_contacts', 'b1', { owner_id: 'bob' });
+    await insertContact(db, 'own_contacts', 'a2', { owner_id: 'alice' });
+    const alice = await downloadAll(db, config, 'mine', { userId: 'alice' });
+    const bob = await downloadAll(db, config, 'mine', { userId: 'bob' });
+    expect([...alice.rows.keys()].sort()).toEqual(['a1', 'a2']);
+    expect([...bob.rows.keys()]).toEqual(['b1']);
+    await expect(downloadAll(db, config, 'mine', {})).rejects.toMatchObject({
+      code: 'unauthorized',
+    });
+  });
+
+  it('answers a cursor of another user or another group definition as a first download', async () => {
+    const db = getDb();
+    const config = contactsConfig('reset');
+    await migrateServer(db, config);
+    await insertContact(db, 'reset_contacts', 'a1', { owner_id: 'alice', published: true });
+    await insertContact(db, 'reset_contacts', 'b1', { owner_id: 'bob', published: true });
+    const alice = await downloadAll(db, config, 'mine', { userId: 'alice' });
+    expect(alice.pages[0]!.tables['contact']!.reset).toBe(false);
+
+    const bob = await downloadAll(db, config, 'mine', { userId: 'bob' }, { cursor: alice.cursor });
+    expect(bob.pages[0]!.tables['contact']!.reset).toBe(true);
+    expect([...bob.rows.keys()]).toEqual(['b1']);
+    // The same user again: the cursor holds, nothing new.
+    const again = await downloadAll(
+      db,
+      config,
+      'mine',
+      { userId: 'alice' },
+      { cursor: alice.cursor, hasRows: true },
+    );
+    expect(again.pages[0]!.tables['contact']!.reset).toBe(false);
+    expect(again.received).toEqual([]);
+
+    // The directory group's filter changes: its old cursors start over.
+    const directory = await downloadAll(db, config, 'directory', {});
+    const changed = defineSyncConfig({
+      tables: { contact: config.$tables.contact },
+      syncGroups: { directory: { contact: { filter: { published: false }, readOnly: true } } },
+    });
+    const page = await downloadChanges(
+      db,
+      changed,
+      'directory',
+      {
+        protocol: PROTOCOL_VERSION,
+        clientId: 'test-client',
+        tables: { contact: { cursor: directory.cursor, hasRows: true } },
+      },
+      {},
+    );
+    expect(page.tables['contact']!.reset).toBe(true);
+  });
+
+  it('sends a row that left the filter as out of scope', async () => {
+    const db = getDb();
+    const config = contactsConfig('scope');
+    await migrateServer(db, config);
+    await insertContact(db, 'scope_contacts', 'p1', { published: true });
+    await insertContact(db, 'scope_contacts', 'p2', { published: true });
+    await insertContact(db, 'scope_contacts', 'h1', { published: false });
+    const first = await downloadAll(db, config, 'directory', {});
+    expect([...first.rows.keys()]).toEqual(['p1', 'p2']);
+    expect(first.outOfScope).toEqual([]);
+
+    await db
+      .updateTable('scope_contacts')
+      .set({ published: false })
+      .where('id', '=', 'p1')
+      .execute();
+    await db
+      .updateTable('scope_contacts')
+      .set({ published: true })
+      .where('id', '=', 'h1')
+      .execute();
+    const next = await downloadAll(
+      db,
+      config,
+      'directory',
+      {},
+      { cursor: first.cursor, hasRows: true },
+    );
+    expect(next.outOfScope).toEqual(['p1']);
+    expect([...next.rows.keys()]).toEqual(['h1']);
+  });
+
+  it('refuses a malformed cursor with a clear bad_request', async () => {
+    const db = getDb();
+    const config = contactsConfig('bad');
+    await migrateServer(db, config);
+    const error = await downloadAll(db, config, 'everything', {}, { cursor: 'not-a-cursor' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(CarburetorServerError);
+    expect(error).toMatchObject({ code: 'bad_request', table: 'contact' });
+    expect((error as Error).message).toMatch(/cursor of table "contact" is malformed/);
+  });
+
+  it('sends every column kind exactly as the type mapping encodes it', async () => {
+    const db = getDb();
+    const config = defineSyncConfig({
+      tables: {
+        sample: table(
+          { plural: 'kind_samples' },
+          {
+            t: text().nullable(),
+            b: boolean().nullable(),
+            i: integer().nullable(),
+            big: bigint().nullable(),
+            d: double().nullable(),
+            n: numeric().nullable(),
+            day: date().nullable(),
+            at: timestamptz().nullable(),
+            doc: jsonb().nullable(),
+            u: uuid().nullable(),
+            bytes: bytea().nullable(),
+          },
+        ),
+      },
+      syncGroups: { all: { sample: true } },
+    });
+    await migrateServer(db, config);
+    await db
+      .insertInto('kind_samples')
+      .values([
+        {
+          id: 'full',
+          t: `it's "quoted" \\ and 🚗\n`,
+          b: true,
+          i: -2147483648,
+          big: '9007199254740993',
+          d: 0.1,
+          n: '123456789012345678901234567890.120',
+          day: '2024-02-29',
+          at: '2024-03-10T14:34:56.1+02:00',
+          doc: JSON.stringify({ b: [1, 2.5, 'x'], a: { deep: null } }),
+          u: 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+          bytes: new Uint8Array(200).map((_, k) => k),
+        },
+        { id: 'empty' },
+      ])
+      .execute();
+    const page = await downloadChanges(
+      db,
+      config,
+      'all',
+      {
+        protocol: PROTOCOL_VERSION,
+        clientId: 'c',
+        tables: { sample: { cursor: null, hasRows: false } },
+      },
+      {},
+    );
+    const stored = await db.selectFrom('kind_samples').selectAll().orderBy('id').execute();
+    const tableDef = config.tables.sample as ResolvedTable;
+    const expected = stored
+      .map((raw) => [
+        raw['id'],
+        columnTypes.timestamptz.fromPg(raw['last_synced_at']),
+        raw['column_sync_metadata'],
+        ...tableDef.syncedColumns.map((name) => {
+          const value = raw[name];
+          if (value === null) return null;
+          const type = tableDef.column[name]!.type;
+          return type.toWire(type.fromPg(value) as never);
+        }),
+      ])
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
+    const rows = [...page.tables['sample']!.rows].sort((a, b) => a[0].localeCompare(b[0]));
+    expect(rows).toEqual(expected);
+    expect(rows.find((r) => r[0] === 'full')).toContain('2024-03-10T12:34:56.100000Z');
+  });
+}

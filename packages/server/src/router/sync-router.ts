@@ -1,0 +1,209 @@
+import type {
+  AnySyncConfig,
+  DownloadRequest,
+  DownloadResponse,
+  GroupName,
+  UploadRequest,
+  UploadResponse,
+} from '@carburetor/core';
+import { groupProtocol } from '@carburetor/core/schemas';
+import {
+  initTRPC,
+  type TRPCBuiltRouter,
+  type TRPCDefaultErrorShape,
+  TRPCError,
+  type TRPCMutationProcedure,
+  type TRPCProcedureBuilder,
+  type TRPCUnsetMarker,
+} from '@trpc/server';
+import type { Kysely } from 'kysely';
+import type { z } from 'zod';
+import { type ContextValues, checkContext, downloadChanges } from '../download/download.ts';
+import { CarburetorServerError } from '../errors.ts';
+import { uploadChanges } from '../upload/upload.ts';
+
+/** The procedures of one sync group. */
+export type SyncGroupProcedures<TMeta, TErrorShape> = {
+  /** One page of changes since the client's cursors. A mutation, so it goes by POST. */
+  download: TRPCMutationProcedure<{
+    input: DownloadRequest;
+    output: DownloadResponse;
+    meta: TMeta;
+    errorShape: TErrorShape;
+  }>;
+  /** The client's dirty rows, merged; each row answered with its resolved state or an error code. */
+  upload: TRPCMutationProcedure<{
+    input: UploadRequest;
+    output: UploadResponse;
+    meta: TMeta;
+    errorShape: TErrorShape;
+  }>;
+};
+
+/**
+ * The router `createSyncRouter` returns: `{ [group]: { download, upload } }`.
+ *
+ * @example
+ * ```ts
+ * const client = createTRPCClient<SyncRouter<typeof config>>({ links: [httpLink({ url })] });
+ * await client.private_contacts.download.mutate(request);
+ * ```
+ */
+export type SyncRouter<
+  C extends AnySyncConfig,
+  TContext extends object = object,
+  TMeta extends object = object,
+  TErrorShape = TRPCDefaultErrorShape,
+> = TRPCBuiltRouter<
+  { ctx: TContext; meta: TMeta; errorShape: TErrorShape; transformer: false },
+  { [G in GroupName<C>]: SyncGroupProcedures<TMeta, TErrorShape> }
+>;
+
+/** The context a procedure's resolver sees: the base context with what middlewares added. */
+type ResolvedContext<TContext, TOverrides> = Omit<TContext, keyof TOverrides> & TOverrides;
+
+/** A base procedure to build on: no input or output set yet. */
+export type SyncBaseProcedure<TContext, TMeta, TOverrides, TErrorShape> = TRPCProcedureBuilder<
+  TContext,
+  TMeta,
+  TOverrides,
+  TRPCUnsetMarker,
+  TRPCUnsetMarker,
+  TRPCUnsetMarker,
+  TRPCUnsetMarker,
+  false,
+  TErrorShape
+>;
+
+/** Options of {@link createSyncRouter}. */
+export interface SyncRouterOptions<
+  TContext extends object,
+  TMeta extends object,
+  TOverrides,
+  TErrorShape,
+> {
+  /** The database, migrated with `migrateServer`. */
+  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+  db: Kysely<any>;
+  /**
+   * Maps the tRPC context to the values the groups' restrictions read, e.g.
+   * `(ctx) => ({ userId: ctx.user.id })`. A restricted group whose values are
+   * missing answers UNAUTHORIZED. Not needed when no group is restricted.
+   */
+  context?: (
+    ctx: ResolvedContext<TContext, TOverrides>,
+  ) =>
+    | Readonly<Record<string, string | number | null | undefined>>
+    | Promise<Readonly<Record<string, string | number | null | undefined>>>;
+  /**
+   * The app's own base procedure (with its auth middleware); the sync
+   * procedures are built on it. Default: a plain procedure.
+   */
+  procedure?: SyncBaseProcedure<TContext, TMeta, TOverrides, TErrorShape>;
+}
+
+/**
+ * The tRPC router of a sync config: for each group, `download` and `upload`,
+ * both mutations (they go by POST: cursors do not belong in URLs), with
+ * inputs checked against the protocol (a malformed request is a
+ * BAD_REQUEST that writes nothing). The router keeps no state, so any number
+ * of instances may serve one database.
+ *
+ * @example
+ * ```ts
+ * // app/api/sync/[trpc]/route.ts (Next.js App Router)
+ * import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
+ * import { createSyncRouter } from '@carburetor/server';
+ *
+ * const router = createSyncRouter(config, {
+ *   db,
+ *   procedure: authedProcedure, // your procedure that puts the user on the context
+ *   context: (ctx) => ({ userId: ctx.user.id }),
+ * });
+ * const handler = (req: Request) =>
+ *   fetchRequestHandler({ endpoint: '/api/sync', req, router, createContext: () => createAppContext(req) });
+ * export { handler as GET, handler as POST };
+ * ```
+ */
+export function createSyncRouter<
+  C extends AnySyncConfig,
+  TContext extends object = object,
+  TMeta extends object = object,
+  TOverrides = object,
+  TErrorShape = TRPCDefaultErrorShape,
+>(
+  config: C,
+  options: SyncRouterOptions<TContext, TMeta, TOverrides, TErrorShape>,
+): SyncRouter<C, TContext, TMeta, TErrorShape> {
+  const t = initTRPC.context<TContext>().meta<TMeta>().create();
+  // biome-ignore lint/suspicious/noExplicitAny: the app's procedure, whatever its types
+  const base = (options.procedure ?? t.procedure) as any as typeof t.procedure;
+  const { db } = options;
+  const record: Record<string, unknown> = {};
+  for (const groupName of Object.keys(config.groups)) {
+    const protocol = groupProtocol(config, groupName);
+    const group = protocol.group;
+    const contextOf = async (ctx: unknown): Promise<ContextValues> => {
+      if (group.contextKeys.length === 0) return {};
+      const given = options.context
+        ? await options.context(ctx as ResolvedContext<TContext, TOverrides>)
+        : {};
+      const values: Record<string, string | number> = {};
+      for (const [key, value] of Object.entries(given ?? {})) {
+        if (typeof value === 'string' || typeof value === 'number') values[key] = value;
+      }
+      checkContext(group, values);
+      return values;
+    };
+    record[groupName] = t.router({
+      download: base
+        .input(parserOf(protocol.downloadRequest, groupName, 'download'))
+        .mutation(async ({ ctx, input }) =>
+          answer(async () => downloadChanges(db, config, groupName, input, await contextOf(ctx))),
+        ),
+      upload: base
+        .input(parserOf(protocol.uploadRequest, groupName, 'upload'))
+        .mutation(async ({ ctx, input }) =>
+          answer(async () => uploadChanges(db, config, groupName, input, await contextOf(ctx))),
+        ),
+    });
+  }
+  // biome-ignore lint/suspicious/noExplicitAny: the record's type is SyncRouter's by construction
+  return t.router(record as any) as unknown as SyncRouter<C, TContext, TMeta, TErrorShape>;
+}
+
+/** An input parser whose error message lists what is wrong with the request, by path. */
+function parserOf<T>(schema: z.ZodType<T>, group: string, procedure: string) {
+  return (raw: unknown): T => {
+    const result = schema.safeParse(raw);
+    if (result.success) return result.data;
+    const issues = result.error.issues
+      .slice(0, 5)
+      .map(
+        (issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'request'}: ${issue.message}`,
+      );
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: `Invalid ${group}.${procedure} request: ${issues.join('; ')}.`,
+      cause: result.error,
+    });
+  };
+}
+
+const TRPC_CODES = {
+  bad_request: 'BAD_REQUEST',
+  unauthorized: 'UNAUTHORIZED',
+} as const;
+
+/** Runs a procedure's work, turning Carburetor's errors into the tRPC error the client should see. */
+async function answer<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof CarburetorServerError) {
+      const code = TRPC_CODES[error.code as keyof typeof TRPC_CODES] ?? 'INTERNAL_SERVER_ERROR';
+      throw new TRPCError({ code, message: error.message, cause: error });
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,113 @@
+import {
+  columnTypes,
+  type JsonValue,
+  type ResolvedColumn,
+  type ResolvedTable,
+  type RowState,
+  type WireMetadata,
+  type WireRow,
+  type WriteStamp,
+} from '@carburetor/core';
+
+/** A row as PostgreSQL returns it (exact parsers): column name → raw value. */
+export type RawRow = Readonly<Record<string, unknown>>;
+
+/**
+ * The stamp given to a stored column that has no metadata entry (a row
+ * written before Carburetor managed the table). It is below every real
+ * write time, so any write beats it, as the SQL merge decides for a missing
+ * entry.
+ */
+const UNSTAMPED: WriteStamp = Object.freeze({ t: -1, c: '' });
+
+/** A stored column's value in its wire form (what the response and the checks use). */
+export function storedWire(column: ResolvedColumn, raw: unknown): JsonValue {
+  if (raw === null || raw === undefined) return null;
+  return column.type.toWire(column.type.fromPg(raw) as never);
+}
+
+function storedMetadata(table: ResolvedTable, raw: RawRow): WireMetadata {
+  const stored = raw[table.columnSyncMetadata];
+  const metadata: WireMetadata = {};
+  if (stored === null || typeof stored !== 'object') return metadata;
+  const entries = stored as Record<string, { t?: unknown; c?: unknown } | null>;
+  for (const name of table.syncedColumns) {
+    const entry = entries[name];
+    if (entry && typeof entry.t === 'number' && typeof entry.c === 'string') {
+      metadata[name] = { t: entry.t, c: entry.c };
+    }
+  }
+  return metadata;
+}
+
+/** A stored row in the form the merge rules take: each synced column's wire value and stamp. */
+export function storedRowState(table: ResolvedTable, raw: RawRow): RowState {
+  const metadata = storedMetadata(table, raw);
+  const state: RowState = {};
+  for (const name of table.syncedColumns) {
+    const column = table.column[name]!;
+    state[name] = { value: storedWire(column, raw[name]), stamp: metadata[name] ?? UNSTAMPED };
+  }
+  return state;
+}
+
+/**
+ * A stored row as the protocol sends it: id, last-synced-at in canonical ISO
+ * form, the synced columns' stamps, then their values in `syncedColumns`
+ * order. `timestamps` caches converted last-synced-at texts across calls.
+ */
+export function wireRowOf(
+  table: ResolvedTable,
+  raw: RawRow,
+  timestamps: Map<unknown, string> = new Map(),
+): WireRow {
+  const lastSyncedAt = raw[table.lastSyncedAt];
+  let synced = '';
+  if (lastSyncedAt !== null && lastSyncedAt !== undefined) {
+    // Rows written by one statement share their last-synced-at: convert each text once.
+    synced = timestamps.get(lastSyncedAt) ?? columnTypes.timestamptz.fromPg(lastSyncedAt);
+    timestamps.set(lastSyncedAt, synced);
+  }
+  const row: WireRow = [String(raw[table.id]), synced, storedMetadata(table, raw)];
+  for (const name of table.syncedColumns) row.push(storedWire(table.column[name]!, raw[name]));
+  return row;
+}
+
+function stableJson(value: JsonValue): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(value[k]!)}`).join(',')}}`;
+}
+
+function canonicalNumeric(text: string): string {
+  const negative = text.startsWith('-');
+  let [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
+  whole = whole.replace(/^0+(?=\d)/, '');
+  fraction = fraction.replace(/0+$/, '');
+  const digits = fraction ? `${whole}.${fraction}` : whole;
+  return negative && digits !== '0' ? `-${digits}` : digits;
+}
+
+/**
+ * One text per value such that two wire values of a column are equal in
+ * PostgreSQL exactly when their texts are equal: timestamps in canonical
+ * form, uuids in lowercase, numbers by value, JSON with sorted keys.
+ */
+export function valueKey(column: ResolvedColumn, wire: JsonValue | undefined): string {
+  if (wire === null || wire === undefined) return 'null';
+  switch (column.kind) {
+    case 'timestamptz':
+      return columnTypes.timestamptz.fromWire(wire);
+    case 'uuid':
+      return String(wire).toLowerCase();
+    case 'bigint':
+      return BigInt(String(wire)).toString();
+    case 'numeric':
+      return canonicalNumeric(String(wire));
+    case 'jsonb':
+      return stableJson(wire);
+    default:
+      return typeof wire === 'string' ? wire : JSON.stringify(wire);
+  }
+}

@@ -1,0 +1,22 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { createPgliteKysely } from '../driver/pglite-dialect.ts';
+import { migrateServer } from '../schema/migrate.ts';
+import { uploadConfig } from './test-config.ts';
+import { uploadSuite } from './upload-suite.ts';
+
+const pglite = new PGlite();
+const db = createPgliteKysely<unknown>(pglite);
+
+beforeAll(async () => {
+  await migrateServer(db, uploadConfig);
+});
+
+afterAll(async () => {
+  await db.destroy();
+  await pglite.close();
+});
+
+describe('uploadChanges on PGlite', () => {
+  uploadSuite(() => db);
+});
