@@ -19,7 +19,7 @@ import { createTRPCClient, httpLink } from '@trpc/client';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { startPostgres } from './embedded-postgres.ts';
+import { startBenchPostgres } from './bench-postgres.ts';
 import type { Comparison } from './measure.ts';
 import { sideBySide } from './measure.ts';
 
@@ -50,9 +50,9 @@ const batches = <T>(list: readonly T[]) =>
  * raw pg UNNEST upsert of the same rows in batches of the same size.
  */
 export async function uploadMerge(): Promise<Comparison[]> {
-  const postgres = await startPostgres();
-  const db = createPgKysely<unknown>(postgres.url);
-  const pool = new pg.Pool({ connectionString: postgres.url, max: 2 });
+  const postgres = await startBenchPostgres('upload-bench');
+  const db = createPgKysely<unknown>(postgres.database.url);
+  const pool = new pg.Pool({ connectionString: postgres.database.url, max: 2 });
   const server = createHTTPServer({
     router: createSyncRouter(config, { db, context: () => ({ userId: 'u1' }) }),
   });

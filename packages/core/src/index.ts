@@ -25,6 +25,7 @@ export {
   type ColumnTypeInfo,
   columnKinds,
   columnTypes,
+  isStorableText,
   type JsonValue,
 } from './config/column-types.ts';
 export type {

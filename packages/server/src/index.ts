@@ -23,3 +23,4 @@ export {
 } from './router/sync-router.ts';
 export { type MigrationResult, migrateServer } from './schema/migrate.ts';
 export { type PurgeOptions, purgeDeletedRows } from './schema/purge.ts';
+export { uploadChanges } from './upload/upload.ts';

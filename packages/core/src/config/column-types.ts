@@ -81,15 +81,31 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 // Plain checks rather than schemas: they run on every value of every upload.
 const expect = (ok: boolean, message: string) => (ok ? undefined : message);
 
+// PostgreSQL text and jsonb cannot hold NUL, and UTF-8 cannot hold a lone surrogate.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** A string PostgreSQL can store: no NUL character, no lone surrogate. */
+export function isStorableText(text: string): boolean {
+  return !UNSTORABLE.test(text);
+}
+
+function checkText(wire: unknown) {
+  if (typeof wire !== 'string') return 'expected text';
+  return expect(isStorableText(wire), 'text cannot hold a NUL character or a lone surrogate');
+}
+
 function isJson(value: unknown, depth = 0): boolean {
   if (depth > 64) return false;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'string') return isStorableText(value);
+  if (value === null || typeof value === 'boolean') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every((item) => isJson(item, depth + 1));
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) return false;
-    return Object.values(value).every((item) => isJson(item, depth + 1));
+    return Object.entries(value).every(
+      ([key, item]) => isStorableText(key) && isJson(item, depth + 1),
+    );
   }
   return false;
 }
@@ -210,7 +226,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'text',
     sqlite: 'TEXT',
     ts: 'string',
-    checkWire: (w) => expect(typeof w === 'string', 'expected text'),
+    checkWire: checkText,
     toWire: identity,
     fromWire: (w) => w as string,
     toSqlite: identity,
@@ -318,7 +334,11 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'jsonb',
     sqlite: 'TEXT',
     ts: 'JsonValue',
-    checkWire: (w) => expect(isJson(w), 'expected a JSON value'),
+    checkWire: (w) =>
+      expect(
+        isJson(w),
+        'expected a JSON value (finite numbers, no NUL characters or lone surrogates)',
+      ),
     toWire: identity,
     fromWire: identity,
     toSqlite: (v) => JSON.stringify(v),

@@ -1,4 +1,4 @@
-import type { JsonValue } from '../config/column-types.ts';
+import { isStorableText, type JsonValue } from '../config/column-types.ts';
 import type { ResolvedGroupTable } from '../config/sync-config.ts';
 import type { PROTOCOL_VERSION } from './limits.ts';
 import { checkWireValue } from './values.ts';
@@ -150,6 +150,7 @@ export function checkUploadRow(entry: ResolvedGroupTable, row: UploadRow): Check
     code: 'invalid_value',
     message: `${table.key} ${row.id}: ${message}`,
   });
+  if (!isStorableText(row.id)) return fail('the id holds a NUL character or a lone surrogate');
   for (const [name, column] of Object.entries(row.columns)) {
     const def = table.column[name];
     if (!def || (def.role !== 'data' && def.role !== 'isDeleted')) {

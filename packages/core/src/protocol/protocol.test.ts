@@ -126,6 +126,34 @@ describe('value errors are per row', () => {
     }
   });
 
+  test('ids and JSON that PostgreSQL cannot store are refused per row', () => {
+    const notes = groupProtocol(config, 'private_contacts').group.table['note']!;
+    const note = (columns: Record<string, unknown>, id = 'n1'): UploadRow => ({
+      op: 'insert',
+      id,
+      columns: Object.fromEntries(
+        Object.entries(columns).map(([k, v]) => [k, { value: v as never, t: 1 }]),
+      ),
+    });
+    const base = { owner_id: 'u1', body: 'b' };
+    expect(checkUploadRow(notes, note({ ...base, tags: ['ok'] })).ok).toBe(true);
+    expect(checkUploadRow(notes, note({ ...base, tags: ['\uD800'] }))).toMatchObject({
+      ok: false,
+      message: /tags expects a jsonb value/,
+    });
+    expect(checkUploadRow(notes, note({ ...base, tags: { 'k\u0000': 1 } as never })).ok).toBe(
+      false,
+    );
+    expect(checkUploadRow(notes, note(base, 'bad\u0000id'))).toMatchObject({
+      ok: false,
+      message: /id holds a NUL/,
+    });
+    expect(checkUploadRow(notes, note({ ...base, body: 'a\u0000b' }))).toMatchObject({
+      ok: false,
+      message: /body expects a text value, got "a\\u0000b" \(text cannot hold a NUL character/,
+    });
+  });
+
   test('an update carries only its columns, and null is a value', () => {
     const checked = checkUploadRow(phoneBook, {
       op: 'update',

@@ -18,38 +18,6 @@ export interface ServerClock {
 
 type Checked = Extract<CheckedUploadRow, { ok: true }>;
 
-// A lone UTF-16 surrogate: JSON can carry it, PostgreSQL text cannot.
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function unstorableText(text: string): boolean {
-  return text.includes('\u0000') || LONE_SURROGATE.test(text);
-}
-
-function unstorableJson(value: JsonValue): boolean {
-  if (typeof value === 'string') return unstorableText(value);
-  if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some(unstorableJson);
-  return Object.entries(value).some(([key, item]) => unstorableText(key) || unstorableJson(item));
-}
-
-/**
- * Why PostgreSQL cannot store a row's id or values as sent (a NUL character
- * or a lone surrogate in text or JSON), or undefined. Checked before the
- * SQL, since one such value would fail the whole statement.
- */
-export function unstorable(table: ResolvedTable, checked: Checked): string | undefined {
-  if (unstorableText(checked.id)) {
-    return `${table.key} ${JSON.stringify(checked.id)}: the id holds a NUL character or a lone surrogate, which PostgreSQL cannot store`;
-  }
-  for (const [name, wire] of Object.entries(checked.wire)) {
-    const kind = table.column[name]?.kind;
-    if ((kind === 'text' || kind === 'jsonb') && unstorableJson(wire)) {
-      return `${table.key} ${checked.id}: ${name} holds a NUL character or a lone surrogate, which PostgreSQL cannot store`;
-    }
-  }
-  return undefined;
-}
-
 /**
  * Why a row's write times are too far ahead of the server's clock, or
  * undefined. The whole row is refused: no write is applied with a time

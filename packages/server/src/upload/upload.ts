@@ -23,7 +23,7 @@ import { type Kysely, type QueryExecutorProvider, sql } from 'kysely';
 import { CarburetorServerError } from '../errors.ts';
 import { UPLOAD_SETTING } from '../schema/names.ts';
 import { changedImmutable, outOfScope, type TableScope, tableScope } from './authorize.ts';
-import { clockSkew, incomingRowState, type ServerClock, unstorable } from './incoming-rows.ts';
+import { clockSkew, incomingRowState, type ServerClock } from './incoming-rows.ts';
 import { type IncomingRecord, insertNew, lockRows, mergeIntoStored } from './merge-sql.ts';
 import { type RawRow, storedRowState, wireRowOf } from './resolved-rows.ts';
 
@@ -159,11 +159,6 @@ async function uploadTable(
     const checked = checkUploadRow(entry, row);
     if (!checked.ok) {
       results[index] = refusal(row.id, checked.code, checked.message);
-      return;
-    }
-    const bad = unstorable(table, checked);
-    if (bad !== undefined) {
-      results[index] = refusal(row.id, 'invalid_value', bad);
       return;
     }
     const skew = clockSkew(table, checked, clock);
