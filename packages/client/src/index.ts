@@ -9,6 +9,7 @@ export type {
   ClientWritableKey,
   RejectedRow,
   ReplicaTableName,
+  SyncChangeEvent,
   SyncClient,
   SyncClientBase,
   WriteHelpers,
@@ -26,7 +27,23 @@ export {
   type SqliteStatement,
   type SqliteValue,
 } from './driver/sqlite-driver.ts';
+export {
+  type OnlineEventSetup,
+  type OnlineListener,
+  OnlineManager,
+  onlineManager,
+} from './environment/online-manager.ts';
+export {
+  type VisibilityEventSetup,
+  type VisibilityListener,
+  VisibilityManager,
+  visibilityManager,
+} from './environment/visibility-manager.ts';
 export { CarburetorClientError, type ClientErrorCode } from './errors.ts';
 export { ReplicaDecodePlugin } from './replica/decode-plugin.ts';
 export { uuidv7 } from './replica/uuid.ts';
 export { migrateClient } from './schema/migrate.ts';
+export type { BackoffOptions } from './sync/backoff.ts';
+export type { ChangeEvent, ChangeListener } from './sync/change-emitter.ts';
+export type { StartOptions } from './sync/sync-loop.ts';
+export type { SyncStatus, SyncStatusListener } from './sync/sync-status-store.ts';

@@ -9,14 +9,27 @@ import { Kysely, sql } from 'kysely';
 import { AsyncMutex } from '../driver/async-mutex.ts';
 import { SqliteDriverDialect } from '../driver/sqlite-dialect.ts';
 import type { SqliteDriver, SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
+import { type OnlineManager, onlineManager } from '../environment/online-manager.ts';
+import { type VisibilityManager, visibilityManager } from '../environment/visibility-manager.ts';
 import { CarburetorClientError } from '../errors.ts';
 import { ReplicaDecodePlugin } from '../replica/decode-plugin.ts';
 import { Replica } from '../replica/replica.ts';
 import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '../schema/names.ts';
+import { ChangeEmitter, type ChangeListener } from '../sync/change-emitter.ts';
 import { downloadGroup } from '../sync/download.ts';
+import { countPending } from '../sync/pending-counts.ts';
+import { type StartOptions, SyncLoop } from '../sync/sync-loop.ts';
+import type { SyncObserver } from '../sync/sync-observer.ts';
+import { type SyncStatusListener, SyncStatusStore } from '../sync/sync-status-store.ts';
 import { createTransport, type SyncTransport } from '../sync/transport.ts';
 import { uploadGroup } from '../sync/upload.ts';
-import { deleteRow, insertRow, updateRow } from '../writes/local-writes.ts';
+import {
+  deleteRow,
+  insertRow,
+  noWriteEffects,
+  updateRow,
+  type WriteEffects,
+} from '../writes/local-writes.ts';
 import type { RejectedRow, SyncClient } from './types.ts';
 
 /** Options of {@link createSyncClient}. */
@@ -31,6 +44,10 @@ export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupN
   now?: () => number;
   /** Rows per table per download page (the server caps it). */
   pageSize?: number;
+  /** Whether the device is online, for the background loop; defaults to the shared {@link onlineManager}. */
+  onlineManager?: OnlineManager;
+  /** Whether the app is visible, for the background loop; defaults to the shared {@link visibilityManager}. */
+  visibilityManager?: VisibilityManager;
 } & (
   | {
       /** The tRPC endpoint serving the sync router, e.g. `https://app.example/api/trpc`. */
@@ -133,9 +150,66 @@ export async function createSyncClient<
     plugins: [new ReplicaDecodePlugin(config)],
   });
   const uploadVia = uploadGroupOf(groups);
+  const writable = [...uploadVia.keys()];
   const lifecycle = new AsyncMutex();
   let running: Promise<void> | undefined;
   let closed = false;
+
+  const online = options.onlineManager ?? onlineManager;
+  const visibility = options.visibilityManager ?? visibilityManager;
+  const changes = new ChangeEmitter(Object.keys(config.tables));
+  const status = new SyncStatusStore({
+    online: online.isOnline(),
+    phase: 'idle',
+    ...(await options.driver.exclusive((ex) => countPending(ex, writable))),
+    downloadedInSync: 0,
+    lastSyncedAt: null,
+    lastError: null,
+    running: false,
+  });
+  const unsubscribeOnline = online.subscribe((isOnline) => status.update({ online: isOnline }));
+  status.update({ online: online.isOnline() });
+  const loop = new SyncLoop({
+    sync: () => (client['sync'] as () => Promise<void>)(),
+    online,
+    visibility,
+    runningChanged: (isRunning) => status.update({ running: isRunning }),
+  });
+
+  /** Recounts pending and rejected rows, under the driver's lock so no write slips between. */
+  const refreshCounts = () =>
+    options.driver.exclusive(async (ex) => status.update(await countPending(ex, writable)));
+
+  const observer: SyncObserver = {
+    pageApplied: (changed, delivered) => {
+      if (delivered > 0) {
+        status.update({ downloadedInSync: status.current.downloadedInSync + delivered });
+      }
+      changes.emit(changed, 'sync');
+    },
+    answerApplied: async (changed) => {
+      changes.emit(changed, 'sync');
+      await refreshCounts();
+    },
+  };
+
+  /** Runs local writes in one transaction; status and events follow its commit. */
+  const localWrite = <T>(fn: (ex: SqliteExecutor, effects: WriteEffects) => Promise<T>) => {
+    const effects = noWriteEffects();
+    return replica.transaction(
+      (ex) => fn(ex, effects),
+      () => {
+        if (effects.tables.size === 0) return;
+        const { pendingCount, rejectedCount } = status.current;
+        status.update({
+          pendingCount: pendingCount + effects.pending,
+          rejectedCount: rejectedCount + effects.rejected,
+        });
+        changes.emit(effects.tables, 'local');
+        loop.localWrite();
+      },
+    );
+  };
 
   const closedError = () =>
     new CarburetorClientError('closed', 'This sync client is closed; create a new one.');
@@ -156,23 +230,25 @@ export async function createSyncClient<
 
   const client: Record<string | symbol, unknown> = {};
 
-  const writeHelpers = (
-    target: Record<string, unknown>,
-    run: <T>(fn: (ex: SqliteExecutor, t: ReturnType<Replica['stamp']>) => Promise<T>) => Promise<T>,
-  ) => {
+  type WriteStep = <T>(
+    fn: (ex: SqliteExecutor, t: ReturnType<Replica['stamp']>, effects: WriteEffects) => Promise<T>,
+  ) => Promise<T>;
+  const writeHelpers = (target: Record<string, unknown>, run: WriteStep) => {
     for (const table of uploadVia.keys()) {
       target[table.names.insert] = (row: unknown) =>
-        run((ex, stamp) => insertRow(ex, table, row, stamp, replica.now()));
-      target[table.names.update] = (id: unknown, changes: unknown) =>
-        run((ex, stamp) => updateRow(ex, table, id, changes, stamp));
+        run((ex, stamp, effects) => insertRow(ex, table, row, stamp, replica.now(), effects));
+      target[table.names.update] = (id: unknown, patch: unknown) =>
+        run((ex, stamp, effects) => updateRow(ex, table, id, patch, stamp, effects));
       target[table.names.delete] = (id: unknown) =>
-        run((ex, stamp) => deleteRow(ex, table, id, stamp));
+        run((ex, stamp, effects) => deleteRow(ex, table, id, stamp, effects));
     }
   };
 
   // Each helper call is one transaction with its own write time.
   writeHelpers(client, (fn) =>
-    closed ? Promise.reject(closedError()) : replica.transaction((ex) => fn(ex, replica.stamp())),
+    closed
+      ? Promise.reject(closedError())
+      : localWrite((ex, effects) => fn(ex, replica.stamp(), effects)),
   );
 
   for (const group of groups) {
@@ -186,10 +262,36 @@ export async function createSyncClient<
   }
 
   const doSync = async () => {
-    for (const group of groups) {
-      await uploadGroup(replica, transport, group, tablesOf(group));
-      await downloadGroup(replica, transport, group, groups, options.pageSize);
+    status.update({ downloadedInSync: 0 });
+    try {
+      for (const group of groups) {
+        status.update({ phase: 'uploading' });
+        await uploadGroup(replica, transport, group, tablesOf(group), observer);
+        status.update({ phase: 'downloading' });
+        await downloadGroup(replica, transport, group, groups, options.pageSize, observer);
+      }
+    } finally {
+      await refreshCounts().catch(() => undefined);
     }
+  };
+
+  const iso = () => new Date(replica.now()).toISOString();
+
+  /** One sync, start to end: the loop hears of it, the status shows it. */
+  const runSync = async (): Promise<void> => {
+    loop.syncStarted();
+    try {
+      await lifecycle.run(doSync);
+    } catch (error) {
+      running = undefined;
+      const message = error instanceof Error ? error.message : String(error);
+      status.update({ phase: 'idle', lastError: Object.freeze({ message, at: iso() }) });
+      loop.syncSettled(false);
+      throw error;
+    }
+    running = undefined;
+    status.update({ phase: 'idle', lastSyncedAt: iso(), lastError: null });
+    loop.syncSettled(true);
   };
 
   const wipe = (tables: readonly ResolvedTable[]): SqliteStatement[] => [
@@ -206,20 +308,31 @@ export async function createSyncClient<
     groups: groups.map((g) => g.name),
     transaction: <T>(fn: (tx: Record<string, unknown>) => Promise<T>): Promise<T> => {
       if (closed) return Promise.reject(closedError());
-      return replica.transaction(async (ex) => {
+      return localWrite(async (ex, effects) => {
         const stamp = replica.stamp();
         const tx: Record<string, unknown> = {};
-        writeHelpers(tx, (inner) => inner(ex, stamp));
+        writeHelpers(tx, (inner) => inner(ex, stamp, effects));
         return fn(tx);
       });
     },
     sync: (): Promise<void> => {
       if (closed) return Promise.reject(closedError());
-      running ??= lifecycle.run(doSync).finally(() => {
-        running = undefined;
-      });
+      running ??= runSync();
       return running;
     },
+    start: (startOptions?: StartOptions): void => {
+      open();
+      loop.start(startOptions);
+    },
+    stop: (): Promise<void> => {
+      loop.stop();
+      return (running ?? Promise.resolve()).then(
+        () => undefined,
+        () => undefined,
+      );
+    },
+    subscribe: (listener: SyncStatusListener): (() => void) => status.subscribe(listener),
+    onChange: (listener: ChangeListener): (() => void) => changes.subscribe(listener),
     rejected: async (): Promise<RejectedRow[]> => {
       const result = await options.driver.execute(
         `SELECT table_key, id, code, message FROM ${REJECTED_TABLE} ORDER BY rejected_at, table_key, id`,
@@ -232,8 +345,9 @@ export async function createSyncClient<
       }));
     },
     discard: (id: string): Promise<void> =>
-      lifecycle.run(() =>
-        replica.transaction(async (ex) => {
+      lifecycle.run(async () => {
+        const tables = new Set<string>();
+        await replica.transaction(async (ex) => {
           const found = await ex.execute(`SELECT table_key FROM ${REJECTED_TABLE} WHERE id = ?`, [
             id,
           ]);
@@ -249,6 +363,7 @@ export async function createSyncClient<
               String(row['table_key'])
             ];
             if (!table) continue;
+            tables.add(table.key);
             // The local stamps are newer than the server's, so a merge would keep the
             // refused values: drop the row, and download its table again from scratch.
             statements.push(
@@ -271,8 +386,10 @@ export async function createSyncClient<
             }
           }
           await ex.executeBatch(statements);
-        }),
-      ),
+        });
+        await refreshCounts();
+        changes.emit(tables, 'local');
+      }),
     reset: (): Promise<void> =>
       lifecycle.run(async () => {
         open();
@@ -280,23 +397,32 @@ export async function createSyncClient<
           ex.executeBatch(wipe(Object.values(config.tables) as ResolvedTable[])),
         );
         replica.scopes.clear();
+        await refreshCounts();
+        changes.emit(
+          groups.flatMap((g) => g.tables.map((t) => t.table.key)),
+          'local',
+        );
       }),
     close: async (): Promise<void> => {
       if (closed) return;
+      loop.stop();
       closed = true;
+      unsubscribeOnline();
+      await running?.catch(() => undefined);
       await lifecycle.run(async () => undefined).catch(() => undefined);
       await db.destroy();
     },
   });
+  Object.defineProperty(client, 'status', { get: () => status.current, enumerable: true });
 
   const internals: SyncInternals = {
     replica,
     upload: (name) => {
       const group = groupNamed(name);
-      return uploadGroup(replica, transport, group, tablesOf(group));
+      return uploadGroup(replica, transport, group, tablesOf(group), observer);
     },
     download: (name) =>
-      downloadGroup(replica, transport, groupNamed(name), groups, options.pageSize),
+      downloadGroup(replica, transport, groupNamed(name), groups, options.pageSize, observer),
   };
   Object.defineProperty(client, SYNC_INTERNALS, { value: internals });
 

@@ -12,6 +12,9 @@ import type {
   WritableTableKey,
 } from '@carburetor/core';
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import type { ChangeEvent } from '../sync/change-emitter.ts';
+import type { StartOptions } from '../sync/sync-loop.ts';
+import type { SyncStatus } from '../sync/sync-status-store.ts';
 
 /** Table keys of any of the groups `G` (distributes over a union of groups). */
 export type ClientTableKey<C extends AnySyncConfig, G extends GroupName<C>> =
@@ -122,8 +125,77 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
   discard(id: string): Promise<void>;
   /** Wipes the replica's rows, cursors and rejections (sign-out); the client keeps working. */
   reset(): Promise<void>;
-  /** Waits for a running sync and closes the replica's driver. */
+  /**
+   * Starts syncing in the background: at once, then every `intervalMs`,
+   * `debounceMs` after local writes, at once when the device comes back
+   * online or the app becomes visible, and after a growing, jittered backoff
+   * while syncs fail. One sync at a time; offline, nothing is sent. Errors
+   * never escape the loop: they are in `status.lastError`. A no-op when
+   * started already.
+   *
+   * @example
+   * ```ts
+   * client.start(); // every 30 s, 100 ms after writes
+   * client.start({ intervalMs: 10_000, debounceMs: 50, backoff: { baseMs: 500, maxMs: 30_000 } });
+   * ```
+   */
+  start(options?: StartOptions): void;
+  /**
+   * Stops the background loop and its timers; a sync in flight finishes
+   * (the promise resolves once it has, and never rejects). A no-op when
+   * stopped.
+   *
+   * @example
+   * ```ts
+   * useEffect(() => { client.start(); return () => void client.stop(); }, [client]);
+   * ```
+   */
+  stop(): Promise<void>;
+  /**
+   * The sync status: a frozen snapshot, replaced by a new object only when
+   * something in it changed (fit for `useSyncExternalStore`).
+   *
+   * @example
+   * ```ts
+   * const { pendingCount, phase, lastError } = client.status;
+   * ```
+   */
+  readonly status: SyncStatus;
+  /**
+   * Calls `listener` with the new status after each change; returns the
+   * unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * const status = useSyncExternalStore(client.subscribe, () => client.status);
+   * ```
+   */
+  subscribe(listener: (status: SyncStatus) => void): () => void;
+  /**
+   * Calls `listener` after each committed change of rows: a local write or
+   * transaction (`source: 'local'`) or a download page or upload
+   * acknowledgement that changed rows (`source: 'sync'`), with exactly the
+   * table keys whose rows changed. A sync that changes nothing sends no
+   * event. Returns the unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * client.onChange(({ tables }) => {
+   *   if (tables.includes('phone_book')) void refreshContacts();
+   * });
+   * ```
+   */
+  onChange(listener: (event: SyncChangeEvent<C>) => void): () => void;
+  /**
+   * Stops the background loop, waits for a running sync and closes the
+   * replica's driver.
+   */
   close(): Promise<void>;
+}
+
+/** A change event of a client for config `C`: {@link ChangeEvent} with typed table keys. */
+export interface SyncChangeEvent<C extends AnySyncConfig = AnySyncConfig> extends ChangeEvent {
+  readonly tables: readonly TableKey<C>[];
 }
 
 /**

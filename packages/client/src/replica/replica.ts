@@ -110,21 +110,28 @@ export class Replica {
 
   /**
    * Runs `fn` in one SQLite transaction that also saves the clock; rolls back
-   * and rethrows on error. Inside, use only the executor given.
+   * and rethrows on error. Inside, use only the executor given. `onCommit`
+   * runs after the commit, still holding the driver's lock, so what it
+   * records (status counts, change events) follows commit order.
    */
-  transaction<T>(fn: (ex: SqliteExecutor) => Promise<T>): Promise<T> {
+  transaction<T>(
+    fn: (ex: SqliteExecutor) => Promise<T>,
+    onCommit?: (result: T) => void,
+  ): Promise<T> {
     return this.driver.exclusive(async (ex) => {
       await ex.execute('BEGIN IMMEDIATE');
+      let result: T;
       try {
-        const result = await fn(ex);
+        result = await fn(ex);
         const save = this.clockStatement();
         await ex.execute(save.sql, save.params);
         await ex.execute('COMMIT');
-        return result;
       } catch (error) {
         await ex.execute('ROLLBACK').catch(() => undefined);
         throw error;
       }
+      onCommit?.(result);
+      return result;
     });
   }
 }

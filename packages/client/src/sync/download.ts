@@ -20,6 +20,7 @@ import {
   sweepKey,
 } from '../schema/names.ts';
 import { inGroupScope, learnScope } from './scope.ts';
+import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
 import { decodeWireRow, observeStamps } from './wire.ts';
 
@@ -73,16 +74,18 @@ async function sweepStatements(
   group: ResolvedGroup,
   clientGroups: readonly ResolvedGroup[],
   table: ResolvedTable,
-): Promise<SqliteStatement[]> {
+): Promise<{ statements: SqliteStatement[]; removed: number }> {
   const stale = await ex.execute(
     `SELECT * FROM ${quote(table.sqlName)} WHERE ${quote(table.dirtyFlag)} IS NULL AND ${quote(table.id)} NOT IN (SELECT id FROM ${SEEN_TABLE} WHERE group_name = ? AND table_key = ?)`,
     [group.name, table.key],
   );
   const statements: SqliteStatement[] = [];
+  let removed = 0;
   for (const raw of stale.rows) {
     const row = decodeStoredRow(table, raw);
     if (!coveredElsewhere(replica, group, clientGroups, table, row.values)) {
       statements.push(...deleteRowStatements(table, row.id));
+      removed++;
     }
   }
   statements.push(
@@ -92,10 +95,13 @@ async function sweepStatements(
     },
     { sql: `DELETE FROM ${STATE_TABLE} WHERE key = ?`, params: [sweepKey(group.name, table.key)] },
   );
-  return statements;
+  return { statements, removed };
 }
 
-/** Applies one table's part of a page, inside the page's transaction; true when scope was learned. */
+/**
+ * Applies one table's part of a page, inside the page's transaction. Says
+ * whether scope was learned and whether rows of the table changed.
+ */
 async function applyTablePage(
   ex: SqliteExecutor,
   replica: Replica,
@@ -103,9 +109,10 @@ async function applyTablePage(
   clientGroups: readonly ResolvedGroup[],
   table: ResolvedTable,
   page: DownloadTablePage,
-): Promise<boolean> {
+): Promise<{ learned: boolean; changed: boolean }> {
   const statements: SqliteStatement[] = [];
   let learned = false;
+  let changed = false;
   const key = sweepKey(group.name, table.key);
   let sweeping = page.reset;
   if (page.reset) {
@@ -143,6 +150,7 @@ async function applyTablePage(
     const next = { id: row.id, values: merged.values, metadata: merged.metadata, dirty };
     current.set(row.id, next);
     statements.push(upsertStatement(table, next));
+    changed = true;
   }
 
   for (const id of page.tombstones) {
@@ -157,6 +165,7 @@ async function applyTablePage(
     statements.push(
       upsertStatement(table, { id, values: merged.values, metadata: merged.metadata, dirty }),
     );
+    changed = true;
   }
 
   for (const id of page.outOfScope) {
@@ -165,6 +174,7 @@ async function applyTablePage(
     if (!local || local.dirty !== null) continue;
     if (coveredElsewhere(replica, group, clientGroups, table, local.values)) continue;
     statements.push(...deleteRowStatements(table, id));
+    changed = true;
   }
 
   statements.push({
@@ -173,18 +183,24 @@ async function applyTablePage(
   });
   await ex.executeBatch(statements);
   if (sweeping && !page.hasMore) {
-    await ex.executeBatch(await sweepStatements(ex, replica, group, clientGroups, table));
+    const sweep = await sweepStatements(ex, replica, group, clientGroups, table);
+    await ex.executeBatch(sweep.statements);
+    changed = changed || sweep.removed > 0;
   }
-  return learned;
+  return { learned, changed };
 }
 
-/** Applies a whole page, with its cursors, in one SQLite transaction. */
+/**
+ * Applies a whole page, with its cursors, in one SQLite transaction; returns
+ * the keys of the tables whose rows changed.
+ */
 async function applyPage(
   replica: Replica,
   group: ResolvedGroup,
   clientGroups: readonly ResolvedGroup[],
   response: DownloadResponse,
-): Promise<void> {
+): Promise<Set<string>> {
+  const changed = new Set<string>();
   await replica.transaction(async (ex) => {
     const statements: SqliteStatement[] = [];
     let learned = false;
@@ -197,16 +213,19 @@ async function applyPage(
     for (const [key, page] of pages) {
       const table = group.table[key]?.table;
       if (!table) continue;
-      learned = (await applyTablePage(ex, replica, group, clientGroups, table, page)) || learned;
+      const applied = await applyTablePage(ex, replica, group, clientGroups, table, page);
+      learned = applied.learned || learned;
+      if (applied.changed) changed.add(table.key);
     }
     if (learned) statements.push(replica.scopeStatement(group.name));
     if (statements.length > 0) await ex.executeBatch(statements);
   });
+  return changed;
 }
 
 /**
  * Downloads every page of a group until caught up, each page applied in one
- * transaction together with its cursors.
+ * transaction together with its cursors, telling `observer` of each page.
  */
 export async function downloadGroup(
   replica: Replica,
@@ -214,6 +233,7 @@ export async function downloadGroup(
   group: ResolvedGroup,
   clientGroups: readonly ResolvedGroup[],
   pageSize: number | undefined,
+  observer?: SyncObserver,
 ): Promise<void> {
   let pending = group.tables.map((t) => t.table);
   while (pending.length > 0) {
@@ -233,7 +253,12 @@ export async function downloadGroup(
     const sentAt = replica.now();
     const response = await transport.download(group.name, request);
     replica.clock.observeServerTime(response.serverTime, sentAt, replica.now());
-    await applyPage(replica, group, clientGroups, response);
+    const changed = await applyPage(replica, group, clientGroups, response);
+    let delivered = 0;
+    for (const page of Object.values(response.tables)) {
+      delivered += page.rows.length + page.tombstones.length + page.outOfScope.length;
+    }
+    observer?.pageApplied(changed, delivered);
     pending = pending.filter((t) => response.tables[t.key]?.hasMore === true);
   }
 }

@@ -18,6 +18,7 @@ import type { Replica } from '../replica/replica.ts';
 import { readRows, upsertStatement } from '../replica/row-codec.ts';
 import { quote, REJECTED_TABLE } from '../schema/names.ts';
 import { learnScope } from './scope.ts';
+import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
 import { decodeWireRow, observeStamps, toWire } from './wire.ts';
 
@@ -96,15 +97,16 @@ async function buildRequest(
  * Applies an upload answer in one transaction: OK rows are acknowledged
  * (core `acknowledge`) and take the resolved values of their clean columns;
  * refused rows are marked rejected, except `clock_skew` ones, returned to be
- * re-stamped and sent again.
+ * re-stamped and sent again. Also returns the tables whose rows changed.
  */
 async function applyAnswer(
   replica: Replica,
   group: ResolvedGroup,
   sent: readonly SentRow[],
   response: UploadResponse,
-): Promise<QueuedRow[]> {
+): Promise<{ skewed: QueuedRow[]; changed: Set<string> }> {
   const skewed: QueuedRow[] = [];
+  const changed = new Set<string>();
   await replica.transaction(async (ex) => {
     const statements: SqliteStatement[] = [];
     let learned = false;
@@ -156,6 +158,7 @@ async function applyAnswer(
         // The server holds the row now: what is still dirty goes up as an update.
         const dirty = dirtyColumns(metadata).length > 0 ? 'update' : null;
         statements.push(upsertStatement(table, { id: local.id, values, metadata, dirty }));
+        changed.add(table.key);
         statements.push({
           sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
           params: [table.key, local.id],
@@ -166,7 +169,7 @@ async function applyAnswer(
     if (learned) statements.push(replica.scopeStatement(group.name));
     if (statements.length > 0) await ex.executeBatch(statements);
   });
-  return skewed;
+  return { skewed, changed };
 }
 
 /**
@@ -198,6 +201,7 @@ async function sendRows(
   group: ResolvedGroup,
   rows: readonly QueuedRow[],
   attempt: number,
+  observer: SyncObserver | undefined,
 ): Promise<void> {
   const { request, sent } = await buildRequest(replica, rows);
   if (sent.length === 0) return;
@@ -205,7 +209,8 @@ async function sendRows(
   const response = await transport.upload(group.name, request);
   const receivedAt = replica.now();
   replica.clock.observeServerTime(response.serverTime, sentAt, receivedAt);
-  const skewed = await applyAnswer(replica, group, sent, response);
+  const { skewed, changed } = await applyAnswer(replica, group, sent, response);
+  await observer?.answerApplied(changed);
   if (skewed.length === 0) return;
   // Our refused stamps reached no replica, so the clock may come back to server time.
   replica.clock.rebase(response.serverTime, sentAt, receivedAt);
@@ -216,22 +221,23 @@ async function sendRows(
     );
   }
   await restamp(replica, skewed);
-  await sendRows(replica, transport, group, skewed, attempt + 1);
+  await sendRows(replica, transport, group, skewed, attempt + 1, observer);
 }
 
 /**
  * Uploads the dirty rows of `tables` through `group`, in requests of at
- * most MAX_UPLOAD_ROWS rows.
+ * most MAX_UPLOAD_ROWS rows, telling `observer` of each answer applied.
  */
 export async function uploadGroup(
   replica: Replica,
   transport: SyncTransport,
   group: ResolvedGroup,
   tables: readonly ResolvedTable[],
+  observer?: SyncObserver,
 ): Promise<void> {
   if (tables.length === 0) return;
   const queue = await queuedRows(replica, tables);
   for (let i = 0; i < queue.length; i += MAX_UPLOAD_ROWS) {
-    await sendRows(replica, transport, group, queue.slice(i, i + MAX_UPLOAD_ROWS), 0);
+    await sendRows(replica, transport, group, queue.slice(i, i + MAX_UPLOAD_ROWS), 0, observer);
   }
 }

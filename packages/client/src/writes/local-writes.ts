@@ -55,6 +55,56 @@ function asRecord(table: ResolvedTable, input: unknown, what: string): Record<st
   return input as Record<string, unknown>;
 }
 
+/**
+ * What the writes of one transaction did, for the client's status and
+ * change events once it commits.
+ */
+export interface WriteEffects {
+  /** Table keys written. */
+  tables: Set<string>;
+  /** Change of the number of rows waiting for upload. */
+  pending: number;
+  /** Change of the number of rejected rows (a write to a rejected row queues it again). */
+  rejected: number;
+}
+
+/** Creates an empty {@link WriteEffects}. */
+export function noWriteEffects(): WriteEffects {
+  return { tables: new Set(), pending: 0, rejected: 0 };
+}
+
+/**
+ * Whether a row about to be written was rejected (the write clears that).
+ * Read only when effects are recorded; a rejected row stays dirty, so a
+ * clean row never is.
+ */
+async function wasRejected(
+  ex: SqliteExecutor,
+  effects: WriteEffects | undefined,
+  table: ResolvedTable,
+  before: StoredRow,
+): Promise<boolean> {
+  if (!effects || before.dirty === null) return false;
+  const found = await ex.execute(
+    `SELECT 1 AS x FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
+    [table.key, before.id],
+  );
+  return found.rows.length > 0;
+}
+
+/** Records a write to a row that was (or was not) waiting or rejected before. */
+function recordWrite(
+  effects: WriteEffects | undefined,
+  table: ResolvedTable,
+  before: StoredRow,
+  rejected: boolean,
+): void {
+  if (!effects) return;
+  effects.tables.add(table.key);
+  if (before.dirty === null || rejected) effects.pending += 1;
+  if (rejected) effects.rejected -= 1;
+}
+
 function clearRejection(table: ResolvedTable, id: string) {
   return {
     sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
@@ -111,6 +161,7 @@ export async function insertRow(
   input: unknown,
   stamp: WriteStamp,
   now: number,
+  effects?: WriteEffects,
 ): Promise<Record<string, unknown>> {
   const row = prepareInsert(table, input, stamp, now);
   const existing = await readRows(ex, table, [row.id]);
@@ -123,6 +174,10 @@ export async function insertRow(
   }
   const statement = upsertStatement(table, row);
   await ex.executeBatch([statement, clearRejection(table, row.id)]);
+  if (effects) {
+    effects.tables.add(table.key);
+    effects.pending += 1;
+  }
   return appRow(table, row);
 }
 
@@ -162,6 +217,7 @@ export async function updateRow(
   id: unknown,
   changes: unknown,
   stamp: WriteStamp,
+  effects?: WriteEffects,
 ): Promise<Record<string, unknown>> {
   const record = asRecord(table, changes, 'An update');
   const values: Record<string, unknown> = {};
@@ -192,7 +248,9 @@ export async function updateRow(
     metadata: markDirty(row.metadata, columns, stamp),
     dirty: row.dirty === 'insert' ? 'insert' : 'update',
   };
+  const rejected = await wasRejected(ex, effects, table, row);
   await writeColumns(ex, table, updated, columns);
+  recordWrite(effects, table, row, rejected);
   return appRow(table, updated);
 }
 
@@ -202,6 +260,7 @@ export async function deleteRow(
   table: ResolvedTable,
   id: unknown,
   stamp: WriteStamp,
+  effects?: WriteEffects,
 ): Promise<void> {
   const row = await readLive(ex, table, id, 'Delete');
   const updated: StoredRow = {
@@ -210,7 +269,9 @@ export async function deleteRow(
     metadata: markDirty(row.metadata, [table.isDeleted], stamp),
     dirty: row.dirty === 'insert' ? 'insert' : 'update',
   };
+  const rejected = await wasRejected(ex, effects, table, row);
   await writeColumns(ex, table, updated, [table.isDeleted]);
+  recordWrite(effects, table, row, rejected);
 }
 
 async function writeColumns(
