@@ -1,4 +1,5 @@
 import { report } from './measure.ts';
+import { realtimePropagation } from './realtime-propagation.ts';
 import { downloadOverHttp, incrementalDownload } from './server-download.ts';
 import { typecheckConfig } from './typecheck-config.ts';
 import { uploadMerge } from './upload-merge.ts';
@@ -28,6 +29,12 @@ const benchmarks = {
     notes:
       'Download of 10 rows changed since the cursor (downloadChanges in process, all pages) in a 1M-row table, against the same in a 1k-row table; each run changes 10 random rows by plain SQL first (untimed). Limit 1.5x.',
     run: () => incrementalDownload(),
+  },
+  'realtime-propagation': {
+    title: 'Realtime: from an acknowledged upload to the row on another instance',
+    notes:
+      "Two router instances (own ChangeHub and LISTEN connection each) on one embedded PostgreSQL, standalone adapter: a writer uploads one row through A; a subscriber of `everything.changes` on B (SSE over real HTTP) is poked and downloads (httpLink) until the row is there. Timed from the upload's acknowledgement to the download returning the row (also from the upload request), 100 trials after 5 warm-ups, each trial 60 ms after the last change (a lone change; a burst is coalesced into ~50 ms windows). Baseline: one plain incremental download call on B returning one new row. Limit p50 3x (the goal), p95 5x.",
+    run: () => realtimePropagation(),
   },
 } as const;
 

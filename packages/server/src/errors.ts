@@ -8,6 +8,8 @@
  * - `bad_request`: a request that is not what the protocol allows (a
  *   malformed cursor, an unknown group or table).
  * - `unauthorized`: the caller's context lacks a value a restricted group needs.
+ * - `no_listen_source`: realtime changes were asked for, but nothing says
+ *   where to open the LISTEN connection.
  * - `not_implemented`: a part of the server that does not exist yet.
  */
 export type ServerErrorCode =
@@ -20,6 +22,7 @@ export type ServerErrorCode =
   | 'no_schema'
   | 'bad_request'
   | 'unauthorized'
+  | 'no_listen_source'
   | 'not_implemented';
 
 /** Where an error was found, and what was expected there. */

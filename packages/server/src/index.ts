@@ -15,6 +15,13 @@ export {
   type ServerErrorDetails,
 } from './errors.ts';
 export {
+  ChangeHub,
+  type ChangeHubOptions,
+  type ChangePoke,
+  createChangeHub,
+  type ListenTarget,
+} from './realtime/change-hub.ts';
+export {
   createSyncRouter,
   type SyncBaseProcedure,
   type SyncGroupProcedures,
@@ -22,5 +29,6 @@ export {
   type SyncRouterOptions,
 } from './router/sync-router.ts';
 export { type MigrationResult, migrateServer } from './schema/migrate.ts';
+export { CHANGES_CHANNEL } from './schema/names.ts';
 export { type PurgeOptions, purgeDeletedRows } from './schema/purge.ts';
 export { uploadChanges } from './upload/upload.ts';

@@ -1,6 +1,7 @@
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
-import { Kysely, PostgresDialect } from 'kysely';
+import { type DialectAdapter, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import { rememberDatabaseSource } from './database-source.ts';
 import { exactTextParsers } from './exact-types.ts';
 
 /** What the pg driver can be built from: a URL, a pg pool config, or a pool the app owns. */
@@ -56,10 +57,24 @@ export function createPgPool(config: string | pg.PoolConfig): pg.Pool {
  * const db = new Kysely<DB>({ dialect: createPgDialect('postgres://localhost/app') });
  */
 export function createPgDialect(source: PgSource): PostgresDialect {
-  const pool = isPool(source)
-    ? new ExactPool(source, true)
-    : new ExactPool(createPgPool(source), false);
-  return new PostgresDialect({ pool });
+  const raw = isPool(source) ? source : createPgPool(source);
+  return new SourcePostgresDialect(raw, new ExactPool(raw, raw === source));
+}
+
+/** PostgresDialect that remembers its pool, so the realtime hub can open a LISTEN connection like it. */
+class SourcePostgresDialect extends PostgresDialect {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool, exact: ExactPool) {
+    super({ pool: exact });
+    this.#pool = pool;
+  }
+
+  override createAdapter(): DialectAdapter {
+    const adapter = super.createAdapter();
+    rememberDatabaseSource(adapter, { kind: 'pg', pool: this.#pool });
+    return adapter;
+  }
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { rememberDatabaseSource } from './database-source.ts';
 import { exactTextParsers } from './exact-types.ts';
 
 /**
@@ -46,7 +47,9 @@ export class PgliteDialect implements Dialect {
   }
 
   createAdapter(): DialectAdapter {
-    return new PostgresAdapter();
+    const adapter = new PostgresAdapter();
+    rememberDatabaseSource(adapter, { kind: 'pglite', pglite: this.#pglite });
+    return adapter;
   }
 
   createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
@@ -83,6 +86,19 @@ class Mutex {
 
 // Per instance, not per dialect: two Kysely objects over one PGlite still share one session.
 const locks = new WeakMap<PGlite, Mutex>();
+
+/**
+ * Runs `work` on the PGlite session while no kysely transaction holds it,
+ * so a statement such as LISTEN cannot land inside (and roll back with) one.
+ */
+export async function withPgliteSession<T>(pglite: PGlite, work: () => Promise<T>): Promise<T> {
+  const release = await lockOf(pglite).acquire();
+  try {
+    return await work();
+  } finally {
+    release();
+  }
+}
 
 function lockOf(pglite: PGlite): Mutex {
   let lock = locks.get(pglite);

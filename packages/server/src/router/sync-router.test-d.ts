@@ -9,6 +9,7 @@ import { type inferRouterInputs, type inferRouterOutputs, initTRPC } from '@trpc
 import type { Kysely } from 'kysely';
 import { describe, expectTypeOf, it } from 'vitest';
 import { contactsConfig } from '../download/test-support.ts';
+import type { ChangePoke } from '../realtime/change-hub.ts';
 import { createSyncRouter } from './sync-router.ts';
 
 declare const db: Kysely<unknown>;
@@ -26,6 +27,9 @@ describe('createSyncRouter types', () => {
     type Outputs = inferRouterOutputs<typeof router>;
     expectTypeOf<Inputs['mine']['download']>().toEqualTypeOf<DownloadRequest>();
     expectTypeOf<Outputs['mine']['upload']>().toEqualTypeOf<UploadResponse>();
+    client.mine.changes.subscribe(undefined, {
+      onData: (poke) => expectTypeOf(poke).toEqualTypeOf<ChangePoke>(),
+    });
     // @ts-expect-error: no such group
     client.nope.download.mutate;
     // @ts-expect-error: downloads are mutations, never queries (cursors stay out of URLs)

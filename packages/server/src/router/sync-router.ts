@@ -14,12 +14,19 @@ import {
   TRPCError,
   type TRPCMutationProcedure,
   type TRPCProcedureBuilder,
+  type TRPCSubscriptionProcedure,
   type TRPCUnsetMarker,
 } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { type ContextValues, checkContext, downloadChanges } from '../download/download.ts';
 import { CarburetorServerError } from '../errors.ts';
+import {
+  ChangeHub,
+  type ChangeHubOptions,
+  type ChangePoke,
+  createChangeHub,
+} from '../realtime/change-hub.ts';
 import { uploadChanges } from '../upload/upload.ts';
 
 /** The procedures of one sync group. */
@@ -35,6 +42,20 @@ export type SyncGroupProcedures<TMeta, TErrorShape> = {
   upload: TRPCMutationProcedure<{
     input: UploadRequest;
     output: UploadResponse;
+    meta: TMeta;
+    errorShape: TErrorShape;
+  }>;
+  /**
+   * Realtime pokes over SSE: first one naming every table of the group (once
+   * listening, so nothing committed since is missed), then one whenever
+   * tables of the group change in the caller's scope, bursts merged.
+   * Download on each poke.
+   */
+  changes: TRPCSubscriptionProcedure<{
+    // biome-ignore lint/suspicious/noConfusingVoidType: tRPC's type for "no input"
+    input: void;
+    // biome-ignore lint/suspicious/noExplicitAny: tRPC's own shape for a generator's `next` argument
+    output: AsyncIterable<ChangePoke, void, any>;
     meta: TMeta;
     errorShape: TErrorShape;
   }>;
@@ -100,14 +121,25 @@ export interface SyncRouterOptions<
    * procedures are built on it. Default: a plain procedure.
    */
   procedure?: SyncBaseProcedure<TContext, TMeta, TOverrides, TErrorShape>;
+  /**
+   * Where `<group>.changes` hears of changes: a {@link ChangeHub} the app
+   * shares between routers (one LISTEN connection per process), or options
+   * for the hub this router creates from `db` on its first subscriber
+   * (`listen: { connectionString }` when `db` was not made by
+   * `createPgKysely` / `createPgliteKysely`).
+   */
+  changes?: ChangeHub | Omit<ChangeHubOptions, 'db'>;
 }
 
 /**
  * The tRPC router of a sync config: for each group, `download` and `upload`,
  * both mutations (they go by POST: cursors do not belong in URLs), with
  * inputs checked against the protocol (a malformed request is a
- * BAD_REQUEST that writes nothing). The router keeps no state, so any number
- * of instances may serve one database.
+ * BAD_REQUEST that writes nothing), and `changes`, a subscription over SSE
+ * that pokes the caller when the group's tables change in its scope (any
+ * writer, any server instance: PostgreSQL NOTIFY). Apart from the realtime
+ * hub's one LISTEN connection the router keeps no state, so any number of
+ * instances may serve one database.
  *
  * @example
  * ```ts
@@ -122,7 +154,20 @@ export interface SyncRouterOptions<
  * });
  * const handler = (req: Request) =>
  *   fetchRequestHandler({ endpoint: '/api/sync', req, router, createContext: () => createAppContext(req) });
+ * // GET carries the `changes` subscriptions (SSE), POST the rest.
  * export { handler as GET, handler as POST };
+ *
+ * // client: httpSubscriptionLink for subscriptions, httpBatchLink for the rest
+ * const client = createTRPCClient<typeof router>({
+ *   links: [
+ *     splitLink({
+ *       condition: (op) => op.type === 'subscription',
+ *       true: httpSubscriptionLink({ url: '/api/sync' }),
+ *       false: httpBatchLink({ url: '/api/sync' }),
+ *     }),
+ *   ],
+ * });
+ * client.private_contacts.changes.subscribe(undefined, { onData: ({ tables }) => sync(tables) });
  * ```
  */
 export function createSyncRouter<
@@ -139,6 +184,12 @@ export function createSyncRouter<
   // biome-ignore lint/suspicious/noExplicitAny: the app's procedure, whatever its types
   const base = (options.procedure ?? t.procedure) as any as typeof t.procedure;
   const { db } = options;
+  const given = options.changes;
+  let hub: ChangeHub | undefined = given instanceof ChangeHub ? given : undefined;
+  const hubOf = (): ChangeHub => {
+    hub ??= createChangeHub(config, { ...(given as Omit<ChangeHubOptions, 'db'>), db });
+    return hub;
+  };
   const record: Record<string, unknown> = {};
   for (const groupName of Object.keys(config.groups)) {
     const protocol = groupProtocol(config, groupName);
@@ -166,10 +217,63 @@ export function createSyncRouter<
         .mutation(async ({ ctx, input }) =>
           answer(async () => uploadChanges(db, config, groupName, input, await contextOf(ctx))),
         ),
+      changes: base.subscription(async function* ({ ctx, signal }) {
+        const values = await answer(() => contextOf(ctx));
+        yield* pokesOf(
+          await answer(async () => hubOf()),
+          groupName,
+          values,
+          group.tables.map((t) => t.table.key),
+          signal,
+        );
+      }),
     });
   }
   // biome-ignore lint/suspicious/noExplicitAny: the record's type is SyncRouter's by construction
   return t.router(record as any) as unknown as SyncRouter<C, TContext, TMeta, TErrorShape>;
+}
+
+/**
+ * The pokes of one subscription: a first one with every table once the hub
+ * listens, then the hub's, merged while the client has not taken them.
+ * Ends when the request's signal aborts, freeing its place in the hub.
+ */
+async function* pokesOf(
+  hub: ChangeHub,
+  group: string,
+  values: ContextValues,
+  allTables: readonly string[],
+  signal: AbortSignal | undefined,
+): AsyncGenerator<ChangePoke, void> {
+  let pending: Set<string> | undefined;
+  let wake: (() => void) | undefined;
+  const unsubscribe = hub.subscribe(group, values, (poke) => {
+    pending ??= new Set();
+    for (const table of poke.tables) pending.add(table);
+    wake?.();
+  });
+  const onAbort = () => wake?.();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await hub.ready(signal);
+    // Whatever was committed before the hub listened is caught by this first download.
+    pending = new Set(allTables);
+    while (!signal?.aborted) {
+      if (pending === undefined) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+        continue;
+      }
+      const tables = [...pending];
+      pending = undefined;
+      yield { tables };
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    unsubscribe();
+  }
 }
 
 /** An input parser whose error message lists what is wrong with the request, by path. */

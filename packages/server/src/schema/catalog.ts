@@ -17,6 +17,8 @@ export interface CatalogTrigger {
   readonly type: number;
   readonly args: readonly string[];
   readonly enabled: boolean;
+  /** Name of its NEW TABLE transition relation, if it has one. */
+  readonly newTable: string | null;
 }
 
 /** An existing relation with one of the config's table names. */
@@ -96,9 +98,11 @@ export async function readCatalog(
       type: number;
       args: string;
       enabled: string;
+      new_table: string | null;
     }>`
       select c.relname as table, t.tgname as name, p.proname as function_name, t.tgtype::int as type,
-        encode(t.tgargs, 'escape') as args, t.tgenabled::text as enabled
+        encode(t.tgargs, 'escape') as args, t.tgenabled::text as enabled,
+        t.tgnewtable::text as new_table
       from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_proc p on p.oid = t.tgfoid
       where not t.tgisinternal and c.relnamespace = ${namespace} and c.relname in (${tableList})`.execute(
       db,
@@ -134,6 +138,7 @@ export async function readCatalog(
         // tgargs holds each argument followed by a NUL byte, which encode(..., 'escape') shows as \000.
         args: t.args === '' ? [] : t.args.split('\\000').slice(0, -1),
         enabled: t.enabled === 'O',
+        newTable: t.new_table,
       });
     }
   }

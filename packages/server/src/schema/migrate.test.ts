@@ -138,8 +138,10 @@ describe('migrateServer', () => {
     const { rows: triggers } = await sql<{ def: string }>`
       select pg_get_triggerdef(oid) as def from pg_trigger
       where tgrelid = 'notes'::regclass and not tgisinternal order by tgname`.execute(db);
-    expect(triggers.map((t) => t.def.replace(/ ON .* FOR/, ' ON notes FOR'))).toEqual([
+    expect(triggers.map((t) => t.def.replace(/ ON \S+ /, ' ON notes '))).toEqual([
       `CREATE TRIGGER _carburetor_no_delete BEFORE DELETE ON notes FOR EACH ROW EXECUTE FUNCTION _carburetor_no_delete('record_deleted', 'id')`,
+      'CREATE TRIGGER _carburetor_notify_insert AFTER INSERT ON notes REFERENCING NEW TABLE AS _carburetor_new FOR EACH STATEMENT EXECUTE FUNCTION _carburetor_notify_notes()',
+      'CREATE TRIGGER _carburetor_notify_update AFTER UPDATE ON notes REFERENCING NEW TABLE AS _carburetor_new FOR EACH STATEMENT EXECUTE FUNCTION _carburetor_notify_notes()',
       'CREATE TRIGGER _carburetor_stamp BEFORE INSERT OR UPDATE ON notes FOR EACH ROW EXECUTE FUNCTION _carburetor_stamp_notes()',
     ]);
 

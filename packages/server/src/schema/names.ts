@@ -45,3 +45,17 @@ export function scopedXidIndexName(table: ResolvedTable, column: string): string
 
 /** SQL expression of the current server time as a write time (ms * 1000 + counter). */
 export const SERVER_WRITE_TIME_SQL = `(floor(extract(epoch from clock_timestamp()) * 1000)::bigint * 1000)`;
+
+/** The NOTIFY channel on which every table's change trigger announces a statement's changes. */
+export const CHANGES_CHANNEL = 'carburetor_changes';
+/** The statement trigger that announces inserts (transition tables allow one event per trigger). */
+export const notifyInsertTriggerName = '_carburetor_notify_insert';
+/** The statement trigger that announces updates. */
+export const notifyUpdateTriggerName = '_carburetor_notify_update';
+/** Name of the transition table (the statement's new rows) inside the notify function. */
+export const NOTIFY_NEW_ROWS = '_carburetor_new';
+
+/** Per-table function behind both notify triggers. */
+export function notifyFunctionName(table: ResolvedTable): string {
+  return `_carburetor_notify_${table.sqlName}`.slice(0, 63);
+}

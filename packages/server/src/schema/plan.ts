@@ -10,12 +10,20 @@ import {
 import {
   DELETE_GUARD_FUNCTION,
   deleteTriggerName,
+  NOTIFY_NEW_ROWS,
+  notifyFunctionName,
   scopedXidIndexName,
   stampFunctionName,
   stampTriggerName,
   XID_COLUMN,
   xidIndexName,
 } from './names.ts';
+import {
+  NOTIFY_TRIGGER_TYPES,
+  notifyFunctionSql,
+  notifyTriggersSql,
+  restrictionColumnsOf,
+} from './notify-trigger.ts';
 import { type ServerColumn, serverColumns } from './server-columns.ts';
 import { quoteIdent } from './sql-text.ts';
 import { STAMP_TRIGGER_TYPE, stampFunctionSql, stampTriggerSql } from './stamp-trigger.ts';
@@ -36,12 +44,7 @@ export interface IndexSpec {
 /** The indexes a table needs: (xid, id), and (restriction column, xid, id) per restriction used. */
 export function indexesOf(config: AnySyncConfig, table: ResolvedTable): IndexSpec[] {
   const indexes: IndexSpec[] = [{ name: xidIndexName(table), columns: [XID_COLUMN, table.id] }];
-  const restrictions = new Set<string>();
-  for (const group of Object.values(config.groups)) {
-    const column = group.table[table.key]?.restrictTo?.column;
-    if (column !== undefined) restrictions.add(column);
-  }
-  for (const column of restrictions) {
+  for (const column of restrictionColumnsOf(config, table)) {
     indexes.push({
       name: scopedXidIndexName(table, column),
       columns: [column, XID_COLUMN, table.id],
@@ -116,6 +119,19 @@ export function planMigration(config: AnySyncConfig, catalog: Catalog): Migratio
     ) {
       triggers.push(deleteTriggerSql(table));
     }
+    for (const notify of notifyTriggersSql(table)) {
+      const found = triggerState?.get(notify.name);
+      if (
+        !found ||
+        found.functionName !== notifyFunctionName(table) ||
+        found.type !== NOTIFY_TRIGGER_TYPES[notify.name] ||
+        found.newTable !== NOTIFY_NEW_ROWS ||
+        found.args.length !== 0 ||
+        !found.enabled
+      ) {
+        triggers.push(notify.sql);
+      }
+    }
     for (const index of indexesOf(config, table)) {
       if (catalog.relations.has(index.name)) continue;
       indexes.push(
@@ -127,7 +143,10 @@ export function planMigration(config: AnySyncConfig, catalog: Catalog): Migratio
   // Functions are replaced on every run, so a newer version upgrades them; it locks no table.
   const functions = [
     deleteGuardFunctionSql(),
-    ...(Object.values(config.tables) as ResolvedTable[]).map(stampFunctionSql),
+    ...(Object.values(config.tables) as ResolvedTable[]).flatMap((table) => [
+      stampFunctionSql(table),
+      notifyFunctionSql(config, table),
+    ]),
   ];
   return { problems, statements: [...statements, ...functions, ...triggers, ...indexes] };
 }
