@@ -1,3 +1,4 @@
+import { clientFirstDownload, clientLocalInsert, clientMerge } from './client-replica.ts';
 import { report } from './measure.ts';
 import { realtimePropagation } from './realtime-propagation.ts';
 import { downloadOverHttp, incrementalDownload } from './server-download.ts';
@@ -29,6 +30,24 @@ const benchmarks = {
     notes:
       'Download of 10 rows changed since the cursor (downloadChanges in process, all pages) in a 1M-row table, against the same in a 1k-row table; each run changes 10 random rows by plain SQL first (untimed). Limit 1.5x.',
     run: () => incrementalDownload(),
+  },
+  'client-first-download': {
+    title: 'Client: first download into a fresh replica',
+    notes:
+      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pages of 10,000; against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of 5 runs after a warm-up; limit 1.5x.',
+    run: () => clientFirstDownload(),
+  },
+  'client-merge': {
+    title: 'Client: merging incoming rows into a replica that holds them',
+    notes:
+      'A newer version of all 100k rows (every stamp newer, the name changed) downloaded into a replica that holds them: 10 pages of 10k served from memory by a tRPC link (no network, no server: the merge alone), each page one transaction with its cursor; against a plain INSERT OR REPLACE of the same rows into a table of the same shape that holds them, one transaction. Medians of 5 runs after a warm-up; limit 2x.',
+    run: () => clientMerge(),
+  },
+  'client-local-insert': {
+    title: 'Client: one local insert on a 100k-row replica',
+    notes:
+      'client.insertContact() (validation, HLC stamp, duplicate-id check, row + metadata, rejection cleared, clock saved; one transaction) on a replica of 100k rows, against a raw one-row INSERT in its own transaction on a plain table of 100k rows; rounds of 400 of each, alternating; p50 and p99 per round, medians of 5 rounds after a warm-up round. Limits as differences: +1 ms at p50 and +4 ms at p99 (a write the UI awaits must fit well inside one 16 ms frame, even in bursts).',
+    run: () => clientLocalInsert(),
   },
   'realtime-propagation': {
     title: 'Realtime: from an acknowledged upload to the row on another instance',

@@ -161,16 +161,18 @@ async function readTable(
     where.push(sql`not ${deleted}`);
     if (filter) where.push(filter);
   }
+  // Later passes send a deleted row whole: its other columns still merge (§3),
+  // and replicas must converge on them too. A first pass into a replica that
+  // holds rows sends id-only tombstones. The filter comes first: a row that
+  // left it is out of scope, deleted or not.
+  const incremental = cursor?.l != null;
+  const whole = incremental ? sql.lit(true) : sql`not ${deleted}`;
   const kind = lean
     ? sql.lit(ROW)
-    : filter
-      ? sql`case when ${deleted} then ${sql.lit(TOMBSTONE)} when not ${filter} then ${sql.lit(OUT_OF_SCOPE)} else ${sql.lit(ROW)} end`
-      : sql`case when ${deleted} then ${sql.lit(TOMBSTONE)} else ${sql.lit(ROW)} end`;
+    : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${whole} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
   const rowJson = lean
     ? wireRowSql(entry)
-    : filter
-      ? sql`case when not ${deleted} and ${filter} then ${wireRowSql(entry)} end`
-      : sql`case when not ${deleted} then ${wireRowSql(entry)} end`;
+    : sql`case when ${whole}${filter ? sql` and ${filter}` : sql``} then ${wireRowSql(entry)} end`;
 
   const result = await sql<PageRow>`
     select ${xid}::text as x, ${id} as i, ${kind} as k, ${rowJson} as r

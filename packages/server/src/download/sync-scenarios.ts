@@ -175,7 +175,7 @@ export function syncScenarios(getDb: () => Db): void {
     await expect(db.deleteFrom('del_contacts').execute()).rejects.toThrow(/Cannot DELETE/);
   });
 
-  it('leaves deleted rows out of a first download, unless the replica holds rows; later downloads carry them', async () => {
+  it('leaves deleted rows out of a first download, unless the replica holds rows; later downloads carry them whole', async () => {
     const db = getDb();
     const config = contactsConfig('tomb');
     await migrateServer(db, config);
@@ -204,8 +204,13 @@ export function syncScenarios(getDb: () => Db): void {
       {},
       { cursor: fresh.cursor, hasRows: true },
     );
-    expect(later.tombstones).toEqual(['c']);
-    expect(later.rows.size).toBe(0);
+    // Whole, with metadata: the other columns of a deleted row still merge, so replicas converge on them.
+    expect(later.tombstones).toEqual([]);
+    expect([...later.rows.keys()]).toEqual(['c']);
+    const columns = later.pages.at(-1)!.tables['contact']!.columns;
+    const row = later.rows.get('c')!;
+    expect(row[3 + columns.indexOf('is_deleted')]).toBe(true);
+    expect(row[2]).toHaveProperty('is_deleted.c', 'server');
   });
 
   it('sends each user only their rows of a restricted group', async () => {
@@ -297,6 +302,23 @@ export function syncScenarios(getDb: () => Db): void {
     );
     expect(next.outOfScope).toEqual(['p1']);
     expect([...next.rows.keys()]).toEqual(['h1']);
+
+    // Unpublished and deleted in one write: out of scope still (the filter comes first).
+    await db
+      .updateTable('scope_contacts')
+      .set({ published: false, is_deleted: true })
+      .where('id', '=', 'p2')
+      .execute();
+    const last = await downloadAll(
+      db,
+      config,
+      'directory',
+      {},
+      { cursor: next.cursor, hasRows: true },
+    );
+    expect(last.outOfScope).toEqual(['p2']);
+    expect(last.tombstones).toEqual([]);
+    expect(last.rows.size).toBe(0);
   });
 
   it('refuses a malformed cursor with a clear bad_request', async () => {

@@ -83,8 +83,11 @@ export type SyncRouter<
 /** The context a procedure's resolver sees: the base context with what middlewares added. */
 type ResolvedContext<TContext, TOverrides> = Omit<TContext, keyof TOverrides> & TOverrides;
 
-/** A base procedure to build on: no input or output set yet. */
-export type SyncBaseProcedure<TContext, TMeta, TOverrides, TErrorShape> = TRPCProcedureBuilder<
+/**
+ * A base procedure to build on: no input or output set yet. (`_TErrorShape`
+ * keeps the signature stable: tRPC 11.19's builder does not carry it.)
+ */
+export type SyncBaseProcedure<TContext, TMeta, TOverrides, _TErrorShape> = TRPCProcedureBuilder<
   TContext,
   TMeta,
   TOverrides,
@@ -92,8 +95,7 @@ export type SyncBaseProcedure<TContext, TMeta, TOverrides, TErrorShape> = TRPCPr
   TRPCUnsetMarker,
   TRPCUnsetMarker,
   TRPCUnsetMarker,
-  false,
-  TErrorShape
+  false
 >;
 
 /** Options of {@link createSyncRouter}. */
