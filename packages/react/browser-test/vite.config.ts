@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+/** The test page, built the way an app would build it. */
+export default defineConfig({
+  root: fileURLToPath(new URL('./page', import.meta.url)),
+  // Pre-bundling wa-sqlite would separate wa-sqlite.mjs from its .wasm.
+  optimizeDeps: { exclude: ['@journeyapps/wa-sqlite'] },
+  build: {
+    target: 'es2022',
+    minify: false,
+    emptyOutDir: true,
+    reportCompressedSize: false,
+    rolldownOptions: {
+      // TanStack's "use client" directives mean nothing in a client-only bundle.
+      onwarn(warning, warn) {
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      },
+    },
+  },
+  logLevel: 'warn',
+});

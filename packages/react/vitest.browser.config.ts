@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The browser suite: Node-side vitest tests that build a React test page with
+ * Vite and drive Debian's Chromium through playwright-core. Run with
+ * `vitest run --config vitest.browser.config.ts`.
+ */
+export default defineConfig({
+  test: {
+    include: ['browser-test/**/*.test.ts'],
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest-browser.json' }]],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // One Chromium at a time: two cores here.
+    fileParallelism: false,
+  },
+});
