@@ -82,11 +82,11 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const expect = (ok: boolean, message: string) => (ok ? undefined : message);
 
 // PostgreSQL text and jsonb cannot hold NUL, and UTF-8 cannot hold a lone surrogate.
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** A string PostgreSQL can store: no NUL character, no lone surrogate. */
 export function isStorableText(text: string): boolean {
-  return !UNSTORABLE.test(text);
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
 }
 
 function checkText(wire: unknown) {
