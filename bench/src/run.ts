@@ -1,3 +1,4 @@
+import { browserFirstDownload } from './browser-first-download.ts';
 import { clientFirstDownload, clientLocalInsert, clientMerge } from './client-replica.ts';
 import { report } from './measure.ts';
 import { reactInsertRender } from './react-insert-render.ts';
@@ -61,6 +62,12 @@ const benchmarks = {
     notes:
       'In Chromium (playwright-core, Debian Chromium, headless) on the OPFS driver, production React build by Vite: `useInsertPhoneBook().mutateAsync` (in a sibling component) on a list from `useActivePhoneBooks()` (id and name, memoized rows) until the list commits the new row (useLayoutEffect), against a plain `setState` append to the same list of the same rows; 1k and 10k rows, 60 alternating runs after 5 warm-ups. The p50 row is the median of the runs; the p95 row is one figure each (nearest rank). Most of the difference is the local write (~6 ms on OPFS) and re-running the list query through the worker (~3 ms for 1k rows, ~38 ms for 10k). Limits (provisional): +50 ms at 1k, +250 ms at 10k (p50); +100 / +400 ms (p95).',
     run: () => reactInsertRender(),
+  },
+  'browser-first-download': {
+    title: 'Browser: first download into an OPFS replica (Chromium)',
+    notes:
+      'A first download of 100k phone_books rows (restricted group, full column metadata) by createSyncClient + sync() on opfsDriver (wa-sqlite on OPFSCoopSyncVFS in a dedicated worker) in Debian Chromium through playwright-core, from createSyncRouter on the same origin as the Vite-built page (pages of 10,000); against measureRawInserts of the same rows (read back from the replica) into a table of the same shape in the same worker: one prepared statement, one transaction, timed inside the worker. A fresh replica per run; medians of 3 runs after a warm-up; limit 1.5x.',
+    run: () => browserFirstDownload(),
   },
 } as const;
 

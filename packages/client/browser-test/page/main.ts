@@ -1,7 +1,13 @@
-// The test page: exposes the browser driver to Playwright as `window.carburetor`.
-import { measureRawInserts, opfsDriver } from '@carburetor/client/browser';
+// The test page: exposes the browser driver and a sync client to Playwright as `window.carburetor`.
+import { measureRawInserts, type OpfsDriver, opfsDriver } from '@carburetor/client/browser';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import type { AnyRouter } from '@trpc/server';
+import { phoneBookConfig } from '../../src/__tests__/fixtures.ts';
+import { createSyncClient } from '../../src/client/create-sync-client.ts';
 import { createReplicaKysely } from '../../src/driver/sqlite-dialect.ts';
 import type { SqliteValue } from '../../src/driver/sqlite-driver.ts';
+import type { ChangeEvent } from '../../src/sync/change-emitter.ts';
+import type { StartOptions } from '../../src/sync/sync-loop.ts';
 
 /** A SQLite value as JSON, so it survives `page.evaluate`. */
 export type WireValue = null | number | string | { $bigint: string } | { $bytes: number[] };
@@ -32,7 +38,59 @@ function describeError(error: unknown) {
     : { name: 'non-error', message: String(error) };
 }
 
+/** Opens a sync client of the phone-book config on `opfsDriver({ name })`, served from this origin's `/trpc`. */
+async function openClient(options: {
+  name: string;
+  user: string;
+  /** Sent as `x-tab`, so the server can tell who synced. */
+  tab: string;
+  start?: StartOptions;
+  /** Rows per table per download page. */
+  pageSize?: number;
+}) {
+  const driver = opfsDriver({ name: options.name });
+  const fetches = { count: 0 };
+  const trpcClient = createTRPCClient<AnyRouter>({
+    links: [
+      httpLink({
+        url: `${location.origin}/trpc`,
+        headers: { 'x-user': options.user, 'x-tab': options.tab },
+        fetch: (input, init) => {
+          fetches.count++;
+          return fetch(input, init);
+        },
+      }),
+    ],
+  });
+  const client = await createSyncClient(phoneBookConfig, {
+    driver,
+    trpcClient,
+    groups: ['private_contacts'],
+    ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+  });
+  const changes: ChangeEvent[] = [];
+  client.onChange((event) => changes.push(event));
+  const ownership: boolean[] = [];
+  driver.onOwnershipChange((owner) => ownership.push(owner));
+  if (options.start) client.start(options.start);
+  const session = { client, driver, changes, fetches, ownership, user: options.user };
+  (globalThis as unknown as { session: Session }).session = session;
+  return { owner: driver.isOwner, storage: driver.storage };
+}
+
+export interface Session {
+  readonly client: Awaited<
+    ReturnType<typeof createSyncClient<typeof phoneBookConfig, ['private_contacts']>>
+  >;
+  readonly driver: OpfsDriver;
+  readonly changes: ChangeEvent[];
+  readonly fetches: { count: number };
+  readonly ownership: boolean[];
+  readonly user: string;
+}
+
 const api = {
+  openClient,
   opfsDriver,
   measureRawInserts,
   createReplicaKysely,

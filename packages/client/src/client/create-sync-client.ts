@@ -18,6 +18,7 @@ import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '..
 import { ChangeEmitter, type ChangeListener } from '../sync/change-emitter.ts';
 import { downloadGroup } from '../sync/download.ts';
 import { countPending } from '../sync/pending-counts.ts';
+import type { ChangeChannel, SharedReplicaHooks, SyncLeadership } from '../sync/shared-replica.ts';
 import { type StartOptions, SyncLoop } from '../sync/sync-loop.ts';
 import type { SyncObserver } from '../sync/sync-observer.ts';
 import { type SyncStatusListener, SyncStatusStore } from '../sync/sync-status-store.ts';
@@ -48,6 +49,18 @@ export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupN
   onlineManager?: OnlineManager;
   /** Whether the app is visible, for the background loop; defaults to the shared {@link visibilityManager}. */
   visibilityManager?: VisibilityManager;
+  /**
+   * When several tabs share the replica: only the leader runs the background
+   * loop. Defaults to the driver's `leadership` (`opfsDriver` has one: the
+   * tab that owns the database leads); absent, this client always leads.
+   */
+  leadership?: SyncLeadership;
+  /**
+   * Carries change events to and from the other clients of a shared replica,
+   * so `onChange` also fires for their commits. Defaults to the driver's
+   * `changeChannel` (`opfsDriver` has one, over a BroadcastChannel).
+   */
+  changeChannel?: ChangeChannel;
 } & (
   | {
       /** The tRPC endpoint serving the sync router, e.g. `https://app.example/api/trpc`. */
@@ -158,6 +171,9 @@ export async function createSyncClient<
   const online = options.onlineManager ?? onlineManager;
   const visibility = options.visibilityManager ?? visibilityManager;
   const changes = new ChangeEmitter(Object.keys(config.tables));
+  const shared = options.driver as SharedReplicaHooks;
+  const leadership = options.leadership ?? shared.leadership;
+  const changeChannel = options.changeChannel ?? shared.changeChannel;
   const status = new SyncStatusStore({
     online: online.isOnline(),
     phase: 'idle',
@@ -174,21 +190,55 @@ export async function createSyncClient<
     online,
     visibility,
     runningChanged: (isRunning) => status.update({ running: isRunning }),
+    leadership,
   });
 
   /** Recounts pending and rejected rows, under the driver's lock so no write slips between. */
   const refreshCounts = () =>
     options.driver.exclusive(async (ex) => status.update(await countPending(ex, writable)));
 
+  /** Tells this client's listeners and, through the change channel, the other tabs'. */
+  const announce = (tables: Iterable<string>, source: 'local' | 'sync') => {
+    const keys = [...tables];
+    changes.emit(keys, source);
+    if (keys.length > 0) changeChannel?.publish({ tables: keys, source });
+  };
+  // Another tab committed: its rows are in the shared replica already. The
+  // leader syncs its local writes soon; every tab recounts its pending rows
+  // (one recount at a time, and one more if events came during it).
+  let recount: Promise<void> | undefined;
+  let recountAgain = false;
+  const recountSoon = () => {
+    if (recount) {
+      recountAgain = true;
+      return;
+    }
+    recount = refreshCounts()
+      .catch(() => undefined)
+      .finally(() => {
+        recount = undefined;
+        if (recountAgain && !closed) {
+          recountAgain = false;
+          recountSoon();
+        }
+      });
+  };
+  const unsubscribeChannel = changeChannel?.subscribe((event) => {
+    if (closed) return;
+    changes.emit(event.tables, event.source);
+    if (event.source === 'local') loop.localWrite();
+    recountSoon();
+  });
+
   const observer: SyncObserver = {
     pageApplied: (changed, delivered) => {
       if (delivered > 0) {
         status.update({ downloadedInSync: status.current.downloadedInSync + delivered });
       }
-      changes.emit(changed, 'sync');
+      announce(changed, 'sync');
     },
     answerApplied: async (changed) => {
-      changes.emit(changed, 'sync');
+      announce(changed, 'sync');
       await refreshCounts();
     },
   };
@@ -205,7 +255,7 @@ export async function createSyncClient<
           pendingCount: pendingCount + effects.pending,
           rejectedCount: rejectedCount + effects.rejected,
         });
-        changes.emit(effects.tables, 'local');
+        announce(effects.tables, 'local');
         loop.localWrite();
       },
     );
@@ -388,7 +438,7 @@ export async function createSyncClient<
           await ex.executeBatch(statements);
         });
         await refreshCounts();
-        changes.emit(tables, 'local');
+        announce(tables, 'local');
       }),
     reset: (): Promise<void> =>
       lifecycle.run(async () => {
@@ -398,7 +448,7 @@ export async function createSyncClient<
         );
         replica.scopes.clear();
         await refreshCounts();
-        changes.emit(
+        announce(
           groups.flatMap((g) => g.tables.map((t) => t.table.key)),
           'local',
         );
@@ -408,7 +458,9 @@ export async function createSyncClient<
       loop.stop();
       closed = true;
       unsubscribeOnline();
+      unsubscribeChannel?.();
       await running?.catch(() => undefined);
+      await recount;
       await lifecycle.run(async () => undefined).catch(() => undefined);
       await db.destroy();
     },

@@ -2,6 +2,7 @@ import type { OnlineManager } from '../environment/online-manager.ts';
 import type { VisibilityManager } from '../environment/visibility-manager.ts';
 import { CarburetorClientError } from '../errors.ts';
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
+import type { SyncLeadership } from './shared-replica.ts';
 
 /**
  * Options of `client.start()`.
@@ -35,6 +36,8 @@ export interface SyncLoopHost {
   visibility: VisibilityManager;
   /** The loop was started or stopped. */
   runningChanged(running: boolean): void;
+  /** When several tabs share the replica: only the leader's loop syncs. Absent: always the leader. */
+  leadership?: SyncLeadership | undefined;
   random?: () => number;
 }
 
@@ -66,7 +69,8 @@ function resolve(options: StartOptions): Settings {
  * shortly after a local write, at once when the device comes online or the
  * app becomes visible, or after a backoff when the last sync failed. At most
  * one sync runs; a trigger during a sync runs one more after it. Offline, no
- * timer is kept and nothing is sent.
+ * timer is kept and nothing is sent; likewise in a tab that shares the
+ * replica but does not lead (it starts when it becomes the leader).
  */
 export class SyncLoop {
   readonly #host: SyncLoopHost;
@@ -99,6 +103,15 @@ export class SyncLoop {
         if (visible) this.#request(0);
       }),
     ];
+    const leadership = this.#host.leadership;
+    if (leadership) {
+      this.#unsubscribe.push(
+        leadership.subscribe((leader) => {
+          if (leader) this.#request(0);
+          else this.#clearTimer();
+        }),
+      );
+    }
     this.#host.runningChanged(true);
     this.#request(0);
   }
@@ -142,9 +155,18 @@ export class SyncLoop {
     else this.#request(again ? settings.debounceMs : settings.intervalMs);
   }
 
+  /** Whether this loop may sync now: started, online, and the leader of a shared replica. */
+  #active(): boolean {
+    return (
+      this.#settings !== undefined &&
+      this.#host.online.isOnline() &&
+      (this.#host.leadership?.isLeader() ?? true)
+    );
+  }
+
   /** Makes sure a sync is due within `delay` ms. */
   #request(delay: number): void {
-    if (!this.#settings || !this.#host.online.isOnline()) return;
+    if (!this.#active()) return;
     if (this.#busy) {
       this.#again = true;
       return;
@@ -159,7 +181,7 @@ export class SyncLoop {
   #fire(): void {
     this.#timer = undefined;
     this.#dueAt = Number.POSITIVE_INFINITY;
-    if (!this.#settings || !this.#host.online.isOnline()) return;
+    if (!this.#active()) return;
     if (this.#busy) {
       this.#again = true;
       return;

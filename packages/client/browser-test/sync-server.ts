@@ -1,0 +1,69 @@
+// The Node side of the browser sync tests: a real PostgreSQL database, the
+// Carburetor sync router, and the test page, all behind one HTTP origin.
+import { createPgKysely, createSyncRouter, migrateServer } from '@carburetor/server';
+import { createTestDatabase } from '@carburetor/testing';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { type Kysely, sql } from 'kysely';
+import { phoneBookConfig } from '../src/__tests__/fixtures.ts';
+import { startTestSite, type TestSite } from './site.ts';
+
+/** One request the sync router received. */
+export interface ServedRequest {
+  /** `private_contacts.upload`, ... */
+  readonly procedure: string;
+  /** The `x-tab` header: which tab sent it. */
+  readonly tab: string;
+  readonly at: number;
+}
+
+export interface SyncSite extends TestSite {
+  /** Every request the sync router got, in order. */
+  readonly requests: ServedRequest[];
+  /** Names of the user's rows on the server, sorted. */
+  serverNames(user: string): Promise<string[]>;
+}
+
+/**
+ * Serves the test page and, under `/trpc/`, the sync router of the phone-book
+ * config over a fresh database (users come from the `x-user` header).
+ */
+export async function startSyncSite(label: string): Promise<SyncSite> {
+  const database = await createTestDatabase(label);
+  // biome-ignore lint/suspicious/noExplicitAny: raw SQL checks
+  const db: Kysely<any> = createPgKysely(database.url);
+  await migrateServer(db, phoneBookConfig);
+  const router = createSyncRouter(phoneBookConfig, {
+    db,
+    context: (ctx: { userId: string }) => ({ userId: ctx.userId }),
+  });
+  const handler = createHTTPHandler({
+    router,
+    basePath: '/trpc/',
+    createContext: ({ req }) => ({ userId: String(req.headers['x-user'] ?? '') }),
+  });
+  const requests: ServedRequest[] = [];
+  const site = await startTestSite((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    requests.push({
+      procedure: path.slice('/trpc/'.length),
+      tab: String(request.headers['x-tab'] ?? ''),
+      at: Date.now(),
+    });
+    handler(request, response);
+  });
+  return {
+    ...site,
+    requests,
+    serverNames: async (user) => {
+      const { rows } = await sql<{
+        name: string;
+      }>`select name from phone_books where owner_id = ${user} order by name`.execute(db);
+      return rows.map((row) => row.name);
+    },
+    close: async () => {
+      await site.close();
+      await db.destroy();
+      await database.drop();
+    },
+  };
+}
