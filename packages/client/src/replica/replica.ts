@@ -81,7 +81,9 @@ export class Replica {
     for (const [key, value] of state) {
       if (key.startsWith('scope:')) scopes.set(key.slice(6), JSON.parse(value) as LearnedScope);
     }
-    return new Replica(config, driver, clientId, now, clock, scopes);
+    const replica = new Replica(config, driver, clientId, now, clock, scopes);
+    replica.#savedClock = saved;
+    return replica;
   }
 
   /** A new write stamp of this client. */
@@ -91,10 +93,37 @@ export class Replica {
 
   /** The statement that saves the clock. */
   clockStatement(): SqliteStatement {
+    this.#savedClock = JSON.stringify(this.clock.state());
     return {
       sql: `INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`,
-      params: [CLOCK_KEY, JSON.stringify(this.clock.state())],
+      params: [CLOCK_KEY, this.#savedClock],
     };
+  }
+
+  /** The clock state this replica object last saved or loaded. */
+  #savedClock: string | undefined;
+
+  /**
+   * Tabs share one replica and one client id, each with a clock in memory:
+   * when another tab saved the clock since we last did, continue above it
+   * (and take its server offset), so two tabs never stamp the same time.
+   */
+  async #catchUpClock(ex: SqliteExecutor): Promise<void> {
+    const row = (await ex.execute(`SELECT value FROM ${STATE_TABLE} WHERE key = ?`, [CLOCK_KEY]))
+      .rows[0];
+    const saved = row === undefined ? undefined : String(row['value']);
+    if (saved === undefined || saved === this.#savedClock) return;
+    const theirs = JSON.parse(saved) as ClockState;
+    const mine = this.clock.state();
+    this.clock = createHybridClock({
+      now: this.now,
+      state: {
+        last: Math.max(theirs.last, mine.last),
+        offsetMs: theirs.offsetMs,
+        seen: Math.max(theirs.seen ?? 0, mine.seen ?? 0),
+      },
+    });
+    this.#savedClock = saved;
   }
 
   /** The statement that saves a group's learned scope values. */
@@ -122,6 +151,7 @@ export class Replica {
       await ex.execute('BEGIN IMMEDIATE');
       let result: T;
       try {
+        await this.#catchUpClock(ex);
         result = await fn(ex);
         const save = this.clockStatement();
         await ex.execute(save.sql, save.params);
