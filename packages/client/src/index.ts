@@ -1,5 +1,6 @@
 export {
   createSyncClient,
+  type RealtimeTransportOptions,
   type SyncClientOptions,
 } from './client/create-sync-client.ts';
 export type {
@@ -45,5 +46,7 @@ export { uuidv7 } from './replica/uuid.ts';
 export { migrateClient } from './schema/migrate.ts';
 export type { BackoffOptions } from './sync/backoff.ts';
 export type { ChangeEvent, ChangeListener } from './sync/change-emitter.ts';
+export type { RealtimeOptions } from './sync/realtime-feed.ts';
 export type { StartOptions } from './sync/sync-loop.ts';
 export type { SyncStatus, SyncStatusListener } from './sync/sync-status-store.ts';
+export type { EventSourceConstructor } from './sync/transport.ts';

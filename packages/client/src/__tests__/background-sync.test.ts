@@ -39,6 +39,8 @@ async function device(user: string) {
       links: [httpLink({ url: harness.url, headers: { 'x-user': user }, fetch: flakyFetch })],
     }),
     groups: ['private_contacts'],
+    // Request counts and backoff timings here are the loop's alone (realtime-sync.test.ts covers pokes).
+    realtime: false,
     onlineManager: online,
     visibilityManager: visibility,
   });
@@ -75,6 +77,7 @@ describe('status', () => {
       lastError: null,
       rejectedCount: 0,
       running: false,
+      live: false,
     });
     expect(Object.isFrozen(first)).toBe(true);
     expect(d.client.status).toBe(first); // same object while nothing changes

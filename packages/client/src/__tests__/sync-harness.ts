@@ -1,16 +1,26 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPgKysely, createSyncRouter, migrateServer } from '@carburetor/server';
+import {
+  type ChangeHub,
+  createChangeHub,
+  createPgKysely,
+  createSyncRouter,
+  migrateServer,
+} from '@carburetor/server';
 import { createTestDatabase } from '@carburetor/testing';
-import { createTRPCClient, httpLink } from '@trpc/client';
+import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
+import { EventSource } from 'eventsource';
 import { type Kysely, sql } from 'kysely';
 import {
   createSyncClient,
   SYNC_INTERNALS,
   type SyncInternals,
 } from '../client/create-sync-client.ts';
+import type { OnlineManager } from '../environment/online-manager.ts';
 import { type MemoryDriver, memoryDriver } from '../node/index.ts';
+import type { RealtimeOptions } from '../sync/realtime-feed.ts';
 import { phoneBookConfig } from './fixtures.ts';
 
 /** Holds one kind of request (download or upload) at a point until released. */
@@ -54,22 +64,82 @@ export interface ClientGates {
   calls: { upload: number; download: number };
 }
 
+/**
+ * One server instance: the sync router (realtime on) with its own change hub
+ * and pool (so its own LISTEN connection, as in another process), over real
+ * HTTP. `down()` closes the HTTP server and cuts every connection (SSE
+ * included); `up()` listens again on the same port.
+ */
+export interface SyncServerInstance {
+  readonly url: string;
+  readonly hub: ChangeHub;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function serveInstance(databaseUrl: string): Promise<SyncServerInstance> {
+  // biome-ignore lint/suspicious/noExplicitAny: any schema
+  const db: Kysely<any> = createPgKysely(databaseUrl);
+  const hub = createChangeHub(phoneBookConfig, {
+    db,
+    onError: () => undefined,
+    retryDelayMs: { initial: 50, max: 500 },
+    idleTimeoutMs: 200,
+  });
+  const router = createSyncRouter(phoneBookConfig, {
+    db,
+    changes: hub,
+    context: (ctx: { userId: string }) => ({ userId: ctx.userId }),
+  });
+  let server: Server | undefined;
+  let port = 0;
+  const up = async () => {
+    const next = createHTTPServer({
+      router,
+      createContext: ({ req }) => ({ userId: String(req.headers['x-user'] ?? '') }),
+    });
+    await new Promise<void>((resolve) => next.listen(port, '127.0.0.1', resolve));
+    port = (next.address() as AddressInfo).port;
+    server = next;
+  };
+  const down = async () => {
+    const current = server;
+    server = undefined;
+    if (!current) return;
+    const closed = new Promise((resolve) => current.close(resolve));
+    current.closeAllConnections();
+    await closed;
+  };
+  await up();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    hub,
+    up,
+    down,
+    close: async () => {
+      await down();
+      await hub.close();
+      await db.destroy();
+    },
+  };
+}
+
 /** One real PostgreSQL database, the sync router over real HTTP, and clients with their own replicas. */
 export async function startSyncServer(label: string) {
   const database = await createTestDatabase(label);
   // biome-ignore lint/suspicious/noExplicitAny: raw SQL checks on any table
   const db: Kysely<any> = createPgKysely(database.url);
   await migrateServer(db, phoneBookConfig);
-  const router = createSyncRouter(phoneBookConfig, {
-    db,
-    context: (ctx: { userId: string }) => ({ userId: ctx.userId }),
-  });
-  const server = createHTTPServer({
-    router,
-    createContext: ({ req }) => ({ userId: String(req.headers['x-user'] ?? '') }),
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const main = await serveInstance(database.url);
+  const instances: SyncServerInstance[] = [main];
+  const url = main.url;
+  /** Another server instance on the same database (its own router, hub and HTTP server). */
+  async function instance(): Promise<SyncServerInstance> {
+    const added = await serveInstance(database.url);
+    instances.push(added);
+    return added;
+  }
   const drivers: MemoryDriver[] = [];
   const closers: (() => Promise<void>)[] = [];
 
@@ -82,6 +152,11 @@ export async function startSyncServer(label: string) {
       /** A named memory store: reopened when a client of that name came before. */
       store?: string;
       pageSize?: number;
+      /** The server instance to talk to (default: the first). */
+      server?: SyncServerInstance;
+      /** `false`: no realtime subscriptions; or its options. */
+      realtime?: boolean | RealtimeOptions;
+      onlineManager?: OnlineManager;
     } = {},
   ) {
     const gates: ClientGates = {
@@ -98,8 +173,22 @@ export async function startSyncServer(label: string) {
       if (upload) await gates.afterUpload.pass();
       return response;
     };
+    const serverUrl = options.server?.url ?? url;
     const trpcClient = createTRPCClient<AnyRouter>({
-      links: [httpLink({ url, headers: { 'x-user': user }, fetch: gatedFetch })],
+      links: [
+        splitLink({
+          condition: (op) => op.type === 'subscription',
+          true: httpSubscriptionLink({
+            url: serverUrl,
+            EventSource,
+            eventSourceOptions: {
+              fetch: (input, init) =>
+                fetch(input, { ...init, headers: { ...init.headers, 'x-user': user } }),
+            },
+          }),
+          false: httpLink({ url: serverUrl, headers: { 'x-user': user }, fetch: gatedFetch }),
+        }),
+      ],
     });
     const driver = memoryDriver(options.store ? { name: options.store } : {});
     drivers.push(driver);
@@ -110,6 +199,8 @@ export async function startSyncServer(label: string) {
       ...(options.clientId ? { clientId: options.clientId } : {}),
       ...(options.now ? { now: options.now } : {}),
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
+      ...(options.realtime === undefined ? {} : { realtime: options.realtime }),
+      ...(options.onlineManager ? { onlineManager: options.onlineManager } : {}),
     });
     closers.push(() => sync.close());
     const internals = (sync as unknown as { [SYNC_INTERNALS]: SyncInternals })[SYNC_INTERNALS];
@@ -127,12 +218,12 @@ export async function startSyncServer(label: string) {
   async function stop() {
     for (const close of closers.splice(0)) await close().catch(() => undefined);
     for (const d of drivers.splice(0)) await d.close().catch(() => undefined);
-    await new Promise((resolve) => server.close(resolve));
+    for (const added of instances.splice(0)) await added.close();
     await db.destroy();
     await database.drop();
   }
 
-  return { url, db, client, serverRow, stop };
+  return { url, db, main, instance, client, serverRow, stop };
 }
 
 /** A replica row as stored: values, parsed metadata, dirty flag. */

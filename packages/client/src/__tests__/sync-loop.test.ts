@@ -9,6 +9,7 @@ function harness(random = () => 0.5) {
   const online = new OnlineManager(() => undefined);
   const visibility = new VisibilityManager(() => undefined);
   const calls: number[] = [];
+  const downloads: number[] = [];
   let outcome: 'ok' | 'fail' | 'hold' = 'ok';
   let finish: ((ok: boolean) => void) | undefined;
   const loop: SyncLoop = new SyncLoop({
@@ -16,6 +17,17 @@ function harness(random = () => 0.5) {
     visibility,
     random,
     runningChanged: () => undefined,
+    download: () => {
+      downloads.push(Date.now());
+      loop.syncStarted('download');
+      return new Promise<void>((resolve) => {
+        finish = (ok) => {
+          loop.syncSettled(ok, 'download');
+          resolve();
+        };
+        if (outcome !== 'hold') finish(outcome === 'ok');
+      });
+    },
     sync: () => {
       calls.push(Date.now());
       loop.syncStarted();
@@ -34,6 +46,7 @@ function harness(random = () => 0.5) {
     online,
     visibility,
     calls,
+    downloads,
     set: (next: typeof outcome) => {
       outcome = next;
     },
@@ -142,6 +155,78 @@ describe('SyncLoop', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(h.calls.length).toBe(2);
     h.loop.stop();
+  });
+
+  test('a poke downloads at once; during a run it queues one download; the interval stays', async () => {
+    const h = harness();
+    h.loop.start({ intervalMs: 1_000, debounceMs: 50 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.calls).toEqual([0]);
+    await vi.advanceTimersByTimeAsync(100);
+    h.loop.remoteChange();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.downloads).toEqual([100]);
+    // Several pokes during a download: one more download after it.
+    h.set('hold');
+    h.loop.remoteChange();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(h.downloads).toEqual([100, 100]);
+    h.loop.remoteChange();
+    h.loop.remoteChange();
+    await vi.advanceTimersByTimeAsync(40);
+    h.set('ok');
+    h.finish(true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(h.downloads).toEqual([100, 100, 150]);
+    // The interval is still counted from the last full sync.
+    await vi.advanceTimersByTimeAsync(850);
+    expect(h.calls).toEqual([0, 1_000]);
+    // A write during a download: a sync after it; a sync due covers a poke.
+    h.set('hold');
+    h.loop.remoteChange();
+    await vi.advanceTimersByTimeAsync(0);
+    h.loop.localWrite();
+    h.set('ok');
+    h.finish(true);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(h.calls).toEqual([0, 1_000, 1_050]);
+    expect(h.downloads).toHaveLength(4);
+    h.loop.stop();
+    h.loop.remoteChange();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  test('activeChanged follows start, stop, online and leadership', async () => {
+    const online = new OnlineManager(() => undefined);
+    let leader = true;
+    const leaderListeners = new Set<(l: boolean) => void>();
+    const seen: boolean[] = [];
+    const loop: SyncLoop = new SyncLoop({
+      online,
+      visibility: new VisibilityManager(() => undefined),
+      runningChanged: () => undefined,
+      activeChanged: (active) => seen.push(active),
+      leadership: {
+        isLeader: () => leader,
+        subscribe: (l) => {
+          leaderListeners.add(l);
+          return () => leaderListeners.delete(l);
+        },
+      },
+      sync: async () => {
+        loop.syncStarted();
+        loop.syncSettled(true);
+      },
+    });
+    loop.start();
+    online.setOnline(false);
+    online.setOnline(true);
+    leader = false;
+    for (const l of leaderListeners) l(false);
+    leader = true;
+    for (const l of leaderListeners) l(true);
+    loop.stop();
+    expect(seen).toEqual([true, false, true, false, true, false]);
   });
 
   test('bad options are refused', () => {

@@ -18,11 +18,16 @@ import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '..
 import { ChangeEmitter, type ChangeListener } from '../sync/change-emitter.ts';
 import { downloadGroup } from '../sync/download.ts';
 import { countPending } from '../sync/pending-counts.ts';
+import { RealtimeFeed, type RealtimeOptions } from '../sync/realtime-feed.ts';
 import type { ChangeChannel, SharedReplicaHooks, SyncLeadership } from '../sync/shared-replica.ts';
-import { type StartOptions, SyncLoop } from '../sync/sync-loop.ts';
+import { type StartOptions, type SyncKind, SyncLoop } from '../sync/sync-loop.ts';
 import type { SyncObserver } from '../sync/sync-observer.ts';
 import { type SyncStatusListener, SyncStatusStore } from '../sync/sync-status-store.ts';
-import { createTransport, type SyncTransport } from '../sync/transport.ts';
+import {
+  createTransport,
+  type EventSourceConstructor,
+  type SyncTransport,
+} from '../sync/transport.ts';
 import { uploadGroup } from '../sync/upload.ts';
 import {
   deleteRow,
@@ -61,6 +66,15 @@ export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupN
    * `changeChannel` (`opfsDriver` has one, over a BroadcastChannel).
    */
   changeChannel?: ChangeChannel;
+  /**
+   * Realtime: while the loop runs (started, online, and, for a shared
+   * replica, in the leading tab), subscribe to each group's `changes` (SSE)
+   * and download when the server says rows changed; the interval stays as
+   * the fallback. On by default; `false` turns it off. With `trpcClient`,
+   * the app's client must route subscriptions to `httpSubscriptionLink`
+   * (`splitLink`).
+   */
+  realtime?: boolean | (RealtimeOptions & RealtimeTransportOptions);
 } & (
   | {
       /** The tRPC endpoint serving the sync router, e.g. `https://app.example/api/trpc`. */
@@ -77,6 +91,27 @@ export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupN
       path?: string;
     }
 );
+
+/**
+ * Realtime options that concern how the client connects.
+ *
+ * @example
+ * ```ts
+ * import { EventSource } from 'eventsource';
+ * const client = await createSyncClient(config, {
+ *   driver, url, groups: ['directory'],
+ *   realtime: { EventSource } satisfies RealtimeTransportOptions,
+ * });
+ * ```
+ */
+export interface RealtimeTransportOptions {
+  /**
+   * With `url`: the EventSource for subscriptions. Default
+   * `globalThis.EventSource` (browsers, Node 22+), else the `eventsource`
+   * package's (loaded on first use).
+   */
+  EventSource?: EventSourceConstructor;
+}
 
 /** Test hook: the engine's parts, reachable from tests only (not exported by the package). */
 export const SYNC_INTERNALS: unique symbol = Symbol('carburetor.syncInternals');
@@ -153,7 +188,16 @@ export async function createSyncClient<
     );
   }
   const groups = resolveGroups(config, options.groups);
-  const transport: SyncTransport = createTransport(options);
+  const realtime =
+    options.realtime === false
+      ? undefined
+      : options.realtime === true || options.realtime === undefined
+        ? {}
+        : options.realtime;
+  const transport: SyncTransport = createTransport({
+    ...options,
+    EventSource: realtime?.EventSource,
+  } as Parameters<typeof createTransport>[0]);
   const replica = await Replica.open(config, options.driver, {
     clientId: options.clientId,
     now: options.now,
@@ -182,16 +226,34 @@ export async function createSyncClient<
     lastSyncedAt: null,
     lastError: null,
     running: false,
+    live: false,
   });
   const unsubscribeOnline = online.subscribe((isOnline) => status.update({ online: isOnline }));
   status.update({ online: online.isOnline() });
+  let downloadPoked: () => Promise<void> = () => Promise.resolve();
   const loop = new SyncLoop({
     sync: () => (client['sync'] as () => Promise<void>)(),
     online,
     visibility,
+    download: () => downloadPoked(),
     runningChanged: (isRunning) => status.update({ running: isRunning }),
+    activeChanged: (active) => feed?.setActive(active),
     leadership,
   });
+  // Groups the server poked since their last download.
+  const poked = new Set<string>();
+  const feed = realtime
+    ? new RealtimeFeed({
+        transport,
+        groups: groups.map((g) => g.name),
+        options: realtime,
+        poked: (group) => {
+          poked.add(group);
+          loop.remoteChange();
+        },
+        liveChanged: (live) => status.update({ live }),
+      })
+    : undefined;
 
   /** Recounts pending and rejected rows, under the driver's lock so no write slips between. */
   const refreshCounts = () =>
@@ -311,12 +373,17 @@ export async function createSyncClient<
     }
   }
 
-  const doSync = async () => {
+  const doSync = async (kind: SyncKind) => {
     status.update({ downloadedInSync: 0 });
+    // A full sync downloads every group, so it answers every poke so far.
+    const targets = kind === 'sync' ? groups : groups.filter((g) => poked.has(g.name));
+    for (const group of targets) poked.delete(group.name);
     try {
-      for (const group of groups) {
-        status.update({ phase: 'uploading' });
-        await uploadGroup(replica, transport, group, tablesOf(group), observer);
+      for (const group of targets) {
+        if (kind === 'sync') {
+          status.update({ phase: 'uploading' });
+          await uploadGroup(replica, transport, group, tablesOf(group), observer);
+        }
         status.update({ phase: 'downloading' });
         await downloadGroup(replica, transport, group, groups, options.pageSize, observer);
       }
@@ -327,21 +394,34 @@ export async function createSyncClient<
 
   const iso = () => new Date(replica.now()).toISOString();
 
-  /** One sync, start to end: the loop hears of it, the status shows it. */
-  const runSync = async (): Promise<void> => {
-    loop.syncStarted();
+  /** One sync (or download-only pass), start to end: the loop hears of it, the status shows it. */
+  const runSync = async (kind: SyncKind): Promise<void> => {
+    loop.syncStarted(kind);
     try {
-      await lifecycle.run(doSync);
+      await lifecycle.run(() => doSync(kind));
     } catch (error) {
       running = undefined;
       const message = error instanceof Error ? error.message : String(error);
       status.update({ phase: 'idle', lastError: Object.freeze({ message, at: iso() }) });
-      loop.syncSettled(false);
+      loop.syncSettled(false, kind);
       throw error;
     }
     running = undefined;
     status.update({ phase: 'idle', lastSyncedAt: iso(), lastError: null });
-    loop.syncSettled(true);
+    loop.syncSettled(true, kind);
+  };
+  let runningKind: SyncKind = 'sync';
+  // An app's sync() asked for during a download-only pass: it runs right after.
+  let queuedSync: Promise<void> | undefined;
+  /** The loop's answer to pokes: download the poked groups, or sync when local writes wait. */
+  downloadPoked = (): Promise<void> => {
+    if (closed) return Promise.resolve();
+    if (running) return running;
+    if (status.current.pendingCount > 0) return (client['sync'] as () => Promise<void>)();
+    if (poked.size === 0) return Promise.resolve();
+    runningKind = 'download';
+    running = runSync('download');
+    return running;
   };
 
   const wipe = (tables: readonly ResolvedTable[]): SqliteStatement[] => [
@@ -367,7 +447,19 @@ export async function createSyncClient<
     },
     sync: (): Promise<void> => {
       if (closed) return Promise.reject(closedError());
-      running ??= runSync();
+      if (running && runningKind === 'download') {
+        queuedSync ??= running
+          .catch(() => undefined)
+          .then(() => {
+            queuedSync = undefined;
+            return (client['sync'] as () => Promise<void>)();
+          });
+        return queuedSync;
+      }
+      if (!running) {
+        runningKind = 'sync';
+        running = runSync('sync');
+      }
       return running;
     },
     start: (startOptions?: StartOptions): void => {
@@ -376,7 +468,7 @@ export async function createSyncClient<
     },
     stop: (): Promise<void> => {
       loop.stop();
-      return (running ?? Promise.resolve()).then(
+      return (queuedSync ?? running ?? Promise.resolve()).then(
         () => undefined,
         () => undefined,
       );
@@ -460,6 +552,7 @@ export async function createSyncClient<
       unsubscribeOnline();
       unsubscribeChannel?.();
       await running?.catch(() => undefined);
+      await queuedSync?.catch(() => undefined);
       await recount;
       await lifecycle.run(async () => undefined).catch(() => undefined);
       await db.destroy();

@@ -30,6 +30,13 @@ export interface SyncStatus {
   readonly rejectedCount: number;
   /** Whether the background loop is started (`client.start()`). */
   readonly running: boolean;
+  /**
+   * Whether realtime is connected: every group's `changes` subscription is
+   * open and answered, so changes on the server arrive within moments.
+   * False while stopped, offline, in a tab that does not lead, while a
+   * subscription reconnects, and with `realtime: false`.
+   */
+  readonly live: boolean;
 }
 
 /**

@@ -8,42 +8,113 @@ import {
   createTRPCUntypedClient,
   getUntypedClient,
   httpLink,
+  httpSubscriptionLink,
+  splitLink,
   TRPCUntypedClient,
 } from '@trpc/client';
 import { CarburetorClientError } from '../errors.ts';
 
-/** The two calls the sync engine makes, per group. */
+/** The calls the sync engine makes, per group. */
 export interface SyncTransport {
   download(group: string, request: DownloadRequest): Promise<DownloadResponse>;
   upload(group: string, request: UploadRequest): Promise<UploadResponse>;
+  /**
+   * Subscribes to `<group>.changes` (realtime pokes over SSE); returns the
+   * function that closes the subscription. After `dropped` the subscription
+   * is closed already; nothing is called after the close.
+   */
+  changes(group: string, observer: ChangesObserver): () => void;
 }
+
+/** Hears one `<group>.changes` subscription. */
+export interface ChangesObserver {
+  /** A poke: rows of these tables changed. The first comes once the server listens. */
+  poke(tables: readonly string[]): void;
+  /**
+   * The subscription failed, broke or ended, and is closed. `fatal`: trying
+   * again cannot help (the tRPC client has no link for subscriptions).
+   */
+  dropped(error: Error, fatal: boolean): void;
+}
+
+/**
+ * An `EventSource` constructor (the browser's, or the `eventsource`
+ * package's in Node 20).
+ *
+ * @example
+ * ```ts
+ * import { EventSource } from 'eventsource';
+ * const ctor: EventSourceConstructor = EventSource;
+ * ```
+ */
+export type EventSourceConstructor = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => EventSource;
 
 /** How the client reaches the server: a URL, or the app's own tRPC client. */
-export type TransportOptions =
+export type TransportOptions = (
   | { url: string; trpcClient?: undefined; path?: string | undefined }
-  | { trpcClient: object; url?: undefined; path?: string | undefined };
+  | { trpcClient: object; url?: undefined; path?: string | undefined }
+) & {
+  /** For `url`: the EventSource of realtime subscriptions; default `globalThis.EventSource`, else the `eventsource` package's. */
+  EventSource?: EventSourceConstructor | undefined;
+};
 
-interface MutationClient {
+interface TrpcCalls {
   mutation(path: string, input?: unknown): Promise<unknown>;
+  subscription: TRPCUntypedClient<never>['subscription'];
 }
 
-function untypedClient(options: TransportOptions): MutationClient {
+interface BuiltClient {
+  client: TrpcCalls;
+  /** Resolves once subscriptions can be made (the EventSource is loaded). */
+  subscriptionsReady(): Promise<void>;
+}
+
+function untypedClient(options: TransportOptions): BuiltClient {
   if (typeof options.url === 'string') {
-    // httpLink, not httpBatchLink: sync requests are large and sequential, and POST keeps cursors out of URLs.
-    return createTRPCUntypedClient({ links: [httpLink({ url: options.url })] });
+    const url = options.url;
+    let eventSource: EventSourceConstructor | undefined = options.EventSource;
+    const subscriptionLinkOptions = {
+      url,
+      // Read by the link when a subscription starts, after subscriptionsReady() loaded it.
+      get EventSource(): EventSourceConstructor | undefined {
+        return eventSource;
+      },
+    };
+    return {
+      // httpLink, not httpBatchLink, for the rest: sync requests are large and sequential, and POST keeps cursors out of URLs.
+      client: createTRPCUntypedClient({
+        links: [
+          splitLink({
+            condition: (op) => op.type === 'subscription',
+            true: httpSubscriptionLink(subscriptionLinkOptions),
+            false: httpLink({ url }),
+          }),
+        ],
+      }) as unknown as TrpcCalls,
+      subscriptionsReady: async () => {
+        // Loaded on demand, so bundles for browsers (which have EventSource) never run it.
+        eventSource ??=
+          (globalThis as { EventSource?: EventSourceConstructor }).EventSource ??
+          ((await import('eventsource')).EventSource as unknown as EventSourceConstructor);
+      },
+    };
   }
   const given = options.trpcClient;
-  if (given instanceof TRPCUntypedClient) return given;
-  const untyped = given
-    ? (getUntypedClient(given as never) as MutationClient | undefined)
-    : undefined;
+  const ready = async () => undefined;
+  if (given instanceof TRPCUntypedClient) {
+    return { client: given as unknown as TrpcCalls, subscriptionsReady: ready };
+  }
+  const untyped = given ? (getUntypedClient(given as never) as TrpcCalls | undefined) : undefined;
   if (!untyped || typeof untyped.mutation !== 'function') {
     throw new CarburetorClientError(
       'invalid_options',
       'createSyncClient needs `url` (the tRPC endpoint) or `trpcClient` (a client made with createTRPCClient or createTRPCUntypedClient).',
     );
   }
-  return untyped;
+  return { client: untyped, subscriptionsReady: ready };
 }
 
 function checkResponse(group: string, what: string, answer: unknown): void {
@@ -62,9 +133,20 @@ function checkResponse(group: string, what: string, answer: unknown): void {
   }
 }
 
-/** Builds the transport over tRPC (mutations `<path>.<group>.download` / `.upload`). */
+/** tRPC's httpLink refuses subscriptions with this; no retry can help. */
+const NO_SUBSCRIPTION_LINK =
+  /unsupported by `http(Batch)?(Stream)?Link`|only supports subscriptions|no link/i;
+
+function errorOf(cause: unknown): Error {
+  return cause instanceof Error ? cause : new Error(String(cause));
+}
+
+/**
+ * Builds the transport over tRPC (mutations `<path>.<group>.download` /
+ * `.upload`, subscription `<path>.<group>.changes`).
+ */
 export function createTransport(options: TransportOptions): SyncTransport {
-  const client = untypedClient(options);
+  const { client, subscriptionsReady } = untypedClient(options);
   const prefix = options.path ? `${options.path.replace(/\.$/, '')}.` : '';
   const call = async (group: string, what: 'download' | 'upload', input: unknown) => {
     let answer: unknown;
@@ -84,5 +166,59 @@ export function createTransport(options: TransportOptions): SyncTransport {
   return {
     download: (group, request) => call(group, 'download', request) as Promise<DownloadResponse>,
     upload: (group, request) => call(group, 'upload', request) as Promise<UploadResponse>,
+    changes: (group, observer) => {
+      let done = false;
+      let subscription: { unsubscribe(): void } | undefined;
+      const close = () => {
+        done = true;
+        const s = subscription;
+        subscription = undefined;
+        s?.unsubscribe();
+      };
+      const drop = (cause: unknown) => {
+        if (done) return;
+        close();
+        const error = errorOf(cause);
+        const fatal = NO_SUBSCRIPTION_LINK.test(error.message);
+        observer.dropped(
+          fatal
+            ? new CarburetorClientError(
+                'invalid_options',
+                `Realtime needs a subscription link: the tRPC client given as \`trpcClient\` cannot subscribe to ${prefix}${group}.changes (${error.message}). Add httpSubscriptionLink through splitLink, or pass \`realtime: false\`.`,
+                { cause },
+              )
+            : error,
+          fatal,
+        );
+      };
+      subscriptionsReady().then(
+        () => {
+          if (done) return;
+          try {
+            const s = client.subscription(`${prefix}${group}.changes`, undefined, {
+              onData: (data: unknown) => {
+                if (done) return;
+                const tables = (data as { tables?: unknown } | null)?.tables;
+                observer.poke(
+                  Array.isArray(tables) ? tables.filter((t) => typeof t === 'string') : [],
+                );
+              },
+              onError: (error) => drop(error),
+              onComplete: () => drop(new Error(`The ${group}.changes subscription ended.`)),
+              onConnectionStateChange: (state) => {
+                // EventSource would reconnect on its own, at a fixed pace: close it and back off instead.
+                if (state.state === 'connecting' && state.error) drop(state.error);
+              },
+            });
+            if (done) s.unsubscribe();
+            else subscription = s;
+          } catch (error) {
+            drop(error);
+          }
+        },
+        (error) => drop(error),
+      );
+      return close;
+    },
   };
 }
