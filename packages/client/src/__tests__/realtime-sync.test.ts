@@ -298,10 +298,8 @@ describe('realtime: connections', () => {
   });
 
   test('a process whose client went live exits by itself after stop() and close()', async () => {
-    // tsx runs the TypeScript child; it comes with vitest's toolchain (vite's peer).
-    const tsx = createRequire(
-      createRequire(import.meta.url).resolve('vitest/package.json'),
-    ).resolve('tsx/esm');
+    // tsx (a devDependency) runs the TypeScript child.
+    const tsx = createRequire(import.meta.url).resolve('tsx/esm');
     const child = spawn(
       process.execPath,
       [
