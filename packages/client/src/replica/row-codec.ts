@@ -5,7 +5,7 @@ import {
   type ResolvedColumn,
   type ResolvedTable,
 } from '@carburetor/core';
-import type { SqliteExecutor, SqliteValue } from '../driver/sqlite-driver.ts';
+import type { SqliteExecutor, SqliteStatement, SqliteValue } from '../driver/sqlite-driver.ts';
 import { quote } from '../schema/names.ts';
 
 /** A row of the replica, decoded: app values by column, metadata and dirty flag. */
@@ -38,19 +38,99 @@ export function valueColumns(table: ResolvedTable): string[] {
   return [...table.syncedColumns, table.lastSyncedAt];
 }
 
-function selectSql(table: ResolvedTable, count: number): string {
-  const columns = [table.id, ...valueColumns(table), table.columnSyncMetadata, table.dirtyFlag].map(
-    quote,
-  );
-  return `SELECT ${columns.join(', ')} FROM ${quote(table.sqlName)} WHERE ${quote(table.id)} IN (${Array(count).fill('?').join(', ')})`;
+/**
+ * What every read and write of a table's rows repeats, built once per table:
+ * building the same SQL text per row cost as much as running it.
+ */
+interface TableCodec {
+  /** {@link valueColumns}, resolved. */
+  readonly values: readonly ResolvedColumn[];
+  /** Whether a row's id lies between two ids. */
+  readonly anyBetween: string;
+  /** The head of a select by ids, up to `IN (`. */
+  readonly selectHead: string;
+  /** Select-by-ids SQL by how many ids it binds. */
+  readonly selects: Map<number, string>;
+  /** Upsert SQL by how many rows it writes. */
+  readonly upserts: Map<number, string>;
+  readonly upsertHead: string;
+  readonly upsertRow: string;
+  readonly upsertTail: string;
+  /** How many rows one upsert statement writes at most (a power of two). */
+  readonly rowsPerUpsert: number;
+}
+
+const codecs = new WeakMap<ResolvedTable, TableCodec>();
+
+/**
+ * Bound parameters one upsert statement may take. Far below SQLite's limit
+ * (32766): past a few dozen rows a longer statement no longer pays.
+ */
+const UPSERT_PARAMS = 1024;
+const MAX_UPSERT_ROWS = 64;
+
+function codecOf(table: ResolvedTable): TableCodec {
+  let codec = codecs.get(table);
+  if (codec) return codec;
+  const names = [table.id, ...valueColumns(table), table.columnSyncMetadata, table.dirtyFlag];
+  const quoted = names.map(quote);
+  const updates = quoted
+    .slice(1)
+    .map((n) => `${n} = excluded.${n}`)
+    .join(', ');
+  let rowsPerUpsert = 1;
+  while (
+    rowsPerUpsert * 2 <= MAX_UPSERT_ROWS &&
+    rowsPerUpsert * 2 * names.length <= UPSERT_PARAMS
+  ) {
+    rowsPerUpsert *= 2;
+  }
+  const id = quote(table.id);
+  codec = {
+    anyBetween: `SELECT EXISTS (SELECT 1 FROM ${quote(table.sqlName)} WHERE ${id} >= ? AND ${id} <= ?) AS e`,
+    values: valueColumns(table).map((name) => table.column[name]!),
+    selectHead: `SELECT ${quoted.join(', ')} FROM ${quote(table.sqlName)} WHERE ${id} IN (`,
+    selects: new Map(),
+    upserts: new Map(),
+    upsertHead: `INSERT INTO ${quote(table.sqlName)} (${quoted.join(', ')}) VALUES `,
+    upsertRow: `(${names.map(() => '?').join(', ')})`,
+    upsertTail: ` ON CONFLICT (${id}) DO UPDATE SET ${updates}`,
+    rowsPerUpsert,
+  };
+  codecs.set(table, codec);
+  return codec;
+}
+
+function upsertSql(codec: TableCodec, rows: number): string {
+  let sql = codec.upserts.get(rows);
+  if (sql === undefined) {
+    sql = `${codec.upsertHead}${Array(rows).fill(codec.upsertRow).join(', ')}${codec.upsertTail}`;
+    codec.upserts.set(rows, sql);
+  }
+  return sql;
+}
+
+/**
+ * Lookups by id bind this many ids (a power of eight), the last ones null
+ * when fewer are asked for: a handful of SQL texts, each prepared once.
+ */
+const SELECT_SIZES = [1, 8, 64, 512, 4096] as const;
+
+function selectSql(codec: TableCodec, size: number): string {
+  let sql = codec.selects.get(size);
+  if (sql === undefined) {
+    sql = `${codec.selectHead}${Array(size).fill('?').join(', ')})`;
+    codec.selects.set(size, sql);
+  }
+  return sql;
 }
 
 /** Decodes one SQLite row of `table` (selected with every column). */
 export function decodeStoredRow(table: ResolvedTable, row: Record<string, unknown>): StoredRow {
   const id = String(row[table.id]);
   const values: Record<string, unknown> = {};
-  for (const name of valueColumns(table)) {
-    values[name] = fromStored(table.column[name]!, row[name]);
+  for (const column of codecOf(table).values) {
+    values[column.name] = fromStored(column, row[column.name]);
   }
   const dirty = row[table.dirtyFlag];
   return {
@@ -61,7 +141,45 @@ export function decodeStoredRow(table: ResolvedTable, row: Record<string, unknow
   };
 }
 
-const CHUNK = 500;
+/**
+ * Whether `a` sorts before `b` as SQLite's BINARY collation orders them
+ * (UTF-8 bytes): like UTF-16 code units, except that surrogates (characters
+ * above U+FFFF) sort after U+E000..U+FFFF.
+ */
+export function sortsBefore(a: string, b: string): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x < y;
+  }
+  return a.length < b.length;
+}
+
+/**
+ * Whether the table holds any row whose id lies between the least and the
+ * greatest of `ids`: one index probe that spares the lookup of a page of new
+ * rows (a first download, whose ids follow those of the pages before).
+ */
+async function holdsAnyBetween(
+  ex: SqliteExecutor,
+  table: ResolvedTable,
+  ids: readonly string[],
+): Promise<boolean> {
+  let least = ids[0]!;
+  let greatest = least;
+  for (const id of ids) {
+    if (sortsBefore(id, least)) least = id;
+    else if (sortsBefore(greatest, id)) greatest = id;
+  }
+  const result = await ex.execute(codecOf(table).anyBetween, [least, greatest]);
+  return Number(result.rows[0]?.['e']) === 1;
+}
 
 /** Reads the rows with these ids, keyed by id (missing ids are absent). */
 export async function readRows(
@@ -69,10 +187,15 @@ export async function readRows(
   table: ResolvedTable,
   ids: readonly string[],
 ): Promise<Map<string, StoredRow>> {
+  const codec = codecOf(table);
   const out = new Map<string, StoredRow>();
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const chunk = ids.slice(i, i + CHUNK);
-    const result = await ex.execute(selectSql(table, chunk.length), chunk);
+  if (ids.length > SELECT_SIZES[1] && !(await holdsAnyBetween(ex, table, ids))) return out;
+  const largest = SELECT_SIZES[SELECT_SIZES.length - 1]!;
+  for (let i = 0; i < ids.length; i += largest) {
+    const chunk = ids.slice(i, i + largest);
+    // Unbound parameters are null, which matches no id.
+    const size = SELECT_SIZES.find((s) => s >= chunk.length) ?? largest;
+    const result = await ex.execute(selectSql(codec, size), chunk);
     for (const row of result.rows) {
       const decoded = decodeStoredRow(table, row);
       out.set(decoded.id, decoded);
@@ -81,24 +204,41 @@ export async function readRows(
   return out;
 }
 
-/** A statement that writes a whole stored row (insert or replace every column Carburetor owns). */
-export function upsertStatement(
-  table: ResolvedTable,
-  row: StoredRow,
-): { sql: string; params: SqliteValue[] } {
-  const names = [table.id, ...valueColumns(table), table.columnSyncMetadata, table.dirtyFlag];
-  const params: SqliteValue[] = [row.id];
-  for (const name of valueColumns(table))
-    params.push(toStored(table.column[name]!, row.values[name]));
+function pushParams(params: SqliteValue[], codec: TableCodec, row: StoredRow): void {
+  params.push(row.id);
+  for (const column of codec.values) params.push(toStored(column, row.values[column.name]));
   params.push(encodeColumnMetadata(row.metadata), row.dirty);
-  const updates = names
-    .slice(1)
-    .map((n) => `${quote(n)} = excluded.${quote(n)}`)
-    .join(', ');
-  return {
-    sql: `INSERT INTO ${quote(table.sqlName)} (${names.map(quote).join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (${quote(table.id)}) DO UPDATE SET ${updates}`,
-    params,
-  };
+}
+
+/** A statement that writes a whole stored row (insert or replace every column Carburetor owns). */
+export function upsertStatement(table: ResolvedTable, row: StoredRow): SqliteStatement {
+  const codec = codecOf(table);
+  const params: SqliteValue[] = [];
+  pushParams(params, codec, row);
+  return { sql: upsertSql(codec, 1), params };
+}
+
+/**
+ * Statements that write these whole stored rows, in order, several rows a
+ * statement: per-statement work in the engine costs as much as a row's.
+ * Statement sizes are powers of two, so a table has a handful of SQL texts.
+ * Give each id once: a later row of the same id would update the earlier.
+ */
+export function upsertStatements(
+  table: ResolvedTable,
+  rows: readonly StoredRow[],
+): SqliteStatement[] {
+  const codec = codecOf(table);
+  const statements: SqliteStatement[] = [];
+  let size = codec.rowsPerUpsert;
+  for (let i = 0; i < rows.length; ) {
+    while (size > rows.length - i) size /= 2;
+    const params: SqliteValue[] = [];
+    for (let k = 0; k < size; k++) pushParams(params, codec, rows[i + k]!);
+    statements.push({ sql: upsertSql(codec, size), params });
+    i += size;
+  }
+  return statements;
 }
 
 /** The app's view of a stored row: id, data columns, deleted flag, last-synced-at. */

@@ -10,7 +10,12 @@ import {
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
 import type { Replica } from '../replica/replica.ts';
-import { decodeStoredRow, readRows, upsertStatement } from '../replica/row-codec.ts';
+import {
+  decodeStoredRow,
+  readRows,
+  type StoredRow,
+  upsertStatements,
+} from '../replica/row-codec.ts';
 import {
   CURSOR_TABLE,
   quote,
@@ -139,6 +144,8 @@ async function applyTablePage(
   const incoming = page.rows.map((row) => decodeWireRow(table, page.columns, row));
   const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
   const current = await readRows(ex, table, ids);
+  // The last state of each row to write, by id: a row written twice in a page is written once.
+  const writes = new Map<string, StoredRow>();
 
   for (const row of incoming) {
     observeStamps(replica.clock, row.metadata);
@@ -149,7 +156,7 @@ async function applyTablePage(
     const dirty = local && dirtyColumns(merged.metadata).length > 0 ? local.dirty : null;
     const next = { id: row.id, values: merged.values, metadata: merged.metadata, dirty };
     current.set(row.id, next);
-    statements.push(upsertStatement(table, next));
+    writes.set(row.id, next);
     changed = true;
   }
 
@@ -162,11 +169,10 @@ async function applyTablePage(
       table.isDeleted,
     );
     const dirty = dirtyColumns(merged.metadata).length > 0 ? local.dirty : null;
-    statements.push(
-      upsertStatement(table, { id, values: merged.values, metadata: merged.metadata, dirty }),
-    );
+    writes.set(id, { id, values: merged.values, metadata: merged.metadata, dirty });
     changed = true;
   }
+  statements.push(...upsertStatements(table, [...writes.values()]));
 
   for (const id of page.outOfScope) {
     const local = current.get(id);

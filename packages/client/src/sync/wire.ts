@@ -22,6 +22,18 @@ export function fromWire(column: ResolvedColumn, wire: JsonValue | undefined): u
   return column.type.fromWire(wire);
 }
 
+let lastSyncedAtIn = '';
+let lastSyncedAtOut = '';
+
+/** Rows written together share their last-synced-at, so the last one is remembered. */
+function normalizeSyncedAt(text: string): string {
+  if (text !== lastSyncedAtIn) {
+    lastSyncedAtOut = normalizeTimestamp(text);
+    lastSyncedAtIn = text;
+  }
+  return lastSyncedAtOut;
+}
+
 /** A wire row's values by column (plus last-synced-at) and its metadata. */
 export function decodeWireRow(
   table: ResolvedTable,
@@ -35,7 +47,7 @@ export function decodeWireRow(
     const column = table.column[name];
     if (column) values[name] = fromWire(column, row[i + 3] as JsonValue);
   }
-  values[table.lastSyncedAt] = lastSyncedAt ? normalizeTimestamp(lastSyncedAt) : null;
+  values[table.lastSyncedAt] = lastSyncedAt ? normalizeSyncedAt(lastSyncedAt) : null;
   return { id, values, metadata: metadata ?? {} };
 }
 
