@@ -43,6 +43,7 @@ export const NOT_STARTED_STATUS: SyncStatus = Object.freeze({
   lastError: null,
   rejectedCount: 0,
   running: false,
+  live: false,
 });
 
 /** First segment of every query key the hooks make. */
