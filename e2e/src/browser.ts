@@ -1,32 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CHROMIUM_ARGS, chromiumPath } from '@carburetor/testing/chromium';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { onTestFinished } from 'vitest';
 import { resultsDir } from './paths.ts';
 
-/** The Chromium the suite drives: CHROMIUM_PATH, else Debian's. */
-export function chromiumPath(): string {
-  const path = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-  if (!existsSync(path)) {
-    throw new Error(
-      `No Chromium at ${path}: the e2e tests need one. Install Debian's (\`apt-get install -y chromium\`, or run scripts/ensure-chromium.sh as root), or set CHROMIUM_PATH to a Chromium executable.`,
-    );
-  }
-  return path;
-}
-
-/** The launch flags that work on our machines (see the architecture notes). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { chromiumPath };
 
 /** One "device": a Chromium profile directory, launched and relaunched (browser restart). */
 export interface Device {
@@ -56,7 +36,7 @@ async function launch(profileDir: string, label: string): Promise<BrowserContext
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath: chromiumPath(),
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS],
     viewport: { width: 1100, height: 800 },
   });
   context.on('page', (page) => recordConsole(page, `${label}-tab${context.pages().length}`));

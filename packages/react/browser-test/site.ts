@@ -1,28 +1,16 @@
-// Builds the test page with Vite, serves it from 127.0.0.1 and launches
-// Debian's Chromium through playwright-core. No vitest here: the benchmark
-// (bench/src/react-insert-render.ts) uses it too.
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM_ARGS, chromiumPath } from '@carburetor/testing/chromium';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { build } from 'vite';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
+export { chromiumPath };
 
-/** The Chromium to drive: CHROMIUM_PATH, else Debian's. */
-export function chromiumPath(): string {
-  const path = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-  if (!existsSync(path)) {
-    throw new Error(
-      `No Chromium at ${path}: the browser tests need one. Install Debian's (\`apt-get install -y chromium\`), or set CHROMIUM_PATH to a Chromium executable.`,
-    );
-  }
-  return path;
-}
+const here = fileURLToPath(new URL('.', import.meta.url));
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -71,17 +59,6 @@ export async function startTestSite(): Promise<TestSite> {
   };
 }
 
-/** The launch flags that work on our machines (see the architecture notes). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-
 /** Chromium on a fresh profile; `close()` also deletes the profile. */
 export async function launchChromium(): Promise<{
   context: BrowserContext;
@@ -91,7 +68,7 @@ export async function launchChromium(): Promise<{
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath(),
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS],
   });
   return {
     context,
