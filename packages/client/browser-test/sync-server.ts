@@ -44,6 +44,12 @@ export async function startSyncSite(label: string): Promise<SyncSite> {
   const requests: ServedRequest[] = [];
   const site = await startTestSite((request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
+    if (path === '/trpc/hold') {
+      // An event stream that stays open, like a realtime subscription: it holds one connection.
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+      response.write(': open\n\n');
+      return;
+    }
     requests.push({
       procedure: path.slice('/trpc/'.length),
       tab: String(request.headers['x-tab'] ?? ''),

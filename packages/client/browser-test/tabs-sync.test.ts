@@ -32,7 +32,7 @@ async function browser(): Promise<BrowserContext> {
 async function tab(
   context: BrowserContext,
   label: string,
-  options: { name: string; user: string; intervalMs?: number },
+  options: { name: string; user: string; intervalMs?: number; requestTimeoutMs?: number },
 ): Promise<Page> {
   const page = await openPage(
     context.pages().length === 1 && context.pages()[0]?.url() === 'about:blank'
@@ -42,8 +42,14 @@ async function tab(
     label,
   );
   await page.evaluate(
-    ({ name, user, tab, intervalMs }) =>
-      carburetor.openClient({ name, user, tab, start: { intervalMs, debounceMs: 50 } }),
+    ({ name, user, tab, intervalMs, requestTimeoutMs }) =>
+      carburetor.openClient({
+        name,
+        user,
+        tab,
+        start: { intervalMs, debounceMs: 50 },
+        ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+      }),
     { ...options, tab: label, intervalMs: options.intervalMs ?? 60_000 },
   );
   return page;
@@ -281,5 +287,73 @@ describe('browser environment', () => {
       document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
     });
     await expect.poll(count, { timeout: 2_000, interval: 50 }).toBeGreaterThan(before);
+  });
+});
+
+/** Opens `n` event streams from the page to the origin that the server holds open. */
+function holdStreams(page: Page, n: number) {
+  return page.evaluate(async (n) => {
+    const page = globalThis as { held?: EventSource[] };
+    page.held ??= [];
+    const held = page.held;
+    for (let i = 0; i < n; i++) {
+      const stream = new EventSource(`/trpc/hold?n=${held.length}`);
+      held.push(stream);
+      await new Promise((resolve) => {
+        stream.onopen = resolve;
+      });
+    }
+  }, n);
+}
+
+describe('connections held by event streams', () => {
+  // The demo's bug: the client's realtime streams in the owning tab (one per
+  // group) plus the app's own poke subscriptions in each tab used all 6
+  // HTTP/1.1 connections of the origin (shared by the tabs); the upload then
+  // waited in Chromium's queue forever and the owner stayed 'uploading'.
+  test('a request the browser never sends fails after requestTimeoutMs; the sync settles and recovers', async () => {
+    const context = await browser();
+    const options = { name: 'held', user: 'u-held', requestTimeoutMs: 1_000 };
+    const owner = await tab(context, 'held-a', options);
+    const other = await tab(context, 'held-b', options);
+    await owner.waitForFunction(() => session.client.status.lastSyncedAt !== null);
+    await holdStreams(owner, 2);
+    await holdStreams(other, 4);
+    const outcome = await owner.evaluate(async () => {
+      await session.client.stop();
+      await session.client.insertPhoneBook({
+        owner_id: session.user,
+        name: 'Held',
+        phone_number: '1',
+      });
+      const started = performance.now();
+      return Promise.race([
+        session.client.sync().then(
+          () => 'synced',
+          (error: { code?: string; message?: string }) =>
+            `${error.code} after ${Math.round((performance.now() - started) / 500) * 500} ms: ${error.message}`,
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('hung'), 5_000)),
+      ]);
+    });
+    expect(outcome).toMatch(
+      /^sync_failed after 1000 ms: The upload of sync group "private_contacts" failed: no answer within 1000 ms/,
+    );
+    expect(await owner.evaluate(() => session.client.status)).toMatchObject({
+      phase: 'idle',
+      pendingCount: 1,
+      lastError: { message: expect.stringContaining('no answer within 1000 ms') },
+    });
+    // The streams close: the next sync goes through.
+    await other.evaluate(() => {
+      for (const stream of (globalThis as { held?: EventSource[] }).held ?? []) stream.close();
+    });
+    await owner.evaluate(() => session.client.sync());
+    expect(await site.serverNames('u-held')).toEqual(['Held']);
+    expect(await owner.evaluate(() => session.client.status)).toMatchObject({
+      phase: 'idle',
+      pendingCount: 0,
+      lastError: null,
+    });
   });
 });

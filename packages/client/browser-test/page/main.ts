@@ -47,6 +47,7 @@ async function openClient(options: {
   start?: StartOptions;
   /** Rows per table per download page. */
   pageSize?: number;
+  requestTimeoutMs?: number;
 }) {
   const driver = opfsDriver({ name: options.name });
   const fetches = { count: 0 };
@@ -67,6 +68,9 @@ async function openClient(options: {
     trpcClient,
     groups: ['private_contacts'],
     ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+    ...(options.requestTimeoutMs === undefined
+      ? {}
+      : { requestTimeoutMs: options.requestTimeoutMs }),
   });
   const changes: ChangeEvent[] = [];
   client.onChange((event) => changes.push(event));

@@ -157,6 +157,7 @@ export async function startSyncServer(label: string) {
       /** `false`: no realtime subscriptions; or its options. */
       realtime?: boolean | RealtimeOptions;
       onlineManager?: OnlineManager;
+      requestTimeoutMs?: number;
     } = {},
   ) {
     const gates: ClientGates = {
@@ -201,6 +202,7 @@ export async function startSyncServer(label: string) {
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),
       ...(options.realtime === undefined ? {} : { realtime: options.realtime }),
       ...(options.onlineManager ? { onlineManager: options.onlineManager } : {}),
+      ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     });
     closers.push(() => sync.close());
     const internals = (sync as unknown as { [SYNC_INTERNALS]: SyncInternals })[SYNC_INTERNALS];

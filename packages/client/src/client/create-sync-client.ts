@@ -75,6 +75,12 @@ export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupN
    * (`splitLink`).
    */
   realtime?: boolean | (RealtimeOptions & RealtimeTransportOptions);
+  /**
+   * A download or upload without an answer after this long fails (the sync
+   * records the error and the loop retries), so a request the network or the
+   * browser never answers cannot hold the sync forever. Default 60 000 ms.
+   */
+  requestTimeoutMs?: number;
 } & (
   | {
       /** The tRPC endpoint serving the sync router, e.g. `https://app.example/api/trpc`. */
@@ -188,6 +194,16 @@ export async function createSyncClient<
     );
   }
   const groups = resolveGroups(config, options.groups);
+  const timeout = options.requestTimeoutMs;
+  if (
+    timeout !== undefined &&
+    (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0)
+  ) {
+    throw new CarburetorClientError(
+      'invalid_options',
+      `createSyncClient option requestTimeoutMs must be a finite number of milliseconds > 0; got ${JSON.stringify(timeout)}.`,
+    );
+  }
   const realtime =
     options.realtime === false
       ? undefined

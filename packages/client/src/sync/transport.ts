@@ -59,10 +59,15 @@ export type TransportOptions = (
 ) & {
   /** For `url`: the EventSource of realtime subscriptions; default `globalThis.EventSource`, else the `eventsource` package's. */
   EventSource?: EventSourceConstructor | undefined;
+  /** A download or upload without an answer after this long fails (and is aborted). Default 60 000 ms. */
+  requestTimeoutMs?: number | undefined;
 };
 
+/** Default of {@link TransportOptions.requestTimeoutMs}. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
 interface TrpcCalls {
-  mutation(path: string, input?: unknown): Promise<unknown>;
+  mutation(path: string, input?: unknown, opts?: { signal?: AbortSignal }): Promise<unknown>;
   subscription: TRPCUntypedClient<never>['subscription'];
 }
 
@@ -148,10 +153,28 @@ function errorOf(cause: unknown): Error {
 export function createTransport(options: TransportOptions): SyncTransport {
   const { client, subscriptionsReady } = untypedClient(options);
   const prefix = options.path ? `${options.path.replace(/\.$/, '')}.` : '';
+  const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   const call = async (group: string, what: 'download' | 'upload', input: unknown) => {
     let answer: unknown;
+    // A request that never gets an answer must not hold the sync (and its status) forever:
+    // e.g. a browser over HTTP/1.1 queues it behind the origin's 6 connections, which
+    // EventSource streams (realtime subscriptions of every tab) can all hold.
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(
+          `no answer within ${timeoutMs} ms (in a browser over HTTP/1.1, an origin gets 6 connections shared by all tabs, and each open EventSource, such as a realtime subscription, holds one)`,
+        );
+        reject(error);
+        abort.abort(error);
+      }, timeoutMs);
+    });
     try {
-      answer = await client.mutation(`${prefix}${group}.${what}`, input);
+      answer = await Promise.race([
+        client.mutation(`${prefix}${group}.${what}`, input, { signal: abort.signal }),
+        timedOut,
+      ]);
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new CarburetorClientError(
@@ -159,6 +182,8 @@ export function createTransport(options: TransportOptions): SyncTransport {
         `The ${what} of sync group "${group}" failed: ${reason}. Local writes are kept; sync again later.`,
         { cause },
       );
+    } finally {
+      clearTimeout(timer);
     }
     checkResponse(group, what, answer);
     return answer;
