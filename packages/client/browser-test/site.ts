@@ -1,28 +1,17 @@
-// Node-side helpers shared by the browser suite and the browser benchmarks
-// (no vitest here): build and serve the test page, launch Debian's Chromium.
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHROMIUM_ARGS, chromiumPath } from '@carburetor/testing/chromium';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { build, createServer as createViteServer } from 'vite';
 
+export { chromiumPath };
+
 const here = fileURLToPath(new URL('.', import.meta.url));
 export const resultsDir = resolve(here, '../test-results/browser');
-
-/** The Chromium the suite drives: CHROMIUM_PATH, else Debian's. */
-export function chromiumPath(): string {
-  const path = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-  if (!existsSync(path)) {
-    throw new Error(
-      `No Chromium at ${path}: the browser tests need one. Install Debian's (\`apt-get install -y chromium\`, or run scripts/ensure-chromium.sh as root), or set CHROMIUM_PATH to a Chromium executable.`,
-    );
-  }
-  return path;
-}
 
 const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -106,17 +95,6 @@ export async function startDevSite(): Promise<{ origin: string; close(): Promise
     },
   };
 }
-
-/** The launch flags that work on our machines (see the architecture notes). */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** A fresh Chromium profile directory; pass it to {@link launch} again to "restart the browser". */
 export function freshProfile(): Promise<string> {
