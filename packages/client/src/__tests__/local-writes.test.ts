@@ -137,6 +137,12 @@ describe('local writes', () => {
     await expect(client.insertPhoneBook({ ...contact, id: row.id })).rejects.toMatchObject({
       code: 'duplicate_id',
     });
+    for (const id of ['', 'a\u0000b', '\uD800', 'x'.repeat(256)]) {
+      await expect(client.insertPhoneBook({ ...contact, id })).rejects.toMatchObject({
+        code: 'invalid_value',
+        column: 'id',
+      });
+    }
     expect(await raw(driver, row.id)).toEqual(before);
     expect((await driver.execute('SELECT count(*) AS n FROM phone_books')).rows[0]!['n']).toBe(1);
   });

@@ -98,11 +98,15 @@ describe('readRows', () => {
   });
 });
 
-/** Strings that tell UTF-16 order from UTF-8 order: characters on both sides of U+E000 and U+FFFF. */
+/**
+ * Strings that tell UTF-16 order from UTF-8 order: characters on both sides of
+ * U+E000 and U+FFFF. No NUL: ids cannot hold one (core refuses it; SQLite's
+ * text binding would cut the string there).
+ */
 const id = fc.string({
   unit: fc.oneof(
     fc.constantFrom('a', 'b', '\uD7FF', '\uE000', '\uFFFF', '😀', '𝄞'),
-    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter((c) => c !== '\u0000'),
   ),
 });
 

@@ -1,6 +1,7 @@
 import {
   checkValue,
   encodeColumnMetadata,
+  isStorableText,
   markDirty,
   normalizeTimestamp,
   type ResolvedColumn,
@@ -133,8 +134,18 @@ export function prepareInsert(
     }
   }
   const given = record[table.id];
-  if (given !== undefined && (typeof given !== 'string' || given.length === 0)) {
-    throw invalid(table, table.id, `${table.key}.${table.id} must be a non-empty string.`);
+  if (
+    given !== undefined &&
+    (typeof given !== 'string' ||
+      given.length === 0 ||
+      given.length > 255 ||
+      !isStorableText(given))
+  ) {
+    throw invalid(
+      table,
+      table.id,
+      `${table.key}.${table.id} must be a string of 1 to 255 characters without NUL characters or lone surrogates.`,
+    );
   }
   const id = given ?? uuidv7(now);
   const values: Record<string, unknown> = {};
