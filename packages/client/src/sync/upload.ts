@@ -53,6 +53,19 @@ async function queuedRows(
   return out;
 }
 
+/** Rows by table, in order (appending in place: a copy per row is quadratic on a 2 000-row request). */
+function groupByTable<R extends { table: ResolvedTable }>(
+  rows: readonly R[],
+): Map<ResolvedTable, R[]> {
+  const byTable = new Map<ResolvedTable, R[]>();
+  for (const row of rows) {
+    const list = byTable.get(row.table);
+    if (list) list.push(row);
+    else byTable.set(row.table, [row]);
+  }
+  return byTable;
+}
+
 /** Builds one request from the rows' current state; rows no longer dirty are left out. */
 async function buildRequest(
   replica: Replica,
@@ -64,9 +77,8 @@ async function buildRequest(
     tables: {},
   };
   const sent: SentRow[] = [];
-  const byTable = new Map<ResolvedTable, string[]>();
-  for (const row of rows) byTable.set(row.table, [...(byTable.get(row.table) ?? []), row.id]);
-  for (const [table, ids] of byTable) {
+  for (const [table, queued] of groupByTable(rows)) {
+    const ids = queued.map((row) => row.id);
     const current = await readRows(replica.driver, table, ids);
     for (const id of ids) {
       const row = current.get(id);
@@ -110,9 +122,7 @@ async function applyAnswer(
   await replica.transaction(async (ex) => {
     const statements: SqliteStatement[] = [];
     let learned = false;
-    const byTable = new Map<ResolvedTable, SentRow[]>();
-    for (const row of sent) byTable.set(row.table, [...(byTable.get(row.table) ?? []), row]);
-    for (const [table, rows] of byTable) {
+    for (const [table, rows] of groupByTable(sent)) {
       const answer = response.tables[table.key];
       if (!answer) continue; // not answered: still dirty, sent again next sync
       const results = new Map(answer.results.map((r) => [r.id, r]));
@@ -180,16 +190,21 @@ async function applyAnswer(
 async function restamp(replica: Replica, rows: readonly QueuedRow[]) {
   await replica.transaction(async (ex: SqliteExecutor) => {
     const statements: SqliteStatement[] = [];
-    for (const { table, id } of rows) {
-      const local = (await readRows(ex, table, [id])).get(id);
-      if (!local) continue;
-      const dirty = dirtyColumns(local.metadata);
-      if (dirty.length === 0) continue;
-      const metadata = markDirty(local.metadata, dirty, replica.stamp());
-      statements.push({
-        sql: `UPDATE ${quote(table.sqlName)} SET ${quote(table.columnSyncMetadata)} = ? WHERE ${quote(table.id)} = ?`,
-        params: [encodeColumnMetadata(metadata), id],
-      });
+    for (const [table, queued] of groupByTable(rows)) {
+      const sql = `UPDATE ${quote(table.sqlName)} SET ${quote(table.columnSyncMetadata)} = ? WHERE ${quote(table.id)} = ?`;
+      const current = await readRows(
+        ex,
+        table,
+        queued.map((row) => row.id),
+      );
+      for (const { id } of queued) {
+        const local = current.get(id);
+        if (!local) continue;
+        const dirty = dirtyColumns(local.metadata);
+        if (dirty.length === 0) continue;
+        const metadata = markDirty(local.metadata, dirty, replica.stamp());
+        statements.push({ sql, params: [encodeColumnMetadata(metadata), id] });
+      }
     }
     if (statements.length > 0) await ex.executeBatch(statements);
   });
