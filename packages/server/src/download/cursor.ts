@@ -10,6 +10,8 @@ import { CarburetorServerError } from '../errors.ts';
  *   transaction below it has been sent. `null` before the first pass ends.
  * - `p`, `x`, `i`, only inside a pass: the floor this pass took on its first
  *   page, and the (xid, id) of the last row sent.
+ * - `h`, only inside a first pass: whether the replica held rows when it
+ *   began, so every page of it leaves out (or sends) deletions alike.
  *
  * `f` fingerprints the group's definition of the table and the caller's
  * context values, so a cursor from another definition or user is not reused.
@@ -20,6 +22,7 @@ export interface CursorState {
   readonly p?: string;
   readonly x?: string;
   readonly i?: string;
+  readonly h?: boolean;
 }
 
 const VERSION = 1;
@@ -50,7 +53,7 @@ export function decodeCursor(text: string, table: string): CursorState {
     return fail('not an encoded cursor');
   }
   if (typeof value !== 'object' || value === null) return fail('not an encoded cursor');
-  const { v, f, l, p, x, i } = value as Record<string, unknown>;
+  const { v, f, l, p, x, i, h } = value as Record<string, unknown>;
   if (v !== VERSION) return fail(`unknown version ${JSON.stringify(v)}`);
   if (typeof f !== 'string') return fail('no fingerprint');
   if (l !== null && !(typeof l === 'string' && XID.test(l))) return fail('bad floor');
@@ -59,7 +62,8 @@ export function decodeCursor(text: string, table: string): CursorState {
     return fail('bad position');
   }
   if (typeof i !== 'string') return fail('bad position');
-  return { f, l, p, x, i };
+  if (h !== undefined && typeof h !== 'boolean') return fail('bad first-pass flag');
+  return h === undefined ? { f, l, p, x, i } : { f, l, p, x, i, h };
 }
 
 /**

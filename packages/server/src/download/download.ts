@@ -145,7 +145,11 @@ async function readTable(
   const filter = filterSql(entry);
   // The first pass leaves out what the replica cannot hold, unless it already holds rows.
   // What changes during the pass has a newer xid, so the next pass reports it.
-  const lean = (cursor === undefined || cursor.l === null) && !plan.hasRows;
+  // A first pass decides on its first page whether the replica holds rows,
+  // and keeps to it: later pages would otherwise see the rows page 1 brought.
+  const firstPass = cursor === undefined || cursor.l === null;
+  const startedWithRows = cursor?.h ?? plan.hasRows;
+  const lean = firstPass && !startedWithRows;
 
   const where: RawBuilder<unknown>[] = [];
   if (entry.restrictTo) {
@@ -198,7 +202,14 @@ async function readTable(
   const last = found[count - 1];
   const next: CursorState =
     more && last
-      ? { f: plan.fingerprint, l: cursor?.l ?? null, p: passFloor, x: last.x, i: last.i }
+      ? {
+          f: plan.fingerprint,
+          l: cursor?.l ?? null,
+          p: passFloor,
+          x: last.x,
+          i: last.i,
+          ...(firstPass ? { h: startedWithRows } : {}),
+        }
       : { f: plan.fingerprint, l: passFloor };
   return {
     columns: [...table.syncedColumns],

@@ -213,6 +213,23 @@ export function syncScenarios(getDb: () => Db): void {
     expect(row[2]).toHaveProperty('is_deleted.c', 'server');
   });
 
+  it('keeps deletions out of every page of a first download, not only the first', async () => {
+    const db = getDb();
+    const config = contactsConfig('firstpages');
+    await migrateServer(db, config);
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f'])
+      await insertContact(db, 'firstpages_contacts', id);
+    await db
+      .updateTable('firstpages_contacts')
+      .set({ is_deleted: true })
+      .where('id', 'in', ['d', 'f'])
+      .execute();
+    const fresh = await downloadAll(db, config, 'everything', {}, { cursor: null }, 2);
+    expect(fresh.pages.length).toBeGreaterThan(1);
+    expect([...fresh.rows.keys()]).toEqual(['a', 'b', 'c', 'e']);
+    expect(fresh.tombstones).toEqual([]);
+  });
+
   it('sends each user only their rows of a restricted group', async () => {
     const db = getDb();
     const config = contactsConfig('own');
