@@ -93,7 +93,7 @@ export class RealtimeFeed {
     if (!this.#active || this.#fatal || feed.close) return;
     feed.retry = undefined;
     let mine = true;
-    feed.close = this.#host.transport.changes(group, {
+    const close = this.#host.transport.changes(group, {
       poke: (tables) => {
         if (!mine) return;
         if (!feed.live) {
@@ -121,7 +121,11 @@ export class RealtimeFeed {
         feed.retry = setTimeout(() => this.#open(group, feed), delay);
       },
     });
-    const close = feed.close;
+    // A transport may report the drop before it returns: the retry is set, keep it.
+    if (!mine) {
+      close();
+      return;
+    }
     feed.close = () => {
       mine = false;
       close();
