@@ -2,15 +2,9 @@ import { createTestDatabase } from '@carburetor/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exactValuesSuite } from './exact-values-suite.ts';
 import { createPgKysely } from './pg-dialect.ts';
-import {
-  createTestTables,
-  literalOutput,
-  literalSelect,
-  sampleInput,
-  sampleOutput,
-  type TestSchema,
-} from './test-fixture.ts';
+import { createTestTables, literalOutput, literalSelect, type TestSchema } from './test-fixture.ts';
 
 // Captured before this file creates any pool, to show the globals stay as they were.
 const globalInt8Parser = pg.types.getTypeParser(20);
@@ -29,36 +23,7 @@ afterAll(async () => {
 });
 
 describe('createPgKysely', () => {
-  it('round-trips every seed type exactly', async () => {
-    await db.insertInto('samples').values(sampleInput).execute();
-    const row = await db
-      .selectFrom('samples')
-      .selectAll()
-      .where('id', '=', 1)
-      .executeTakeFirstOrThrow();
-    const { bytes, ...rest } = row;
-    expect(rest).toEqual(sampleOutput);
-    expect(bytes).toBeInstanceOf(Uint8Array);
-    expect([...bytes]).toEqual([...sampleInput.bytes]);
-  });
-
-  it('parses literal values exactly, arrays included', async () => {
-    const { rows } = await literalSelect.execute(db);
-    const { bytes, ...rest } = rows[0] ?? {};
-    expect(rest).toEqual(literalOutput);
-    expect([...(bytes as Uint8Array)]).toEqual([0, 255]);
-  });
-
-  it('runs sessions in UTC and reports affected rows', async () => {
-    const { rows } = await sql<{ TimeZone: string }>`show timezone`.execute(db);
-    expect(rows[0]?.TimeZone).toBe('UTC');
-    await db
-      .insertInto('events')
-      .values([{ name: 'x' }, { name: 'y' }])
-      .execute();
-    const result = await db.updateTable('events').set({ name: 'z' }).executeTakeFirst();
-    expect(result.numUpdatedRows).toBe(2n);
-  });
+  exactValuesSuite(db);
 
   it("leaves the app's global pg parsers alone, and ignores changes to them", async () => {
     expect(pg.types.getTypeParser(20)).toBe(globalInt8Parser);

@@ -1,15 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { exactValuesSuite } from './exact-values-suite.ts';
 import { createPgliteKysely } from './pglite-dialect.ts';
-import {
-  createTestTables,
-  literalOutput,
-  literalSelect,
-  sampleInput,
-  sampleOutput,
-  type TestSchema,
-} from './test-fixture.ts';
+import { createTestTables, type TestSchema } from './test-fixture.ts';
 
 // One PGlite for the file: creating one takes seconds here.
 const pglite = new PGlite();
@@ -32,36 +26,7 @@ afterAll(async () => {
 });
 
 describe('PgliteDialect', () => {
-  it('round-trips every seed type exactly', async () => {
-    await db.insertInto('samples').values(sampleInput).execute();
-    const row = await db
-      .selectFrom('samples')
-      .selectAll()
-      .where('id', '=', 1)
-      .executeTakeFirstOrThrow();
-    const { bytes, ...rest } = row;
-    expect(rest).toEqual(sampleOutput);
-    expect(bytes).toBeInstanceOf(Uint8Array);
-    expect([...bytes]).toEqual([...sampleInput.bytes]);
-  });
-
-  it('parses literal values exactly, arrays included', async () => {
-    const { rows } = await literalSelect.execute(db);
-    const { bytes, ...rest } = rows[0] ?? {};
-    expect(rest).toEqual(literalOutput);
-    expect([...(bytes as Uint8Array)]).toEqual([0, 255]);
-  });
-
-  it('runs the session in UTC and reports affected rows', async () => {
-    const { rows } = await sql<{ TimeZone: string }>`show timezone`.execute(db);
-    expect(rows[0]?.TimeZone).toBe('UTC');
-    await db
-      .insertInto('events')
-      .values([{ name: 'x' }, { name: 'y' }])
-      .execute();
-    const result = await db.updateTable('events').set({ name: 'z' }).executeTakeFirst();
-    expect(result.numUpdatedRows).toBe(2n);
-  });
+  exactValuesSuite(db);
 
   it('runs two concurrent transactions one after the other, even from two Kysely objects', async () => {
     const other = createPgliteKysely<TestSchema>(pglite);
