@@ -4,7 +4,9 @@ import { memoryDriver } from '@carburetor/client/node';
 import {
   boolean,
   type DownloadResponse,
+  type DownloadRow,
   defineSyncConfig,
+  downloadRowToWire,
   integer,
   PROTOCOL_VERSION,
   table,
@@ -195,24 +197,23 @@ export async function clientFirstDownload(runs = 5): Promise<Comparison[]> {
 /** Download pages of every row at `version`: names and stamps change with it. */
 function pagesAt(version: number): DownloadResponse[] {
   const base = writeTimeFromMs(Date.now() - 60_000) + version * 16;
-  const metadata = Object.fromEntries(
-    WIRE_COLUMNS.map((c, k) => [c, { t: base + k, c: 'device-0123456789abcdef' }]),
-  );
+  // Write times as sent: the first whole, each later one a delta from the previous.
+  const stamps = WIRE_COLUMNS.flatMap((_, k) => [k === 0 ? base : 1, 0]);
   const syncedAt = new Date().toISOString();
   const pages: DownloadResponse[] = [];
   for (let start = 0; start < ROWS; start += PAGE) {
-    const rows: WireRow[] = [];
+    const rows: DownloadRow[] = [];
     for (let n = start + 1; n <= start + PAGE; n++) {
       rows.push([
         idOf(n),
         syncedAt,
-        metadata,
         `user-${n % 100}`,
         `Contact ${n} v${version}`,
         `+1 555 ${n % 10000}`,
         n % 2 === 0,
         n % 1000,
         false,
+        ...stamps,
       ]);
     }
     const hasMore = start + PAGE < ROWS;
@@ -223,6 +224,7 @@ function pagesAt(version: number): DownloadResponse[] {
       tables: {
         contact: {
           columns: WIRE_COLUMNS,
+          clients: ['device-0123456789abcdef'],
           rows,
           tombstones: [],
           outOfScope: [],
@@ -291,7 +293,10 @@ async function upsertPlain(
   pages: readonly DownloadResponse[],
 ) {
   const statements = pages.flatMap((p) =>
-    p.tables['contact']!.rows.map((row) => ({ sql: PLAIN_UPSERT, params: plainParams(row) })),
+    p.tables['contact']!.rows.map((row) => ({
+      sql: PLAIN_UPSERT,
+      params: plainParams(downloadRowToWire(p.tables['contact']!, row)),
+    })),
   );
   await driver.executeBatch(statements, { transaction: true });
 }

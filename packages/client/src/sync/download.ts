@@ -27,7 +27,7 @@ import {
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
-import { decodeWireRow, observeStamps } from './wire.ts';
+import { decodeDownloadRow, observeStamps } from './wire.ts';
 
 async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
   const result = await replica.driver.execute(
@@ -141,7 +141,9 @@ async function applyTablePage(
     }
   }
 
-  const incoming = page.rows.map((row) => decodeWireRow(table, page.columns, row));
+  const incoming = page.rows.map((row) =>
+    decodeDownloadRow(table, page.columns, page.clients, row),
+  );
   const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
   const current = await readRows(ex, table, ids);
   // The last state of each row to write, by id: a row written twice in a page is written once.

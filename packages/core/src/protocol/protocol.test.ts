@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { phoneBookConfig as config } from '../../test/phone-book.fixture.ts';
 import { MAX_UPLOAD_ROWS, MAX_VALUE_BYTES, PROTOCOL_VERSION } from './limits.ts';
-import { checkUploadRow, type UploadRow } from './messages.ts';
+import { checkUploadRow, type DownloadRow, downloadRowToWire, type UploadRow } from './messages.ts';
 import { groupProtocol } from './schemas.ts';
 import { checkValue, checkWireValue, encodeValues } from './values.ts';
 
@@ -199,5 +199,26 @@ describe('app-side values', () => {
       name: 'Ada',
       note: null,
     });
+  });
+});
+
+describe('download rows', () => {
+  test('decode stamps from deltas and writer indexes, skipping unstamped columns', () => {
+    const page = { columns: ['a', 'b', 'c', 'd'], clients: ['w1', 'w2'] };
+    const row: DownloadRow = ['r1', '2026-01-01T00:00:00.000000Z', 1, 'x', null, true];
+    row.push(1_760_000_000_000_000, 1, null, null, -7, 0, 0, 1);
+    expect(downloadRowToWire(page, row)).toEqual([
+      'r1',
+      '2026-01-01T00:00:00.000000Z',
+      {
+        a: { t: 1_760_000_000_000_000, c: 'w2' },
+        c: { t: 1_759_999_999_999_993, c: 'w1' },
+        d: { t: 1_759_999_999_999_993, c: 'w2' },
+      },
+      1,
+      'x',
+      null,
+      true,
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import { MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_UPLOAD_ROWS, PROTOCOL_VERSION } f
 import type {
   DownloadRequest,
   DownloadResponse,
+  DownloadRow,
   UploadRequest,
   UploadResponse,
   WireRow,
@@ -30,6 +31,9 @@ const wireStampSchema = z.object({ t: writeTimeSchema, c: z.string().min(1).max(
 const wireRowSchema = z
   .tuple([z.string(), z.string(), z.record(z.string(), wireStampSchema)])
   .rest(jsonValue) as unknown as z.ZodType<WireRow>;
+const downloadRowSchema = z
+  .tuple([z.string(), z.string()])
+  .rest(jsonValue) as unknown as z.ZodType<DownloadRow>;
 
 /** Zod schemas of one group's messages, built from the config. */
 export interface GroupProtocol {
@@ -102,7 +106,8 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
   });
   const downloadPage = z.object({
     columns: z.array(z.string()),
-    rows: z.array(wireRowSchema),
+    clients: z.array(z.string()),
+    rows: z.array(downloadRowSchema),
     tombstones: z.array(z.string()),
     outOfScope: z.array(z.string()),
     cursor: z.string(),

@@ -3,6 +3,7 @@ import {
   DEFAULT_PAGE_SIZE,
   type DownloadRequest,
   type DownloadResponse,
+  type DownloadRow,
   type DownloadTablePage,
   type JsonValue,
   MAX_PAGE_SIZE,
@@ -188,12 +189,14 @@ async function readTable(
   const found = result.rows;
   const more = found.length > pageSize;
   const count = more ? pageSize : found.length;
-  const rows: WireRow[] = [];
+  const columns = table.syncedColumns;
+  const writers = new Writers();
+  const rows: DownloadRow[] = [];
   const tombstones: string[] = [];
   const outOfScope: string[] = [];
   for (let n = 0; n < count; n++) {
     const row = found[n]!;
-    if (row.k === ROW) rows.push(row.r as WireRow);
+    if (row.k === ROW) rows.push(compactRow(row.r as WireRow, columns, writers));
     else if (row.k === TOMBSTONE) tombstones.push(row.i);
     else outOfScope.push(row.i);
   }
@@ -213,6 +216,7 @@ async function readTable(
       : { f: plan.fingerprint, l: passFloor };
   return {
     columns: [...table.syncedColumns],
+    clients: writers.list,
     rows,
     tombstones,
     outOfScope,
@@ -220,6 +224,51 @@ async function readTable(
     hasMore: more,
     reset: plan.reset,
   };
+}
+
+/** A page's dictionary of writer ids: each id gets the next index on first sight. */
+class Writers {
+  readonly list: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  indexOf(client: string): number {
+    let at = this.index.get(client);
+    if (at === undefined) {
+      at = this.list.length;
+      this.list.push(client);
+      this.index.set(client, at);
+    }
+    return at;
+  }
+}
+
+/**
+ * A WireRow as PostgreSQL built it → a DownloadRow: id, last-synced-at,
+ * values, then each column's write time (as a delta from the previous
+ * stamped column's) and writer index (null, null when the column has no stamp).
+ */
+function compactRow(row: WireRow, columns: readonly string[], writers: Writers): DownloadRow {
+  const count = columns.length;
+  const metadata = row[2];
+  const out = new Array<JsonValue>(2 + 3 * count);
+  out[0] = row[0];
+  out[1] = row[1];
+  let previous: number | undefined;
+  for (let i = 0; i < count; i++) {
+    out[2 + i] = row[3 + i] as JsonValue;
+    const stamp = metadata?.[columns[i]!];
+    const at = 2 + count + 2 * i;
+    if (stamp && typeof stamp.c === 'string') {
+      // Columns written together share their time: deltas are short on the wire.
+      out[at] = previous === undefined ? stamp.t : stamp.t - previous;
+      previous = stamp.t;
+      out[at + 1] = writers.indexOf(stamp.c);
+    } else {
+      out[at] = null;
+      out[at + 1] = null;
+    }
+  }
+  return out as DownloadRow;
 }
 
 function groupOf(config: AnySyncConfig, groupName: string): ResolvedGroup {

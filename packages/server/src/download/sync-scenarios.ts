@@ -6,6 +6,7 @@ import {
   date,
   defineSyncConfig,
   double,
+  downloadRowToWire,
   integer,
   jsonb,
   numeric,
@@ -420,7 +421,10 @@ export function syncScenarios(getDb: () => Db): void {
         }),
       ])
       .sort((a, b) => String(a[0]).localeCompare(String(b[0])));
-    const rows = [...page.tables['sample']!.rows].sort((a, b) => a[0].localeCompare(b[0]));
+    const part = page.tables['sample']!;
+    const rows = part.rows
+      .map((row) => downloadRowToWire(part, row))
+      .sort((a, b) => a[0].localeCompare(b[0]));
     expect(rows).toEqual(expected);
     expect(rows.find((r) => r[0] === 'full')).toContain('2024-03-10T12:34:56.100000Z');
   });

@@ -2,6 +2,7 @@ import {
   boolean,
   type DownloadResponse,
   defineSyncConfig,
+  downloadRowToWire,
   integer,
   PROTOCOL_VERSION,
   table,
@@ -81,7 +82,7 @@ export async function downloadAll(
     out.pages.push(page);
     const part = page.tables['contact']!;
     for (const row of part.rows) {
-      out.rows.set(row[0], row);
+      out.rows.set(row[0], downloadRowToWire(part, row));
       out.received.push(row[0]);
     }
     out.tombstones.push(...part.tombstones);
