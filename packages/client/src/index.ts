@@ -48,5 +48,9 @@ export type { BackoffOptions } from './sync/backoff.ts';
 export type { ChangeEvent, ChangeListener } from './sync/change-emitter.ts';
 export type { RealtimeOptions } from './sync/realtime-feed.ts';
 export type { StartOptions } from './sync/sync-loop.ts';
-export type { SyncStatus, SyncStatusListener } from './sync/sync-status-store.ts';
+export {
+  NOT_STARTED_STATUS,
+  type SyncStatus,
+  type SyncStatusListener,
+} from './sync/sync-status-store.ts';
 export type { EventSourceConstructor } from './sync/transport.ts';

@@ -1,4 +1,4 @@
-import type { SyncStatus } from '@carburetor/client';
+import { NOT_STARTED_STATUS, type SyncStatus } from '@carburetor/client';
 import type { AnySyncConfig, ResolvedGroup, ResolvedTable } from '@carburetor/core';
 import { QueryClient, type QueryKey, useMutation, useQuery } from '@tanstack/react-query';
 import {
@@ -22,29 +22,6 @@ import type {
   LocalQuery,
   WriteOptions,
 } from './types.ts';
-
-/**
- * What `useSyncStatus()` returns while there is no client: on the server,
- * during hydration, before the client promise resolves, with `client={null}`.
- * Compare by identity.
- *
- * @example
- * ```tsx
- * const status = useSyncStatus();
- * if (status === NOT_STARTED_STATUS) return <Spinner />;
- * ```
- */
-export const NOT_STARTED_STATUS: SyncStatus = Object.freeze({
-  online: true,
-  phase: 'idle',
-  pendingCount: 0,
-  downloadedInSync: 0,
-  lastSyncedAt: null,
-  lastError: null,
-  rejectedCount: 0,
-  running: false,
-  live: false,
-});
 
 /** First segment of every query key the hooks make. */
 const KEY = 'carburetor';

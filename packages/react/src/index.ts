@@ -1,7 +1,6 @@
-export {
-  createCarburetorHooks,
-  NOT_STARTED_STATUS,
-} from './create-carburetor-hooks.tsx';
+// The status before a client exists; defined by the client, re-exported for hook users.
+export { NOT_STARTED_STATUS } from '@carburetor/client';
+export { createCarburetorHooks } from './create-carburetor-hooks.tsx';
 export { CarburetorReactError, type ReactErrorCode } from './errors.ts';
 export type {
   ActiveHooks,

@@ -13,6 +13,7 @@ import { type OnlineManager, onlineManager } from '../environment/online-manager
 import { type VisibilityManager, visibilityManager } from '../environment/visibility-manager.ts';
 import { CarburetorClientError } from '../errors.ts';
 import { ReplicaDecodePlugin } from '../replica/decode-plugin.ts';
+import { forgetRow } from '../replica/rejections.ts';
 import { Replica } from '../replica/replica.ts';
 import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '../schema/names.ts';
 import { ChangeEmitter, type ChangeListener } from '../sync/change-emitter.ts';
@@ -22,7 +23,11 @@ import { RealtimeFeed, type RealtimeOptions } from '../sync/realtime-feed.ts';
 import type { ChangeChannel, SharedReplicaHooks, SyncLeadership } from '../sync/shared-replica.ts';
 import { type StartOptions, type SyncKind, SyncLoop } from '../sync/sync-loop.ts';
 import type { SyncObserver } from '../sync/sync-observer.ts';
-import { type SyncStatusListener, SyncStatusStore } from '../sync/sync-status-store.ts';
+import {
+  NOT_STARTED_STATUS,
+  type SyncStatusListener,
+  SyncStatusStore,
+} from '../sync/sync-status-store.ts';
 import {
   createTransport,
   type EventSourceConstructor,
@@ -235,14 +240,9 @@ export async function createSyncClient<
   const leadership = options.leadership ?? shared.leadership;
   const changeChannel = options.changeChannel ?? shared.changeChannel;
   const status = new SyncStatusStore({
+    ...NOT_STARTED_STATUS,
     online: online.isOnline(),
-    phase: 'idle',
     ...(await options.driver.exclusive((ex) => countPending(ex, writable))),
-    downloadedInSync: 0,
-    lastSyncedAt: null,
-    lastError: null,
-    running: false,
-    live: false,
   });
   const unsubscribeOnline = online.subscribe((isOnline) => status.update({ online: isOnline }));
   status.update({ online: online.isOnline() });
@@ -524,16 +524,7 @@ export async function createSyncClient<
             tables.add(table.key);
             // The local stamps are newer than the server's, so a merge would keep the
             // refused values: drop the row, and download its table again from scratch.
-            statements.push(
-              {
-                sql: `DELETE FROM ${quote(table.sqlName)} WHERE ${quote(table.id)} = ?`,
-                params: [id],
-              },
-              {
-                sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
-                params: [table.key, id],
-              },
-            );
+            statements.push(...forgetRow(table, id));
             for (const group of groups) {
               if (group.table[table.key]) {
                 statements.push({

@@ -9,6 +9,7 @@ import {
   type ResolvedTable,
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
+import { forgetRow } from '../replica/rejections.ts';
 import type { Replica } from '../replica/replica.ts';
 import {
   decodeStoredRow,
@@ -16,14 +17,7 @@ import {
   type StoredRow,
   upsertStatements,
 } from '../replica/row-codec.ts';
-import {
-  CURSOR_TABLE,
-  quote,
-  REJECTED_TABLE,
-  SEEN_TABLE,
-  STATE_TABLE,
-  sweepKey,
-} from '../schema/names.ts';
+import { CURSOR_TABLE, quote, SEEN_TABLE, STATE_TABLE, sweepKey } from '../schema/names.ts';
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
@@ -42,16 +36,6 @@ async function hasRows(replica: Replica, table: ResolvedTable): Promise<boolean>
     `SELECT EXISTS (SELECT 1 FROM ${quote(table.sqlName)}) AS e`,
   );
   return Number(result.rows[0]?.['e']) === 1;
-}
-
-function deleteRowStatements(table: ResolvedTable, id: string): SqliteStatement[] {
-  return [
-    { sql: `DELETE FROM ${quote(table.sqlName)} WHERE ${quote(table.id)} = ?`, params: [id] },
-    {
-      sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
-      params: [table.key, id],
-    },
-  ];
 }
 
 /** Whether one of the client's other groups still holds a local row. */
@@ -89,7 +73,7 @@ async function sweepStatements(
   for (const raw of stale.rows) {
     const row = decodeStoredRow(table, raw);
     if (!coveredElsewhere(replica, group, clientGroups, table, row.values)) {
-      statements.push(...deleteRowStatements(table, row.id));
+      statements.push(...forgetRow(table, row.id));
       removed++;
     }
   }
@@ -181,7 +165,7 @@ async function applyTablePage(
     // A dirty row is the app's unsent work: keep it, its upload settles it.
     if (!local || local.dirty !== null) continue;
     if (coveredElsewhere(replica, group, clientGroups, table, local.values)) continue;
-    statements.push(...deleteRowStatements(table, id));
+    statements.push(...forgetRow(table, id));
     changed = true;
   }
 

@@ -40,6 +40,27 @@ export interface SyncStatus {
 }
 
 /**
+ * The status before a client exists (and on the server, under SSR), and the
+ * base every client's first status is made from.
+ *
+ * @example
+ * ```ts
+ * if (status === NOT_STARTED_STATUS) return <Spinner />;
+ * ```
+ */
+export const NOT_STARTED_STATUS: SyncStatus = Object.freeze({
+  online: true,
+  phase: 'idle',
+  pendingCount: 0,
+  downloadedInSync: 0,
+  lastSyncedAt: null,
+  lastError: null,
+  rejectedCount: 0,
+  running: false,
+  live: false,
+});
+
+/**
  * Called after every change of the status, with the new snapshot.
  *
  * @example

@@ -14,6 +14,7 @@ import {
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
 import { CarburetorClientError } from '../errors.ts';
+import { clearRejection } from '../replica/rejections.ts';
 import type { Replica } from '../replica/replica.ts';
 import { readRows, upsertStatement } from '../replica/row-codec.ts';
 import { quote, REJECTED_TABLE } from '../schema/names.ts';
@@ -169,10 +170,7 @@ async function applyAnswer(
         const dirty = dirtyColumns(metadata).length > 0 ? 'update' : null;
         statements.push(upsertStatement(table, { id: local.id, values, metadata, dirty }));
         changed.add(table.key);
-        statements.push({
-          sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
-          params: [table.key, local.id],
-        });
+        statements.push(clearRejection(table, local.id));
         learned = learnScope(replica, group, table, values) || learned;
       }
     }

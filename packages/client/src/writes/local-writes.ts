@@ -10,6 +10,7 @@ import {
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteValue } from '../driver/sqlite-driver.ts';
 import { CarburetorClientError } from '../errors.ts';
+import { clearRejection } from '../replica/rejections.ts';
 import {
   appRow,
   readRows,
@@ -104,13 +105,6 @@ function recordWrite(
   effects.tables.add(table.key);
   if (before.dirty === null || rejected) effects.pending += 1;
   if (rejected) effects.rejected -= 1;
-}
-
-function clearRejection(table: ResolvedTable, id: string) {
-  return {
-    sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id = ?`,
-    params: [table.key, id],
-  };
 }
 
 /** Checks an insert's values and builds the stored row; throws before anything is written. */

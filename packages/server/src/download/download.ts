@@ -14,6 +14,7 @@ import {
 } from '@carburetor/core';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { CarburetorServerError } from '../errors.ts';
+import { groupOf, groupTableOf } from '../group.ts';
 import { XID_COLUMN } from '../schema/names.ts';
 import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
 import { filterSql, wireRowSql } from './wire-sql.ts';
@@ -83,14 +84,7 @@ export async function downloadChanges(
   const plans: TablePlan[] = [];
   for (const [key, tableRequest] of Object.entries(request.tables)) {
     if (tableRequest === undefined) continue;
-    const entry = group.table[key];
-    if (!entry) {
-      throw new CarburetorServerError(
-        'bad_request',
-        `Sync group "${group.name}" has no table "${key}"; its tables are ${group.tables.map((t) => t.table.key).join(', ')}.`,
-        { table: key },
-      );
-    }
+    const entry = groupTableOf(group, key);
     const fingerprint = cursorFingerprint(group, entry, contextValues);
     const sent = tableRequest.cursor === null ? undefined : decodeCursor(tableRequest.cursor, key);
     const accepted = sent?.f === fingerprint ? sent : undefined;
@@ -269,17 +263,6 @@ function compactRow(row: WireRow, columns: readonly string[], writers: Writers):
     }
   }
   return out as DownloadRow;
-}
-
-function groupOf(config: AnySyncConfig, groupName: string): ResolvedGroup {
-  const group = (config.groups as Record<string, ResolvedGroup | undefined>)[groupName];
-  if (!group) {
-    throw new CarburetorServerError(
-      'bad_request',
-      `Unknown sync group "${groupName}"; the groups are: ${Object.keys(config.groups).join(', ')}.`,
-    );
-  }
-  return group;
 }
 
 /**

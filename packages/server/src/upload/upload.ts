@@ -6,7 +6,6 @@ import {
   type JsonValue,
   mergeRow,
   PROTOCOL_VERSION,
-  type ResolvedGroup,
   type ResolvedGroupTable,
   type RowErrorCode,
   type RowState,
@@ -21,6 +20,7 @@ import {
 } from '@carburetor/core';
 import { type Kysely, type QueryExecutorProvider, sql } from 'kysely';
 import { CarburetorServerError } from '../errors.ts';
+import { groupOf, groupTableOf } from '../group.ts';
 import { UPLOAD_SETTING } from '../schema/names.ts';
 import { changedImmutable, outOfScope, type TableScope, tableScope } from './authorize.ts';
 import { clockSkew, incomingRowState, type ServerClock } from './incoming-rows.ts';
@@ -59,13 +59,7 @@ export async function uploadChanges<DB>(
   request: UploadRequest,
   contextValues: Readonly<Record<string, string | number>>,
 ): Promise<UploadResponse> {
-  const group = (config.groups as Readonly<Record<string, ResolvedGroup>>)[groupName];
-  if (!group) {
-    throw new CarburetorServerError(
-      'bad_request',
-      `Unknown sync group "${groupName}"; the groups are: ${Object.keys(config.groups).join(', ')}.`,
-    );
-  }
+  const group = groupOf(config, groupName);
   if (request.protocol !== PROTOCOL_VERSION) {
     throw new CarburetorServerError(
       'bad_request',
@@ -80,13 +74,7 @@ export async function uploadChanges<DB>(
   }
   const work: TableWork[] = [];
   for (const [key, rows] of Object.entries(request.tables)) {
-    const entry = group.table[key];
-    if (!entry) {
-      throw new CarburetorServerError(
-        'bad_request',
-        `Group "${groupName}" has no table "${key}"; its tables are ${group.tables.map((t) => t.table.key).join(', ')}.`,
-      );
-    }
+    const entry = groupTableOf(group, key);
     const scope = entry.readOnly ? undefined : tableScope(entry, groupName, contextValues);
     work.push({ entry, scope, rows: rows ?? [] });
   }
