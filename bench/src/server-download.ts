@@ -21,6 +21,7 @@ import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { startBenchPostgres } from './bench-postgres.ts';
 import { type Comparison, median, sideBySide, time } from './measure.ts';
+import { sampleMetadataSql, sampleSyncedAtSql } from './sample-history.ts';
 
 function benchConfig(plural: string) {
   return defineSyncConfig({
@@ -40,24 +41,18 @@ function benchConfig(plural: string) {
   });
 }
 
-const STAMP = 1_760_000_000_000_000;
-const METADATA = JSON.stringify(
-  Object.fromEntries(
-    ['owner_id', 'name', 'phone', 'published', 'rank', 'is_deleted'].map((c, k) => [
-      c,
-      { t: STAMP + k, c: 'device-0123456789abcdef' },
-    ]),
-  ),
-);
+const STAMPED = ['owner_id', 'name', 'phone', 'published', 'rank', 'is_deleted'];
 
 /** Bulk rows straight from generate_series; the stamp trigger is skipped (replica role) for speed. */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
 async function fill(db: Kysely<any>, tableName: string, rows: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`set local session_replication_role = replica`.execute(trx);
-    await sql`insert into ${sql.table(tableName)} (id, owner_id, name, phone, published, rank, column_sync_metadata)
+    const n = sql<number>`n`;
+    const metadata = sampleMetadataSql(STAMPED, ['name', 'phone'], n);
+    await sql`insert into ${sql.table(tableName)} (id, owner_id, name, phone, published, rank, column_sync_metadata, last_synced_at)
       select '0192f3c4-' || lpad(n::text, 12, '0'), 'user-' || (n % 100), 'Contact number ' || n,
-        '+1 555 ' || lpad((n % 10000)::text, 4, '0'), n % 2 = 0, n % 1000, ${METADATA}::jsonb
+        '+1 555 ' || lpad((n % 10000)::text, 4, '0'), n % 2 = 0, n % 1000, ${metadata}, ${sampleSyncedAtSql(n)}
       from generate_series(1, ${rows}) n`.execute(trx);
   });
   await sql`vacuum analyze ${sql.table(tableName)}`.execute(db);

@@ -17,7 +17,8 @@ import { CarburetorServerError } from '../errors.ts';
 import { groupOf, groupTableOf } from '../group.ts';
 import { XID_COLUMN } from '../schema/names.ts';
 import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
-import { filterSql, wireRowSql } from './wire-sql.ts';
+import { type PageRow, pageRowSql, RowCompactor } from './page-row.ts';
+import { filterSql } from './wire-sql.ts';
 
 /** The caller's context values, e.g. `{ userId: 'u1' }`. */
 export type ContextValues = Readonly<Record<string, string | number>>;
@@ -37,13 +38,6 @@ interface TablePlan {
 const ROW = 0;
 const TOMBSTONE = 1;
 const OUT_OF_SCOPE = 2;
-
-interface PageRow {
-  x: string;
-  i: string;
-  k: number;
-  r: JsonValue[] | null;
-}
 
 /**
  * Answers one download page of a group: per requested table, the rows
@@ -169,12 +163,10 @@ async function readTable(
   const kind = lean
     ? sql.lit(ROW)
     : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${whole} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
-  const rowJson = lean
-    ? wireRowSql(entry)
-    : sql`case when ${whole}${filter ? sql` and ${filter}` : sql``} then ${wireRowSql(entry)} end`;
 
   const result = await sql<PageRow>`
-    select ${xid}::text as x, ${id} as i, ${kind} as k, ${rowJson} as r
+    select ${xid}::text as x, ${id} as i, ${kind} as k,
+      ${pageRowSql(entry)}
     from ${sql.table(table.sqlName)}
     ${where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``}
     order by ${xid}, ${id}
@@ -183,14 +175,13 @@ async function readTable(
   const found = result.rows;
   const more = found.length > pageSize;
   const count = more ? pageSize : found.length;
-  const columns = table.syncedColumns;
-  const writers = new Writers();
+  const compact = new RowCompactor(table.syncedColumns.length);
   const rows: DownloadRow[] = [];
   const tombstones: string[] = [];
   const outOfScope: string[] = [];
   for (let n = 0; n < count; n++) {
     const row = found[n]!;
-    if (row.k === ROW) rows.push(compactRow(row.r as WireRow, columns, writers));
+    if (row.k === ROW) rows.push(compact.row(row));
     else if (row.k === TOMBSTONE) tombstones.push(row.i);
     else outOfScope.push(row.i);
   }
@@ -210,7 +201,7 @@ async function readTable(
       : { f: plan.fingerprint, l: passFloor };
   return {
     columns: [...table.syncedColumns],
-    clients: writers.list,
+    clients: compact.clients,
     rows,
     tombstones,
     outOfScope,
@@ -218,51 +209,6 @@ async function readTable(
     hasMore: more,
     reset: plan.reset,
   };
-}
-
-/** A page's dictionary of writer ids: each id gets the next index on first sight. */
-class Writers {
-  readonly list: string[] = [];
-  private readonly index = new Map<string, number>();
-
-  indexOf(client: string): number {
-    let at = this.index.get(client);
-    if (at === undefined) {
-      at = this.list.length;
-      this.list.push(client);
-      this.index.set(client, at);
-    }
-    return at;
-  }
-}
-
-/**
- * A WireRow as PostgreSQL built it → a DownloadRow: id, last-synced-at,
- * values, then each column's write time (as a delta from the previous
- * stamped column's) and writer index (null, null when the column has no stamp).
- */
-function compactRow(row: WireRow, columns: readonly string[], writers: Writers): DownloadRow {
-  const count = columns.length;
-  const metadata = row[2];
-  const out = new Array<JsonValue>(2 + 3 * count);
-  out[0] = row[0];
-  out[1] = row[1];
-  let previous: number | undefined;
-  for (let i = 0; i < count; i++) {
-    out[2 + i] = row[3 + i] as JsonValue;
-    const stamp = metadata?.[columns[i]!];
-    const at = 2 + count + 2 * i;
-    if (stamp && typeof stamp.c === 'string') {
-      // Columns written together share their time: deltas are short on the wire.
-      out[at] = previous === undefined ? stamp.t : stamp.t - previous;
-      previous = stamp.t;
-      out[at + 1] = writers.indexOf(stamp.c);
-    } else {
-      out[at] = null;
-      out[at + 1] = null;
-    }
-  }
-  return out as DownloadRow;
 }
 
 /**

@@ -150,6 +150,43 @@ export function syncScenarios(getDb: () => Db): void {
     expect(row.last_synced_at).toBeTruthy();
   });
 
+  it('sends each column its own stamp and writer, and leaves out stamps it cannot read', async () => {
+    const db = getDb();
+    const config = contactsConfig('stamps');
+    await migrateServer(db, config);
+    const at = (k: number) => SERVER_TIME + k * 1_000_003;
+    const mixed = {
+      owner_id: { t: at(5), c: 'device-a' },
+      name: { t: at(1), c: 'device-a' },
+      phone: { t: at(9), c: 'device-b' },
+      rank: { t: at(2), c: 'device-b' },
+      is_deleted: { t: at(5), c: 'device-a' },
+    };
+    const broken = {
+      owner_id: { t: at(3) }, // no writer
+      name: { c: 'device-a' }, // no time
+      phone: { t: 'soon', c: 'device-c' }, // a time that is not a number…
+      published: { t: at(4), c: 'device-c' }, // …but its writer still carries to the next column
+      rank: { t: at(6), c: '' },
+      is_deleted: { t: 1.5, c: 'device-b' },
+    };
+    await db.transaction().execute(async (trx) => {
+      await sql`select set_config('carburetor.upload', 'on', true)`.execute(trx);
+      await trx
+        .insertInto('stamps_contacts')
+        .values([
+          { id: 'mixed', owner_id: 'u1', name: 'x', column_sync_metadata: JSON.stringify(mixed) },
+          { id: 'broken', owner_id: 'u1', name: 'y', column_sync_metadata: JSON.stringify(broken) },
+        ])
+        .execute();
+    });
+    const got = await downloadAll(db, config, 'everything', {});
+    expect(got.rows.get('mixed')![2]).toEqual(mixed);
+    expect(got.rows.get('broken')![2]).toEqual({ published: { t: at(4), c: 'device-c' } });
+    const clients = got.pages[0]!.tables['contact']!.clients;
+    expect([...clients].sort()).toEqual(['device-a', 'device-b', 'device-c']);
+  });
+
   it('refuses un-delete and hard DELETE; purgeDeletedRows removes old tombstones only', async () => {
     const db = getDb();
     const config = contactsConfig('del');
