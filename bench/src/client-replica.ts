@@ -6,7 +6,7 @@ import {
   type DownloadResponse,
   type DownloadRow,
   defineSyncConfig,
-  downloadRowToWire,
+  downloadRowsToWire,
   integer,
   PROTOCOL_VERSION,
   table,
@@ -197,23 +197,26 @@ export async function clientFirstDownload(runs = 5): Promise<Comparison[]> {
 /** Download pages of every row at `version`: names and stamps change with it. */
 function pagesAt(version: number): DownloadResponse[] {
   const base = writeTimeFromMs(Date.now() - 60_000) + version * 16;
-  // Write times as sent: the first whole, each later one a delta from the previous.
-  const stamps = WIRE_COLUMNS.flatMap((_, k) => [k === 0 ? base : 1, 0]);
-  const syncedAt = new Date().toISOString();
+  // Each row's columns written at base, base + 1, …; times go as differences
+  // through the page: the first whole, each later one from the previous.
+  const firstStamps = WIRE_COLUMNS.flatMap((_, k) => [k === 0 ? base : 1, 0]);
+  const laterStamps = WIRE_COLUMNS.flatMap((_, k) => [k === 0 ? 1 - WIRE_COLUMNS.length : 1, 0]);
+  const syncedAt = Date.now() * 1000;
   const pages: DownloadResponse[] = [];
   for (let start = 0; start < ROWS; start += PAGE) {
     const rows: DownloadRow[] = [];
     for (let n = start + 1; n <= start + PAGE; n++) {
+      const first = n === start + 1;
       rows.push([
         idOf(n),
-        syncedAt,
+        first ? syncedAt : 0,
         `user-${n % 100}`,
         `Contact ${n} v${version}`,
         `+1 555 ${n % 10000}`,
         n % 2 === 0,
         n % 1000,
         false,
-        ...stamps,
+        ...(first ? firstStamps : laterStamps),
       ]);
     }
     const hasMore = start + PAGE < ROWS;
@@ -293,9 +296,9 @@ async function upsertPlain(
   pages: readonly DownloadResponse[],
 ) {
   const statements = pages.flatMap((p) =>
-    p.tables['contact']!.rows.map((row) => ({
+    downloadRowsToWire(p.tables['contact']!).map((row) => ({
       sql: PLAIN_UPSERT,
-      params: plainParams(downloadRowToWire(p.tables['contact']!, row)),
+      params: plainParams(row),
     })),
   );
   await driver.executeBatch(statements, { transaction: true });

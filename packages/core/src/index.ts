@@ -65,13 +65,18 @@ export {
   type WritableTableKey,
 } from './config/sync-config.ts';
 export { type AnyTable, type ColumnsShape, type Table, table } from './config/table.ts';
-export { normalizeTimestamp, timestampToMs } from './config/timestamp.ts';
+export { normalizeTimestamp, timestampFromMicros, timestampToMs } from './config/timestamp.ts';
 export {
   CarburetorError,
   ConfigError,
   type CoreErrorCode,
   MalformedMetadataError,
 } from './errors.ts';
+export {
+  DownloadRowReader,
+  downloadRowsToWire,
+  type ReadDownloadRow,
+} from './protocol/download-rows.ts';
 export {
   CLOCK_SKEW_TOLERANCE_MS,
   DEFAULT_PAGE_SIZE,
@@ -89,8 +94,6 @@ export {
   type DownloadRow,
   type DownloadTablePage,
   type DownloadTableRequest,
-  downloadRowMetadata,
-  downloadRowToWire,
   type RowErrorCode,
   type UploadColumn,
   type UploadRequest,

@@ -21,7 +21,7 @@ import { CURSOR_TABLE, quote, SEEN_TABLE, STATE_TABLE, sweepKey } from '../schem
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
-import { decodeDownloadRow, observeStamps } from './wire.ts';
+import { decodeDownloadRows, observeStamps } from './wire.ts';
 
 async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
   const result = await replica.driver.execute(
@@ -125,9 +125,7 @@ async function applyTablePage(
     }
   }
 
-  const incoming = page.rows.map((row) =>
-    decodeDownloadRow(table, page.columns, page.clients, row),
-  );
+  const incoming = decodeDownloadRows(table, page);
   const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
   const current = await readRows(ex, table, ids);
   // The last state of each row to write, by id: a row written twice in a page is written once.

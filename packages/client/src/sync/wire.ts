@@ -1,6 +1,7 @@
 import type { HybridClock } from '@carburetor/core';
 import {
-  type DownloadRow,
+  DownloadRowReader,
+  type DownloadTablePage,
   type JsonValue,
   normalizeTimestamp,
   type ResolvedColumn,
@@ -53,37 +54,25 @@ export function decodeWireRow(
 }
 
 /**
- * A download row's values by column (plus last-synced-at) and its metadata,
- * its stamps' writer indexes looked up in the page's `clients` (see DownloadRow).
+ * A page's download rows by column (plus last-synced-at), with their metadata,
+ * read in page order (times are differences between rows, see DownloadRow).
  */
-export function decodeDownloadRow(
+export function decodeDownloadRows(
   table: ResolvedTable,
-  columns: readonly string[],
-  clients: readonly string[],
-  row: DownloadRow,
-): { id: string; values: Record<string, unknown>; metadata: Record<string, WireStamp> } {
-  const id = row[0];
-  const lastSyncedAt = row[1];
-  const count = columns.length;
-  const values: Record<string, unknown> = {};
-  const metadata: Record<string, WireStamp> = {};
-  let previous: number | undefined;
-  for (let i = 0; i < count; i++) {
-    const name = columns[i]!;
-    const column = table.column[name];
-    if (column) values[name] = fromWire(column, row[i + 2] as JsonValue);
-    const sent = row[2 + count + 2 * i];
-    const c = row[3 + count + 2 * i];
-    if (typeof sent === 'number' && typeof c === 'number') {
-      // The first stamp's time is whole, each later one a delta from the previous.
-      const t = previous === undefined ? sent : previous + sent;
-      previous = t;
-      const client = clients[c];
-      if (client !== undefined) metadata[name] = { t, c: client };
+  page: DownloadTablePage,
+): { id: string; values: Record<string, unknown>; metadata: Record<string, WireStamp> }[] {
+  const reader = new DownloadRowReader(page);
+  const columns = page.columns.map((name) => [name, table.column[name]] as const);
+  return page.rows.map((row) => {
+    const read = reader.read(row);
+    const values: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) {
+      const [name, column] = columns[i]!;
+      if (column) values[name] = fromWire(column, read.values[i]);
     }
-  }
-  values[table.lastSyncedAt] = lastSyncedAt ? normalizeSyncedAt(lastSyncedAt) : null;
-  return { id, values, metadata };
+    values[table.lastSyncedAt] = read.lastSyncedAt;
+    return { id: read.id, values, metadata: read.metadata };
+  });
 }
 
 /** Every stamp the replica sees keeps its clock above it. */

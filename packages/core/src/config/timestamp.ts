@@ -54,6 +54,29 @@ export function normalizeTimestamp(text: string): string {
   );
 }
 
+/**
+ * The canonical text of a timestamp given in microseconds since the epoch
+ * (the form download pages carry last-synced-at in).
+ *
+ * @throws {CarburetorError} `invalid_value` when it is not a time JavaScript can hold.
+ * @example
+ * ```ts
+ * timestampFromMicros(1_764_085_265_123_456); // '2025-11-25T15:41:05.123456Z'
+ * ```
+ */
+export function timestampFromMicros(micros: number): string {
+  const ms = Math.floor(micros / 1000);
+  const date = new Date(ms);
+  if (!Number.isSafeInteger(micros) || Number.isNaN(date.getTime())) {
+    throw new CarburetorError('invalid_value', `${micros} is not a time in microseconds.`);
+  }
+  return (
+    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}` +
+    `T${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}` +
+    `.${pad(date.getUTCMilliseconds() * 1000 + (micros - ms * 1000), 6)}Z`
+  );
+}
+
 /** Milliseconds since the epoch of a timestamp (the microseconds are dropped). */
 export function timestampToMs(text: string): number {
   return Date.parse(normalizeTimestamp(text));

@@ -26,65 +26,28 @@ export type WireRow = [
 
 /**
  * One row of a download page, as a flat array to keep pages small and fast
- * to encode: id, last-synced-at (server time), the synced values in the
+ * to encode: id, when the server last wrote it, the synced values in the
  * order of the page's `columns`, then each column's stamp as two items, its
  * write time and the index of its writer in the page's `clients` (both null
- * when the column has no stamp). The first stamped column's write time is
- * sent whole, each later one as the difference from the previous stamped
- * column's (columns written together share their time, so mostly 0).
+ * when the column has no stamp).
+ *
+ * Times go as differences, since rows near each other in a page were mostly
+ * written near each other: last-synced-at is in microseconds since the epoch,
+ * sent as the difference from the previous row's; each write time as the
+ * difference from the previous write time in the page (row by row, column by
+ * column). The first of each in a page is sent whole. Read rows in page
+ * order with a {@link DownloadRowReader}.
  *
  * @example
  * ```ts
- * // columns ['name', 'is_deleted'], clients ['device-1']: name {t: 17, c: 'device-1'}, is_deleted {t: 12, c: 'device-1'}
- * const row: DownloadRow = ['c1', '2026-11-25T15:41:05.123456Z', 'Ada', false, 17, 0, -5, 0];
+ * // columns ['name', 'is_deleted'], clients ['device-1']; the previous row was synced
+ * // at 1764085265000000 and its last write time was 1764085200000000
+ * const row: DownloadRow = ['c1', 123_456, 'Ada', false, 5_000_017, 0, -5, 0];
+ * // synced at 1764085265123456 (2025-11-25T15:41:05.123456Z),
+ * // name {t: 1764085205000017, c: 'device-1'}, is_deleted {t: 1764085205000012, c: 'device-1'}
  * ```
  */
-export type DownloadRow = [id: string, lastSyncedAt: string, ...rest: JsonValue[]];
-
-/**
- * The column metadata of a download row, decoded from its stamps.
- *
- * @example
- * ```ts
- * const metadata = downloadRowMetadata(page.columns, page.clients, page.rows[0]!);
- * ```
- */
-export function downloadRowMetadata(
-  columns: readonly string[],
-  clients: readonly string[],
-  row: DownloadRow,
-): WireMetadata {
-  const metadata: WireMetadata = {};
-  const count = columns.length;
-  let at = 2 + count;
-  let previous: number | undefined;
-  for (let i = 0; i < count; i++, at += 2) {
-    const sent = row[at];
-    const c = row[at + 1];
-    if (typeof sent !== 'number' || typeof c !== 'number') continue;
-    const t = previous === undefined ? sent : previous + sent;
-    previous = t;
-    const client = clients[c];
-    if (client !== undefined) metadata[columns[i]!] = { t, c: client };
-  }
-  return metadata;
-}
-
-/**
- * A download row as a {@link WireRow}: id, last-synced-at, metadata, values.
- *
- * @example
- * ```ts
- * const rows = page.rows.map((row) => downloadRowToWire(page, row));
- * ```
- */
-export function downloadRowToWire(
-  page: Pick<DownloadTablePage, 'columns' | 'clients'>,
-  row: DownloadRow,
-): WireRow {
-  const values = row.slice(2, 2 + page.columns.length) as JsonValue[];
-  return [row[0], row[1], downloadRowMetadata(page.columns, page.clients, row), ...values];
-}
+export type DownloadRow = [id: string, syncedAt: number | null, ...rest: JsonValue[]];
 
 /** Per-row error codes of an upload. */
 export type RowErrorCode =

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { phoneBookConfig as config } from '../../test/phone-book.fixture.ts';
+import { downloadRowsToWire } from './download-rows.ts';
 import { MAX_UPLOAD_ROWS, MAX_VALUE_BYTES, PROTOCOL_VERSION } from './limits.ts';
-import { checkUploadRow, type DownloadRow, downloadRowToWire, type UploadRow } from './messages.ts';
+import { checkUploadRow, type DownloadRow, type UploadRow } from './messages.ts';
 import { groupProtocol } from './schemas.ts';
 import { checkValue, checkWireValue, encodeValues } from './values.ts';
 
@@ -203,22 +204,58 @@ describe('app-side values', () => {
 });
 
 describe('download rows', () => {
-  test('decode stamps from deltas and writer indexes, skipping unstamped columns', () => {
+  test('read times as differences through the page, writers by index, unstamped columns skipped', () => {
     const page = { columns: ['a', 'b', 'c', 'd'], clients: ['w1', 'w2'] };
-    const row: DownloadRow = ['r1', '2026-01-01T00:00:00.000000Z', 1, 'x', null, true];
-    row.push(1_760_000_000_000_000, 1, null, null, -7, 0, 0, 1);
-    expect(downloadRowToWire(page, row)).toEqual([
-      'r1',
-      '2026-01-01T00:00:00.000000Z',
-      {
-        a: { t: 1_760_000_000_000_000, c: 'w2' },
-        c: { t: 1_759_999_999_999_993, c: 'w1' },
-        d: { t: 1_759_999_999_999_993, c: 'w2' },
-      },
-      1,
-      'x',
-      null,
-      true,
+    const first: DownloadRow = ['r1', 1_764_085_265_123_456, 1, 'x', null, true];
+    first.push(1_760_000_000_000_000, 1, null, null, -7, 0, 0, 1);
+    const second: DownloadRow = ['r2', 544, 2, 'y', 'z', false];
+    second.push(1_000, 0, 0, 0, null, null, 5, 1);
+    const unsynced: DownloadRow = ['r3', null, 3, null, null, false];
+    unsynced.push(null, null, null, null, null, null, null, null);
+    const third: DownloadRow = ['r4', 0, 4, null, null, false];
+    third.push(-1, 0, null, null, null, null, null, null);
+    expect(downloadRowsToWire({ ...page, rows: [first, second, unsynced, third] })).toEqual([
+      [
+        'r1',
+        '2025-11-25T15:41:05.123456Z',
+        {
+          a: { t: 1_760_000_000_000_000, c: 'w2' },
+          c: { t: 1_759_999_999_999_993, c: 'w1' },
+          d: { t: 1_759_999_999_999_993, c: 'w2' },
+        },
+        1,
+        'x',
+        null,
+        true,
+      ],
+      [
+        'r2',
+        '2025-11-25T15:41:05.124000Z',
+        {
+          a: { t: 1_760_000_000_000_993, c: 'w1' },
+          b: { t: 1_760_000_000_000_993, c: 'w1' },
+          d: { t: 1_760_000_000_000_998, c: 'w2' },
+        },
+        2,
+        'y',
+        'z',
+        false,
+      ],
+      ['r3', '', {}, 3, null, null, false],
+      [
+        'r4',
+        '2025-11-25T15:41:05.124000Z',
+        { a: { t: 1_760_000_000_000_997, c: 'w1' } },
+        4,
+        null,
+        null,
+        false,
+      ],
     ]);
+  });
+
+  test('a last-synced-at JavaScript cannot hold is refused by name', () => {
+    const page = { columns: [], clients: [], rows: [['r1', 9e18] as DownloadRow] };
+    expect(() => downloadRowsToWire(page)).toThrow(/not a time in microseconds/);
   });
 });

@@ -32,7 +32,7 @@ const wireRowSchema = z
   .tuple([z.string(), z.string(), z.record(z.string(), wireStampSchema)])
   .rest(jsonValue) as unknown as z.ZodType<WireRow>;
 const downloadRowSchema = z
-  .tuple([z.string(), z.string()])
+  .tuple([z.string(), z.number().int().nullable()])
   .rest(jsonValue) as unknown as z.ZodType<DownloadRow>;
 
 /** Zod schemas of one group's messages, built from the config. */

@@ -5,12 +5,10 @@ import {
   type DownloadResponse,
   type DownloadRow,
   type DownloadTablePage,
-  type JsonValue,
   MAX_PAGE_SIZE,
   PROTOCOL_VERSION,
   type ResolvedGroup,
   type ResolvedGroupTable,
-  type WireRow,
 } from '@carburetor/core';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { CarburetorServerError } from '../errors.ts';

@@ -1,10 +1,10 @@
 import type { DownloadRow, JsonValue, ResolvedGroupTable } from '@carburetor/core';
 import { type RawBuilder, sql } from 'kysely';
-import { timestampSql, wireValueSql } from './wire-sql.ts';
+import { wireValueSql } from './wire-sql.ts';
 
 /**
  * A row of a download query: cursor position (xid, id), kind, and for a
- * row with values its last-synced-at (`l`), each synced column's wire value
+ * row with values its last-synced-at in microseconds (`l`), each synced column's wire value
  * (`v0`, `v1`, …) and stamp as text (`t0`/`c0`, …: write time and writer;
  * see `pageRowSql` for the writer).
  */
@@ -12,7 +12,7 @@ export interface PageRow {
   x: string;
   i: string;
   k: number;
-  l: string;
+  l: string | null;
   [column: string]: unknown;
 }
 
@@ -32,7 +32,7 @@ const writerKey = (n: number) => `c${n}`;
 export function pageRowSql(entry: ResolvedGroupTable): RawBuilder<unknown> {
   const { table } = entry;
   const metadata = sql.ref(table.columnSyncMetadata);
-  const items: RawBuilder<unknown>[] = [sql`${timestampSql(table.lastSyncedAt)} as l`];
+  const items: RawBuilder<unknown>[] = [sql`${microsSql(table.lastSyncedAt)} as l`];
   const columns = table.syncedColumns;
   columns.forEach((name, n) => {
     const stamp = sql`${metadata} -> ${sql.lit(name)}`;
@@ -48,9 +48,21 @@ export function pageRowSql(entry: ResolvedGroupTable): RawBuilder<unknown> {
 }
 
 /**
- * Turns page rows into {@link DownloadRow}s: id, last-synced-at, values, then
- * each column's write time (as a delta from the previous stamped column's)
- * and writer index into `clients` (null, null when the column has no stamp).
+ * A timestamptz as microseconds since the epoch (null for ±infinity),
+ * exact on every PostgreSQL with xid8 (13 and up, where `extract` still
+ * returns a float).
+ */
+function microsSql(name: string): RawBuilder<unknown> {
+  const ref = sql.ref(name);
+  return sql`case when isfinite(${ref}) then extract(epoch from date_trunc('second', ${ref}))::int8 * 1000000 + extract(microseconds from ${ref})::int8 % 1000000 end`;
+}
+
+/**
+ * Turns a page's rows, in page order, into {@link DownloadRow}s: id,
+ * last-synced-at (as a difference from the previous row's), values, then
+ * each column's write time (as a difference from the previous write time in
+ * the page) and writer index into `clients` (null, null when the column has
+ * no stamp).
  */
 export class RowCompactor {
   /** The page's writer ids; each gets the next index on first sight. */
@@ -59,6 +71,8 @@ export class RowCompactor {
   readonly #values: string[];
   readonly #times: string[];
   readonly #writers: string[];
+  #syncedAt: number | undefined;
+  #time: number | undefined;
 
   constructor(columnCount: number) {
     const keys = Array.from({ length: columnCount }, (_, n) => n);
@@ -71,8 +85,10 @@ export class RowCompactor {
     const count = this.#values.length;
     const out = new Array<JsonValue>(2 + 3 * count);
     out[0] = row.i;
-    out[1] = row.l;
-    let previous: number | undefined;
+    const syncedAt = row.l === null ? null : Number(row.l);
+    out[1] =
+      syncedAt === null || this.#syncedAt === undefined ? syncedAt : syncedAt - this.#syncedAt;
+    if (syncedAt !== null) this.#syncedAt = syncedAt;
     let writer: unknown; // this column's writer id, as sent or carried from the previous column
     let indexed: unknown; // the writer whose index is `index`
     let index = 0;
@@ -83,9 +99,9 @@ export class RowCompactor {
       if (n === 0 || sent !== null) writer = sent;
       const t = Number(row[this.#times[n]!] ?? Number.NaN);
       if (Number.isSafeInteger(t) && typeof writer === 'string' && writer !== '') {
-        // Columns written together share their time: deltas are short on the wire.
-        out[at] = previous === undefined ? t : t - previous;
-        previous = t;
+        // Columns and rows written together share their time: differences are short.
+        out[at] = this.#time === undefined ? t : t - this.#time;
+        this.#time = t;
         if (writer !== indexed) {
           indexed = writer;
           index = this.#writerIndex(writer);

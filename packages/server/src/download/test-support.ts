@@ -2,7 +2,7 @@ import {
   boolean,
   type DownloadResponse,
   defineSyncConfig,
-  downloadRowToWire,
+  downloadRowsToWire,
   integer,
   PROTOCOL_VERSION,
   table,
@@ -81,8 +81,8 @@ export async function downloadAll(
     );
     out.pages.push(page);
     const part = page.tables['contact']!;
-    for (const row of part.rows) {
-      out.rows.set(row[0], downloadRowToWire(part, row));
+    for (const row of downloadRowsToWire(part)) {
+      out.rows.set(row[0], row);
       out.received.push(row[0]);
     }
     out.tombstones.push(...part.tombstones);

@@ -1,0 +1,92 @@
+import type { JsonValue } from '../config/column-types.ts';
+import { timestampFromMicros } from '../config/timestamp.ts';
+import type { DownloadRow, DownloadTablePage, WireMetadata, WireRow } from './messages.ts';
+
+/** What a download row says once its differences are resolved. */
+export interface ReadDownloadRow {
+  id: string;
+  /** When the server last wrote the row, canonical text; null when it was not sent. */
+  lastSyncedAt: string | null;
+  /** The synced values, in the order of the page's `columns`. */
+  values: JsonValue[];
+  metadata: WireMetadata;
+}
+
+/**
+ * Reads the rows of one download page, in page order: each row's times are
+ * differences from the rows before it (see {@link DownloadRow}).
+ *
+ * @example
+ * ```ts
+ * const reader = new DownloadRowReader(page);
+ * for (const row of page.rows) {
+ *   const { id, lastSyncedAt, values, metadata } = reader.read(row);
+ * }
+ * ```
+ */
+export class DownloadRowReader {
+  readonly #columns: readonly string[];
+  readonly #clients: readonly string[];
+  #syncedAt: number | undefined;
+  #syncedAtText: string | null = null;
+  #time: number | undefined;
+
+  constructor(page: Pick<DownloadTablePage, 'columns' | 'clients'>) {
+    this.#columns = page.columns;
+    this.#clients = page.clients;
+  }
+
+  /** The next row of the page. */
+  read(row: DownloadRow): ReadDownloadRow {
+    const count = this.#columns.length;
+    return {
+      id: row[0],
+      lastSyncedAt: this.#lastSyncedAt(row[1]),
+      values: row.slice(2, 2 + count) as JsonValue[],
+      metadata: this.#metadata(row, count),
+    };
+  }
+
+  #lastSyncedAt(sent: number | null): string | null {
+    if (typeof sent !== 'number') return null;
+    const micros = this.#syncedAt === undefined ? sent : this.#syncedAt + sent;
+    // Rows written together share it: format each time once.
+    if (micros !== this.#syncedAt || this.#syncedAtText === null) {
+      this.#syncedAtText = timestampFromMicros(micros);
+    }
+    this.#syncedAt = micros;
+    return this.#syncedAtText;
+  }
+
+  #metadata(row: DownloadRow, count: number): WireMetadata {
+    const metadata: WireMetadata = {};
+    for (let i = 0, at = 2 + count; i < count; i++, at += 2) {
+      const sent = row[at];
+      const c = row[at + 1];
+      if (typeof sent !== 'number' || typeof c !== 'number') continue;
+      const t = this.#time === undefined ? sent : this.#time + sent;
+      this.#time = t;
+      const client = this.#clients[c];
+      if (client !== undefined) metadata[this.#columns[i]!] = { t, c: client };
+    }
+    return metadata;
+  }
+}
+
+/**
+ * A download page's rows as {@link WireRow}s: id, last-synced-at, metadata, values.
+ *
+ * @example
+ * ```ts
+ * const rows = downloadRowsToWire(page);
+ * ```
+ */
+export function downloadRowsToWire(
+  page: Pick<DownloadTablePage, 'columns' | 'clients' | 'rows'>,
+): WireRow[] {
+  const reader = new DownloadRowReader(page);
+  return page.rows.map((row) => {
+    const { id, lastSyncedAt, values, metadata } = reader.read(row);
+    return [id, lastSyncedAt ?? '', metadata, ...values];
+  });
+}
