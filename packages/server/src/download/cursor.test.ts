@@ -149,7 +149,7 @@ describe('download cursor (two real connections)', () => {
     const commitBetweenTables: KyselyPlugin = {
       transformQuery: (args) => args.node,
       async transformResult(args) {
-        if (!interleaved && args.result.rows.some((r) => 'x' in r)) {
+        if (!interleaved && args.result.rows.some((r) => 'k' in r)) {
           interleaved = true;
           await writer.query('begin');
           await writer.query(`insert into snap_orders (id, label) values ('o2', 'new')`);

@@ -11,11 +11,12 @@ import {
   type ResolvedGroupTable,
 } from '@carburetor/core';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
+import { rowChunks } from '../driver/row-chunks.ts';
 import { CarburetorServerError } from '../errors.ts';
 import { groupOf, groupTableOf } from '../group.ts';
 import { XID_COLUMN } from '../schema/names.ts';
 import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
-import { type PageRow, pageRowSql, RowCompactor } from './page-row.ts';
+import { type PageRow, pageRowsSql, RowCompactor } from './page-row.ts';
 import { filterSql } from './wire-sql.ts';
 
 /** The caller's context values, e.g. `{ userId: 'u1' }`. */
@@ -36,6 +37,12 @@ interface TablePlan {
 const ROW = 0;
 const TOMBSTONE = 1;
 const OUT_OF_SCOPE = 2;
+
+/**
+ * Rows compacted at a time while a page streams in: each chunk's driver rows
+ * are garbage before the next arrives.
+ */
+const CHUNK_ROWS = 1_000;
 
 /**
  * Answers one download page of a group: per requested table, the rows
@@ -162,37 +169,37 @@ async function readTable(
     ? sql.lit(ROW)
     : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${whole} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
 
-  const result = await sql<PageRow>`
-    select ${xid}::text as x, ${id} as i, ${kind} as k,
-      ${pageRowSql(entry)}
-    from ${sql.table(table.sqlName)}
-    ${where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``}
-    order by ${xid}, ${id}
-    limit ${sql.lit(pageSize + 1)}`.execute(trx);
-
-  const found = result.rows;
-  const more = found.length > pageSize;
-  const count = more ? pageSize : found.length;
   const compact = new RowCompactor(table.syncedColumns.length);
   const rows: DownloadRow[] = [];
   const tombstones: string[] = [];
   const outOfScope: string[] = [];
-  for (let n = 0; n < count; n++) {
-    const row = found[n]!;
-    if (row.k === ROW) rows.push(compact.row(row));
-    else if (row.k === TOMBSTONE) tombstones.push(row.i);
-    else outOfScope.push(row.i);
+  // One row past the page tells whether more follow.
+  const query = pageRowsSql({ entry, where, kind, limit: pageSize + 1 });
+  let taken = 0;
+  let last: PageRow | undefined;
+  let more = false;
+  for await (const chunk of rowChunks(trx, query, CHUNK_ROWS)) {
+    for (const row of chunk) {
+      if (taken === pageSize) {
+        more = true;
+        break;
+      }
+      taken++;
+      last = row;
+      if (row.k === ROW) rows.push(compact.row(row));
+      else if (row.k === TOMBSTONE) tombstones.push(row.i);
+      else outOfScope.push(row.i);
+    }
   }
   // Inside a pass the floor is the one its first page took; a new pass takes this snapshot's.
   const passFloor = cursor?.p ?? snapshotFloor;
-  const last = found[count - 1];
   const next: CursorState =
     more && last
       ? {
           f: plan.fingerprint,
           l: cursor?.l ?? null,
           p: passFloor,
-          x: last.x,
+          x: await xidOf(trx, table, last.i),
           i: last.i,
           ...(firstPass ? { h: startedWithRows } : {}),
         }
@@ -207,6 +214,19 @@ async function readTable(
     hasMore: more,
     reset: plan.reset,
   };
+}
+
+/** The cursor position of a row the page read: only the last row's is needed, so rows do not carry it. */
+async function xidOf(
+  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+  trx: Kysely<any>,
+  table: ResolvedGroupTable['table'],
+  id: string,
+): Promise<string> {
+  const result = await sql<{ x: string }>`
+    select ${sql.ref(XID_COLUMN)}::text as x from ${sql.table(table.sqlName)}
+    where ${sql.ref(table.id)} = ${id}`.execute(trx);
+  return result.rows[0]!.x;
 }
 
 /**

@@ -1,50 +1,91 @@
 import type { DownloadRow, JsonValue, ResolvedGroupTable } from '@carburetor/core';
 import { type RawBuilder, sql } from 'kysely';
+import { XID_COLUMN } from '../schema/names.ts';
 import { wireValueSql } from './wire-sql.ts';
 
 /**
- * A row of a download query: cursor position (xid, id), kind, and for a
- * row with values its last-synced-at in microseconds (`l`), each synced column's wire value
- * (`v0`, `v1`, …) and stamp as text (`t0`/`c0`, …: write time and writer;
- * see `pageRowSql` for the writer).
+ * A row of a download query: id, kind, and for a row with values its
+ * last-synced-at in microseconds (`l`), each synced column's wire value
+ * (`v0`, `v1`, …) and stamp (`t0`/`c0`, …: write time and writer, see
+ * `pageRowsSql`).
  */
 export interface PageRow {
-  x: string;
   i: string;
   k: number;
   l: string | null;
   [column: string]: unknown;
 }
 
+/** What one query of a download page reads. */
+export interface PageQuery {
+  readonly entry: ResolvedGroupTable;
+  /** Conditions on the table's own columns. */
+  readonly where: readonly RawBuilder<unknown>[];
+  /** The kind of each row (row, tombstone, out of scope), on the table's own columns. */
+  readonly kind: RawBuilder<unknown>;
+  readonly limit: number;
+}
+
 const valueKey = (n: number) => `v${n}`;
 const timeKey = (n: number) => `t${n}`;
 const writerKey = (n: number) => `c${n}`;
+/** Alias of a column's stamp object (reserved prefix: no user column has it). */
+const stampKey = (n: number) => `_carburetor_s${n}`;
 
 /**
- * The select list of a page row after x, i, k: `l`, then `v`, `t`, `c` per
- * synced column. Plain columns, not one JSON value per row: the driver
- * reads short texts, and no metadata object is built in JavaScript.
+ * The rows of a download page in cursor order, as plain columns rather than
+ * one JSON value per row: the driver reads short texts and no metadata
+ * object is built in JavaScript.
  *
- * A writer is sent only where it differs from the previous column's (null
- * otherwise; '' for none): rows mostly have one writer, and every text the
- * driver reads costs time and garbage.
+ * The page is cut first; each stamp is then taken out of the metadata once
+ * (a lateral subquery). Where a column's stamp equals the previous column's,
+ * its write time and writer are left out (both null): rows are mostly
+ * written whole by one writer, and every text the driver reads costs time
+ * and garbage. `''` says the column has no write time or no writer.
  */
-export function pageRowSql(entry: ResolvedGroupTable): RawBuilder<unknown> {
+export function pageRowsSql(query: PageQuery): RawBuilder<PageRow> {
+  const { entry, where, kind, limit } = query;
   const { table } = entry;
-  const metadata = sql.ref(table.columnSyncMetadata);
-  const items: RawBuilder<unknown>[] = [sql`${microsSql(table.lastSyncedAt)} as l`];
   const columns = table.syncedColumns;
+  const inner = [
+    sql.ref(XID_COLUMN),
+    sql`${kind} as _carburetor_kind`,
+    ...[...new Set([table.id, table.lastSyncedAt, table.columnSyncMetadata, ...columns])].map(
+      (name) => sql.ref(name),
+    ),
+  ];
+  const metadata = sql.ref(`page.${table.columnSyncMetadata}`);
+  const stamps = columns.map(
+    (name, n) => sql`${metadata} -> ${sql.lit(name)} as ${sql.ref(stampKey(n))}`,
+  );
+  const items: RawBuilder<unknown>[] = [
+    sql`${sql.ref(`page.${table.id}`)} as i`,
+    sql`_carburetor_kind as k`,
+    sql`${microsSql(table.lastSyncedAt)} as l`,
+  ];
   columns.forEach((name, n) => {
-    const stamp = sql`${metadata} -> ${sql.lit(name)}`;
+    const stamp = sql.ref(stampKey(n));
+    const part = (key: 't' | 'c') =>
+      n === 0
+        ? sql`${stamp} ->> ${sql.lit(key)}`
+        : sql`case when ${stamp} = ${sql.ref(stampKey(n - 1))} then null else coalesce(${stamp} ->> ${sql.lit(key)}, '') end`;
     items.push(
       sql`${wireValueSql(table.column[name]!)} as ${sql.ref(valueKey(n))}`,
-      sql`${stamp} ->> 't' as ${sql.ref(timeKey(n))}`,
-      n === 0
-        ? sql`${stamp} ->> 'c' as ${sql.ref(writerKey(n))}`
-        : sql`nullif(coalesce(${stamp} ->> 'c', ''), ${metadata} -> ${sql.lit(columns[n - 1]!)} ->> 'c') as ${sql.ref(writerKey(n))}`,
+      sql`${part('t')} as ${sql.ref(timeKey(n))}`,
+      sql`${part('c')} as ${sql.ref(writerKey(n))}`,
     );
   });
-  return sql.join(items);
+  return sql<PageRow>`
+    select ${sql.join(items)}
+    from (
+      select ${sql.join(inner)}
+      from ${sql.table(table.sqlName)}
+      ${where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``}
+      order by ${sql.ref(XID_COLUMN)}, ${sql.ref(table.id)}
+      limit ${sql.lit(limit)}
+    ) as page
+    cross join lateral (select ${sql.join(stamps)} offset 0) as stamp
+    order by page.${sql.ref(XID_COLUMN)}, ${sql.ref(`page.${table.id}`)}`;
 }
 
 /**
@@ -89,19 +130,25 @@ export class RowCompactor {
     out[1] =
       syncedAt === null || this.#syncedAt === undefined ? syncedAt : syncedAt - this.#syncedAt;
     if (syncedAt !== null) this.#syncedAt = syncedAt;
-    let writer: unknown; // this column's writer id, as sent or carried from the previous column
+    // This column's write time and writer, carried from the previous column
+    // where the query left out a stamp equal to it.
+    let time = Number.NaN;
+    let writer: unknown;
     let indexed: unknown; // the writer whose index is `index`
     let index = 0;
     for (let n = 0; n < count; n++) {
       out[2 + n] = row[this.#values[n]!] as JsonValue;
       const at = 2 + count + 2 * n;
-      const sent = row[this.#writers[n]!];
-      if (n === 0 || sent !== null) writer = sent;
-      const t = Number(row[this.#times[n]!] ?? Number.NaN);
-      if (Number.isSafeInteger(t) && typeof writer === 'string' && writer !== '') {
+      const sentTime = row[this.#times[n]!];
+      const sentWriter = row[this.#writers[n]!];
+      if (n === 0 || sentTime !== null || sentWriter !== null) {
+        time = typeof sentTime === 'string' && sentTime !== '' ? Number(sentTime) : Number.NaN;
+        writer = sentWriter;
+      }
+      if (Number.isSafeInteger(time) && typeof writer === 'string' && writer !== '') {
         // Columns and rows written together share their time: differences are short.
-        out[at] = this.#time === undefined ? t : t - this.#time;
-        this.#time = t;
+        out[at] = this.#time === undefined ? time : time - this.#time;
+        this.#time = time;
         if (writer !== indexed) {
           indexed = writer;
           index = this.#writerIndex(writer);

@@ -170,6 +170,21 @@ export function syncScenarios(getDb: () => Db): void {
       rank: { t: at(6), c: '' },
       is_deleted: { t: 1.5, c: 'device-b' },
     };
+    // Written whole by one writer (the common row), and a row where a time or
+    // a writer repeats across a column without a stamp, or changes alone.
+    const whole = Object.fromEntries(
+      ['owner_id', 'name', 'phone', 'published', 'rank', 'is_deleted'].map((c) => [
+        c,
+        { t: at(7), c: 'device-b' },
+      ]),
+    );
+    const gaps = {
+      owner_id: { t: at(8), c: 'device-a' },
+      name: { t: at(8), c: 'device-b' },
+      published: { t: at(8), c: 'device-b' },
+      rank: { t: at(3), c: 'device-b' },
+      is_deleted: { t: at(3), c: 'device-a' },
+    };
     await db.transaction().execute(async (trx) => {
       await sql`select set_config('carburetor.upload', 'on', true)`.execute(trx);
       await trx
@@ -177,12 +192,16 @@ export function syncScenarios(getDb: () => Db): void {
         .values([
           { id: 'mixed', owner_id: 'u1', name: 'x', column_sync_metadata: JSON.stringify(mixed) },
           { id: 'broken', owner_id: 'u1', name: 'y', column_sync_metadata: JSON.stringify(broken) },
+          { id: 'whole', owner_id: 'u1', name: 'z', column_sync_metadata: JSON.stringify(whole) },
+          { id: 'gaps', owner_id: 'u1', name: 'w', column_sync_metadata: JSON.stringify(gaps) },
         ])
         .execute();
     });
     const got = await downloadAll(db, config, 'everything', {});
     expect(got.rows.get('mixed')![2]).toEqual(mixed);
     expect(got.rows.get('broken')![2]).toEqual({ published: { t: at(4), c: 'device-c' } });
+    expect(got.rows.get('whole')![2]).toEqual(whole);
+    expect(got.rows.get('gaps')![2]).toEqual(gaps);
     const clients = got.pages[0]!.tables['contact']!.clients;
     expect([...clients].sort()).toEqual(['device-a', 'device-b', 'device-c']);
   });

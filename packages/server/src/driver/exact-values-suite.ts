@@ -8,7 +8,10 @@ import {
   type TestSchema,
 } from './test-fixture.ts';
 
-/** The tests every dialect must pass: exact values both ways, UTC sessions, affected rows. */
+/**
+ * The tests every dialect must pass: exact values both ways, UTC sessions,
+ * affected rows, streaming.
+ */
 export function exactValuesSuite(db: Kysely<TestSchema>): void {
   it('round-trips every seed type exactly', async () => {
     await db.insertInto('samples').values(sampleInput).execute();
@@ -39,5 +42,37 @@ export function exactValuesSuite(db: Kysely<TestSchema>): void {
       .execute();
     const result = await db.updateTable('events').set({ name: 'z' }).executeTakeFirst();
     expect(result.numUpdatedRows).toBe(2n);
+  });
+
+  it('streams a result in chunks of exact values, and frees the connection however the stream ends', async () => {
+    const numbers = sql<{ n: string }>`select n::int8 as n from generate_series(1, 2500) n`;
+    const chunks: string[][] = [];
+    for await (const chunk of db.getExecutor().stream(numbers.compile(db), 1000)) {
+      chunks.push(chunk.rows.map((row) => row.n));
+    }
+    expect(chunks.map((rows) => rows.length)).toEqual([1000, 1000, 500]);
+    expect(chunks.flat()).toEqual(Array.from({ length: 2500 }, (_, i) => String(i + 1)));
+
+    for await (const chunk of db.getExecutor().stream(numbers.compile(db), 10)) {
+      expect(chunk.rows).toHaveLength(10);
+      break; // the rest is dropped
+    }
+    const failing = sql`select 1 / (1500 - n) as x from generate_series(1, 2000) n`;
+    await expect(async () => {
+      for await (const _ of db.getExecutor().stream(failing.compile(db), 100)) {
+        // rows before the failure arrive; the stream then throws
+      }
+    }).rejects.toThrow(/division by zero/);
+    // Through the query builder too, and the connection is usable afterwards.
+    await db.deleteFrom('events').execute();
+    await db
+      .insertInto('events')
+      .values([{ name: 'a' }, { name: 'b' }])
+      .execute();
+    const names: string[] = [];
+    for await (const row of db.selectFrom('events').select('name').orderBy('name').stream(1)) {
+      names.push(row.name);
+    }
+    expect(names).toEqual(['a', 'b']);
   });
 }

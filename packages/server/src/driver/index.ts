@@ -1,3 +1,4 @@
+export { exactPgTypes } from './exact-pg-types.ts';
 export {
   exactTextParsers,
   PG_OIDS,
@@ -5,11 +6,5 @@ export {
   parsePgArray,
   type TextParser,
 } from './exact-types.ts';
-export {
-  createPgDialect,
-  createPgKysely,
-  createPgPool,
-  exactPgTypes,
-  type PgSource,
-} from './pg-dialect.ts';
+export { createPgDialect, createPgKysely, createPgPool, type PgSource } from './pg-dialect.ts';
 export { createPgliteKysely, PgliteDialect } from './pglite-dialect.ts';

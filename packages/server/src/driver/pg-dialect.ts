@@ -2,28 +2,11 @@ import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryRes
 import { type DialectAdapter, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { rememberDatabaseSource } from './database-source.ts';
-import { exactTextParsers } from './exact-types.ts';
+import { exactPgTypes } from './exact-pg-types.ts';
+import { RowStream } from './row-stream.ts';
 
 /** What the pg driver can be built from: a URL, a pg pool config, or a pool the app owns. */
 export type PgSource = string | pg.PoolConfig | pg.Pool;
-
-/**
- * A pg `types` config for one pool or query: the exact parsers of
- * `exactTextParsers`, then pg's own for everything else. Handing it to a pool
- * leaves `pg.types` (the process-wide table the app may rely on) untouched.
- *
- * @example
- * const pool = new pg.Pool({ connectionString, types: exactPgTypes });
- */
-export const exactPgTypes: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (format === undefined || format === 'text') {
-      const parser = exactTextParsers[oid];
-      if (parser) return parser;
-    }
-    return pg.types.getTypeParser(oid, format ?? 'text');
-  }) as pg.CustomTypesConfig['getTypeParser'],
-};
 
 const UTC_OPTION = '-c TimeZone=UTC';
 
@@ -66,7 +49,7 @@ class SourcePostgresDialect extends PostgresDialect {
   readonly #pool: pg.Pool;
 
   constructor(pool: pg.Pool, exact: ExactPool) {
-    super({ pool: exact });
+    super({ pool: exact, cursor: RowStream });
     this.#pool = pool;
   }
 
@@ -155,9 +138,12 @@ class ExactClient implements PostgresPoolClient {
     parameters?: ReadonlyArray<unknown>,
   ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
     if (typeof sqlOrCursor !== 'string') {
-      throw new Error(
-        'Streaming is not enabled in createPgDialect: its rows would bypass the exact parsers.',
-      );
+      if (!(sqlOrCursor instanceof RowStream)) {
+        throw new Error(
+          'createPgDialect streams through its own cursor: another one would bypass the exact parsers.',
+        );
+      }
+      return this.#client.query(sqlOrCursor);
     }
     return this.#client.query({
       text: sqlOrCursor,

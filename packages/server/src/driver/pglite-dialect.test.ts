@@ -97,11 +97,4 @@ describe('PgliteDialect', () => {
     await tx.commit().execute();
     expect(await db.selectFrom('events').select('name').execute()).toEqual([{ name: 'kept' }]);
   });
-
-  it('says clearly that streaming is not supported', async () => {
-    const stream = db.selectFrom('events').selectAll().stream();
-    await expect(stream.next()).rejects.toThrow(/not supported on PGlite/);
-    // The failed stream released the lock.
-    expect(await db.selectFrom('events').selectAll().execute()).toEqual([]);
-  });
 });

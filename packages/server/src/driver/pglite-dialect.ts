@@ -140,11 +140,15 @@ class PgliteConnection implements DatabaseConnection {
     };
   }
 
-  streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new Error(
-      'Streaming (`.stream()`) is not supported on PGlite: it returns whole results. ' +
-        'Page with limit/offset or a keyset instead.',
-    );
+  /** PGlite returns whole results: `.stream()` reads the result, then hands it over in chunks. */
+  async *streamQuery<R>(
+    compiledQuery: CompiledQuery,
+    chunkSize: number,
+  ): AsyncIterableIterator<QueryResult<R>> {
+    const { rows } = await this.executeQuery<R>(compiledQuery);
+    for (let at = 0; at < rows.length; at += chunkSize) {
+      yield { rows: rows.slice(at, at + chunkSize) };
+    }
   }
 
   release(): void {
