@@ -597,3 +597,34 @@ test("issue: a row unpublished and deleted at once stayed on other users' replic
   // §4: a row that no longer passes the filter is removed; here it is kept, deleted, with its old values.
   expect(await localRow(viewer.driver, card.id)).toBeUndefined();
 });
+
+test('issue: a replica whose first download was lost kept a deleted row with stale columns (id-only tombstone)', async () => {
+  const user = `lost-first-${++runNumber}`;
+  const network = new FaultyNetwork();
+  const x = await openFaultyClient({
+    url: harness.url,
+    user,
+    groups: ['private_contacts'],
+    store: `lost-first-x-${runNumber}`,
+    network,
+  });
+  const y = await harness.client(user);
+  try {
+    const row = await x.sync.insertPhoneBook({ owner_id: user, name: 'x', phone_number: '1' });
+    network.dropNext('download-response'); // the upload lands; x never gets a cursor
+    await expect(x.sync.sync()).rejects.toMatchObject({ code: 'sync_failed' });
+    await y.sync.sync();
+    await y.sync.updatePhoneBook(row.id, { note: 'new' });
+    await y.sync.deletePhoneBook(row.id);
+    await y.sync.sync();
+    expect(await harness.serverRow(row.id)).toMatchObject({ note: 'new', record_deleted: true });
+    // x's first download, holding rows, gets the deletion id-only: it must not keep the old note.
+    await x.sync.sync();
+    const local = (await replicaRows(x.driver)).find((r) => r.id === row.id);
+    expect(local).toBeUndefined();
+    expect(await x.sync.rejected()).toEqual([]);
+  } finally {
+    await x.sync.close();
+    deleteMemoryStore(`lost-first-x-${runNumber}`);
+  }
+});

@@ -144,9 +144,21 @@ async function applyTablePage(
     changed = true;
   }
 
+  // An id-only tombstone (a first download into a replica that holds rows)
+  // brings no columns, so a clean local copy may keep stale ones (§6): it is
+  // forgotten, as a first download leaves deleted rows out. A dirty copy is
+  // the app's unsent work: marked deleted, its upload's answer brings the rest.
+  const forgotten: string[] = [];
   for (const id of page.tombstones) {
     const local = current.get(id);
-    if (!local || local.values[table.isDeleted]) continue;
+    if (!local) continue;
+    if (local.dirty === null) {
+      forgotten.push(id);
+      writes.delete(id);
+      changed = true;
+      continue;
+    }
+    if (local.values[table.isDeleted]) continue;
     const merged = mergeIncomingRow(
       local,
       { values: { [table.isDeleted]: true }, metadata: {} },
@@ -157,6 +169,7 @@ async function applyTablePage(
     changed = true;
   }
   statements.push(...upsertStatements(table, [...writes.values()]));
+  for (const id of forgotten) statements.push(...forgetRow(table, id));
 
   for (const id of page.outOfScope) {
     const local = current.get(id);
