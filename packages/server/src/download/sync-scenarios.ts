@@ -16,6 +16,7 @@ import {
   text,
   timestamptz,
   uuid,
+  type WireRow,
 } from '@carburetor/core';
 import { type Kysely, sql } from 'kysely';
 import { expect, it } from 'vitest';
@@ -405,6 +406,54 @@ export function syncScenarios(getDb: () => Db): void {
     expect(error).toBeInstanceOf(CarburetorServerError);
     expect(error).toMatchObject({ code: 'bad_request', table: 'contact' });
     expect((error as Error).message).toMatch(/cursor of table "contact" is malformed/);
+  });
+
+  it('downloads a wide table (300 columns) in pages, every value and stamp', async () => {
+    const db = getDb();
+    const names = Array.from({ length: 300 }, (_, n) => `c${n}`);
+    const config = defineSyncConfig({
+      tables: {
+        wide: table(
+          { plural: 'wide_rows' },
+          Object.fromEntries(names.map((name) => [name, integer().nullable()])),
+        ),
+      },
+      syncGroups: { all: { wide: true } },
+    });
+    await migrateServer(db, config);
+    const values = (k: number) => Object.fromEntries(names.map((name, n) => [name, n * k]));
+    await db
+      .insertInto('wide_rows')
+      .values([1, 2, 3].map((k) => ({ id: `w${k}`, ...values(k) })))
+      .execute();
+    await sql`update wide_rows set c150 = -1 where id = 'w2'`.execute(db);
+    const got: WireRow[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const page = await downloadChanges(
+        db,
+        config,
+        'all',
+        {
+          protocol: PROTOCOL_VERSION,
+          clientId: 'c',
+          tables: { wide: { cursor, hasRows: cursor !== null } },
+          pageSize: 2,
+        },
+        {},
+      );
+      got.push(...downloadRowsToWire(page.tables['wide']!));
+      cursor = page.tables['wide']!.cursor;
+      if (!page.hasMore) break;
+    }
+    expect(got.map((row) => row[0]).sort()).toEqual(['w1', 'w2', 'w3']);
+    const stored = await db.selectFrom('wide_rows').selectAll().execute();
+    for (const row of got) {
+      const raw = stored.find((r) => r['id'] === row[0])!;
+      expect(row.slice(3)).toEqual([...names.map((name) => raw[name]), false]);
+      expect(row[2]).toEqual(raw['column_sync_metadata']);
+    }
+    expect(got.find((row) => row[0] === 'w2')![3 + 150]).toBe(-1);
   });
 
   it('sends every column kind exactly as the type mapping encodes it', async () => {
