@@ -45,11 +45,17 @@ export function exactValuesSuite(db: Kysely<TestSchema>): void {
   });
 
   it('streams a result in chunks of exact values, and frees the connection however the stream ends', async () => {
-    const numbers = sql<{ n: string }>`select n::int8 as n from generate_series(1, 2500) n`;
+    const numbers = sql<{ n: string; at: unknown }>`
+      select n::int8 as n, timestamptz '2024-03-10 12:00:00.123456+00' as at
+      from generate_series(1, 2500) n`;
     const chunks: string[][] = [];
+    const times = new Set<unknown>();
     for await (const chunk of db.getExecutor().stream(numbers.compile(db), 1000)) {
       chunks.push(chunk.rows.map((row) => row.n));
+      for (const row of chunk.rows) times.add(row.at);
     }
+    // Parsed exactly: text, not a Date that drops the microseconds.
+    expect([...times]).toEqual(['2024-03-10 12:00:00.123456+00']);
     expect(chunks.map((rows) => rows.length)).toEqual([1000, 1000, 500]);
     expect(chunks.flat()).toEqual(Array.from({ length: 2500 }, (_, i) => String(i + 1)));
 

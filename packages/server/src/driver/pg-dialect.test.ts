@@ -57,6 +57,13 @@ describe('createPgKysely', () => {
       const { rows } = await literalSelect.execute(overPool);
       const { bytes: _bytes, ...rest } = rows[0] ?? {};
       expect(rest).toEqual(literalOutput);
+      // Streamed rows are parsed exactly too.
+      const streamed = sql<{ at: unknown }>`select timestamptz '2024-03-10 12:00:00.5+00' as at`;
+      const streamedRows: unknown[] = [];
+      for await (const chunk of overPool.getExecutor().stream(streamed.compile(overPool), 10)) {
+        streamedRows.push(...chunk.rows);
+      }
+      expect(streamedRows).toEqual([{ at: '2024-03-10 12:00:00.5+00' }]);
       const direct = await pool.query("select '2024-03-10 12:00:00+00'::timestamptz as at");
       expect(direct.rows[0].at).toBeInstanceOf(Date);
       const zone = await sql<{ TimeZone: string }>`show timezone`.execute(overPool);
