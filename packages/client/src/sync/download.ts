@@ -154,7 +154,6 @@ async function applyTablePage(
     if (!local) continue;
     if (local.dirty === null) {
       forgotten.push(id);
-      writes.delete(id);
       changed = true;
       continue;
     }

@@ -5,6 +5,15 @@ const TIMESTAMP =
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
+/** The canonical text of a UTC time to the second, with its microseconds within that second. */
+function canonical(date: Date, micros: number): string {
+  return (
+    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}` +
+    `T${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}` +
+    `.${pad(micros, 6)}Z`
+  );
+}
+
 /**
  * Canonical form of a timestamptz: ISO 8601 in UTC with exactly six
  * fractional digits (PostgreSQL's precision). Accepts ISO text and
@@ -46,12 +55,7 @@ export function normalizeTimestamp(text: string): string {
   ) {
     throw new CarburetorError('invalid_value', `"${text.slice(0, 40)}" is not a valid timestamp.`);
   }
-  const date = new Date(local.getTime() - offsetMinutes * 60_000);
-  return (
-    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}` +
-    `T${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}` +
-    `.${pad(micros, 6)}Z`
-  );
+  return canonical(new Date(local.getTime() - offsetMinutes * 60_000), micros);
 }
 
 /**
@@ -70,11 +74,7 @@ export function timestampFromMicros(micros: number): string {
   if (!Number.isSafeInteger(micros) || Number.isNaN(date.getTime())) {
     throw new CarburetorError('invalid_value', `${micros} is not a time in microseconds.`);
   }
-  return (
-    `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1, 2)}-${pad(date.getUTCDate(), 2)}` +
-    `T${pad(date.getUTCHours(), 2)}:${pad(date.getUTCMinutes(), 2)}:${pad(date.getUTCSeconds(), 2)}` +
-    `.${pad(date.getUTCMilliseconds() * 1000 + (micros - ms * 1000), 6)}Z`
-  );
+  return canonical(date, date.getUTCMilliseconds() * 1000 + (micros - ms * 1000));
 }
 
 /** Milliseconds since the epoch of a timestamp (the microseconds are dropped). */
