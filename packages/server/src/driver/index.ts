@@ -1,3 +1,4 @@
+export { isDatabaseUnavailable } from './connection-errors.ts';
 export { exactPgTypes } from './exact-pg-types.ts';
 export {
   exactTextParsers,
