@@ -5,6 +5,8 @@ export {
   createPgliteKysely,
   createPgPool,
   exactPgTypes,
+  isDatabaseUnavailable,
+  type PgDriverOptions,
   PgliteDialect,
   type PgSource,
 } from './driver/index.ts';
@@ -21,6 +23,11 @@ export {
   createChangeHub,
   type ListenTarget,
 } from './realtime/change-hub.ts';
+export {
+  logSyncError,
+  type SyncErrorHandler,
+  type SyncErrorReport,
+} from './router/client-errors.ts';
 export {
   createSyncRouter,
   type SyncBaseProcedure,

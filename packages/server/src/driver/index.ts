@@ -7,5 +7,11 @@ export {
   parsePgArray,
   type TextParser,
 } from './exact-types.ts';
-export { createPgDialect, createPgKysely, createPgPool, type PgSource } from './pg-dialect.ts';
+export {
+  createPgDialect,
+  createPgKysely,
+  createPgPool,
+  type PgDriverOptions,
+  type PgSource,
+} from './pg-dialect.ts';
 export { createPgliteKysely, PgliteDialect } from './pglite-dialect.ts';

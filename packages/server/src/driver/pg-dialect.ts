@@ -1,6 +1,12 @@
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import { type DialectAdapter, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
+import {
+  type ConnectionErrorHandler,
+  type GuardedCheckout,
+  guardCheckout,
+  guardPool,
+} from './connection-guard.ts';
 import { rememberDatabaseSource } from './database-source.ts';
 import { exactPgTypes } from './exact-pg-types.ts';
 import { RowStream } from './row-stream.ts';
@@ -8,23 +14,43 @@ import { RowStream } from './row-stream.ts';
 /** What the pg driver can be built from: a URL, a pg pool config, or a pool the app owns. */
 export type PgSource = string | pg.PoolConfig | pg.Pool;
 
+/** Options of the pg driver: `createPgPool`, `createPgDialect`, `createPgKysely`. */
+export interface PgDriverOptions {
+  /**
+   * Hears errors of connections that broke outside a query, idle in the pool
+   * or checked out between queries (PostgreSQL restarted, a backend was
+   * terminated, the network dropped). They never crash the process: the
+   * broken connection is dropped and the pool opens new ones on demand.
+   * Default: one `console.warn` per burst, left out on an app's own pool
+   * that has an 'error' listener of its own.
+   */
+  onError?: (error: unknown) => void;
+}
+
 const UTC_OPTION = '-c TimeZone=UTC';
 
 /**
  * Creates a pg Pool whose connections return exact values (`exactPgTypes`) and
- * run with `TimeZone=UTC`, so timestamptz text always ends in `+00`.
+ * run with `TimeZone=UTC`, so timestamptz text always ends in `+00`. It has
+ * an 'error' listener (see `PgDriverOptions.onError`), so a restart of
+ * PostgreSQL cannot crash the process.
  *
  * @example
- * const pool = createPgPool(process.env.DATABASE_URL!);
+ * const pool = createPgPool(process.env.DATABASE_URL!, { onError: (e) => log.warn(e) });
  */
-export function createPgPool(config: string | pg.PoolConfig): pg.Pool {
+export function createPgPool(
+  config: string | pg.PoolConfig,
+  options: PgDriverOptions = {},
+): pg.Pool {
   const base: pg.PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
-  return new pg.Pool({
+  const pool = new pg.Pool({
     ...base,
     types: exactPgTypes,
     // Startup option, so it holds from the first statement and survives DISCARD ALL.
     options: base.options ? `${base.options} ${UTC_OPTION}` : UTC_OPTION,
   });
+  guardPool(pool, options.onError);
+  return pool;
 }
 
 /**
@@ -36,12 +62,22 @@ export function createPgPool(config: string | pg.PoolConfig): pg.Pool {
  * borrows it, a session setting that stays on that client. kysely's
  * `db.destroy()` ends the pool either way.
  *
+ * A connection that breaks (PostgreSQL restarts, a backend is terminated)
+ * never crashes the process: the pool gets an 'error' listener, the app's
+ * own pool too (once; it stays quiet when the app has a listener of its
+ * own), and each client kysely borrows is watched until it is returned,
+ * then dropped if it broke. Queries in flight fail; see `onError`.
+ *
  * @example
  * const db = new Kysely<DB>({ dialect: createPgDialect('postgres://localhost/app') });
  */
-export function createPgDialect(source: PgSource): PostgresDialect {
-  const raw = isPool(source) ? source : createPgPool(source);
-  return new SourcePostgresDialect(raw, new ExactPool(raw, raw === source));
+export function createPgDialect(source: PgSource, options: PgDriverOptions = {}): PostgresDialect {
+  const own = !isPool(source);
+  const raw = own ? createPgPool(source, options) : source;
+  // On a pool the app made, a listener of ours is the only way to keep an idle break from
+  // crashing the process; it only reports, and stays quiet when the app listens itself.
+  const onError = guardPool(raw, options.onError);
+  return new SourcePostgresDialect(raw, new ExactPool(raw, !own, onError));
 }
 
 /** PostgresDialect that remembers its pool, so the realtime hub can open a LISTEN connection like it. */
@@ -69,8 +105,8 @@ class SourcePostgresDialect extends PostgresDialect {
  * const rows = await db.selectFrom('phone_books').selectAll().execute();
  * await db.destroy();
  */
-export function createPgKysely<DB>(source: PgSource): Kysely<DB> {
-  return new Kysely<DB>({ dialect: createPgDialect(source) });
+export function createPgKysely<DB>(source: PgSource, options: PgDriverOptions = {}): Kysely<DB> {
+  return new Kysely<DB>({ dialect: createPgDialect(source, options) });
 }
 
 function isPool(source: PgSource): source is pg.Pool {
@@ -85,10 +121,12 @@ class ExactPool implements PostgresPool {
   readonly #setTimeZone: boolean;
   readonly #wrapped = new WeakMap<pg.PoolClient, ExactClient>();
   readonly #utc = new WeakSet<pg.PoolClient>();
+  readonly #onError: ConnectionErrorHandler;
 
-  constructor(pool: pg.Pool, setTimeZone: boolean) {
+  constructor(pool: pg.Pool, setTimeZone: boolean, onError: ConnectionErrorHandler) {
     this.#pool = pool;
     this.#setTimeZone = setTimeZone;
+    this.#onError = onError;
   }
 
   get options(): object {
@@ -97,11 +135,13 @@ class ExactPool implements PostgresPool {
 
   async connect(): Promise<PostgresPoolClient> {
     const client = await this.#pool.connect();
+    // Watched from the moment it is ours: pg-pool took its own listener off.
+    const checkout = guardCheckout(client, this.#onError);
     if (this.#setTimeZone && !this.#utc.has(client)) {
       try {
         await client.query("set time zone 'UTC'");
       } catch (error) {
-        client.release(true);
+        checkout.release(true);
         throw error;
       }
       this.#utc.add(client);
@@ -112,6 +152,7 @@ class ExactPool implements PostgresPool {
       wrapped = new ExactClient(client);
       this.#wrapped.set(client, wrapped);
     }
+    wrapped.checkout = checkout;
     return wrapped;
   }
 
@@ -122,6 +163,8 @@ class ExactPool implements PostgresPool {
 
 class ExactClient implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
+  /** This checkout's watch over the client; a new one each time the pool hands it out. */
+  checkout: GuardedCheckout | undefined;
 
   constructor(client: pg.PoolClient) {
     this.#client = client;
@@ -137,22 +180,30 @@ class ExactClient implements PostgresPoolClient {
     sqlOrCursor: string | PostgresCursor<R>,
     parameters?: ReadonlyArray<unknown>,
   ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+    const checkout = this.checkout;
+    const failed = (error: unknown) => checkout?.queryFailed(error);
     if (typeof sqlOrCursor !== 'string') {
       if (!(sqlOrCursor instanceof RowStream)) {
         throw new Error(
           'createPgDialect streams through its own cursor: another one would bypass the exact parsers.',
         );
       }
+      sqlOrCursor.once('error', failed);
       return this.#client.query(sqlOrCursor);
     }
-    return this.#client.query({
+    const result = this.#client.query({
       text: sqlOrCursor,
       values: parameters ? [...parameters] : [],
       types: exactPgTypes,
-    }) as unknown as Promise<PostgresQueryResult<R>>;
+    });
+    result.catch(failed);
+    return result as unknown as Promise<PostgresQueryResult<R>>;
   }
 
   release(destroy?: boolean): void {
-    this.#client.release(destroy);
+    const checkout = this.checkout;
+    this.checkout = undefined;
+    if (checkout) checkout.release(destroy);
+    else this.#client.release(destroy);
   }
 }
