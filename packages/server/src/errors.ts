@@ -10,6 +10,8 @@
  * - `unauthorized`: the caller's context lacks a value a restricted group needs.
  * - `no_listen_source`: realtime changes were asked for, but nothing says
  *   where to open the LISTEN connection.
+ * - `not_set_up`: the database lacks Carburetor's tables: `migrateServer`
+ *   has not run on it for this config.
  * - `not_implemented`: a part of the server that does not exist yet.
  */
 export type ServerErrorCode =
@@ -23,6 +25,7 @@ export type ServerErrorCode =
   | 'bad_request'
   | 'unauthorized'
   | 'no_listen_source'
+  | 'not_set_up'
   | 'not_implemented';
 
 /** Where an error was found, and what was expected there. */

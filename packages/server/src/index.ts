@@ -24,6 +24,11 @@ export {
   type ListenTarget,
 } from './realtime/change-hub.ts';
 export {
+  logSyncError,
+  type SyncErrorHandler,
+  type SyncErrorReport,
+} from './router/client-errors.ts';
+export {
   createSyncRouter,
   type SyncBaseProcedure,
   type SyncGroupProcedures,

@@ -113,6 +113,27 @@ describe('timestamps', () => {
     expect(a < b).toBe(true);
   });
 
+  test('keep the years 0001-9999 in UTC, which PostgreSQL and the replica store alike', () => {
+    expect(normalizeTimestamp('0001-01-01T00:00:00Z')).toBe('0001-01-01T00:00:00.000000Z');
+    expect(normalizeTimestamp('0050-06-01T12:00:00+02:00')).toBe('0050-06-01T10:00:00.000000Z');
+    expect(normalizeTimestamp('9999-12-31T23:59:59.999999Z')).toBe('9999-12-31T23:59:59.999999Z');
+    expect(columnTypes.timestamptz.fromPg('0050-06-01 10:00:00+00')).toBe(
+      '0050-06-01T10:00:00.000000Z',
+    );
+    // Year 10000 in UTC: PostgreSQL would print five digits, which neither sorts nor reads back.
+    expect(() => normalizeTimestamp('9999-12-31T23:59:59.999999-14:00')).toThrow(/0001-9999/);
+    // Year 0 does not exist in PostgreSQL (1 BC), nor does 0001 before its first hour in UTC.
+    expect(() => normalizeTimestamp('0000-06-01T00:00:00Z')).toThrow(/0001-9999/);
+    expect(() => normalizeTimestamp('0001-01-01T00:30:00+01:00')).toThrow(/0001-9999/);
+    expect(columnTypes.timestamptz.checkWire('9999-12-31T23:59:59-01:00')).toBeDefined();
+  });
+
+  test('dates keep the years 0001-9999', () => {
+    expect(columnTypes.date.checkWire('0001-01-01')).toBeUndefined();
+    expect(columnTypes.date.checkWire('9999-12-31')).toBeUndefined();
+    expect(columnTypes.date.checkWire('0000-01-01')).toMatch(/0001-9999/);
+  });
+
   test.each([
     '2026-02-30T00:00:00Z',
     '2026-11-25',

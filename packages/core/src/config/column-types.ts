@@ -120,10 +120,9 @@ function checkBigint(wire: unknown) {
 function checkDate(wire: unknown) {
   if (typeof wire !== 'string' || !DATE.test(wire)) return 'expected a date as YYYY-MM-DD';
   const d = new Date(`${wire}T00:00:00Z`);
-  return expect(
-    !Number.isNaN(d.getTime()) && d.toISOString().startsWith(wire),
-    'not a calendar date',
-  );
+  if (Number.isNaN(d.getTime()) || !d.toISOString().startsWith(wire)) return 'not a calendar date';
+  // PostgreSQL has no year 0 (1 BC comes before 0001).
+  return expect(!wire.startsWith('0000'), 'outside the years 0001-9999');
 }
 
 function checkTimestamp(wire: unknown) {

@@ -41,9 +41,10 @@ export function normalizeTimestamp(text: string): string {
     const digits = zone.slice(1).replace(':', '');
     offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0'));
   }
-  const local = new Date(
-    Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)),
-  );
+  // setUTCFullYear, not Date.UTC: Date.UTC reads years 0-99 as 1900-1999.
+  const local = new Date(0);
+  local.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  local.setUTCHours(Number(h), Number(mi), Number(s));
   // Date.UTC rolls 2026-02-30 over into March: a changed field means the input was not a real time.
   if (
     local.getUTCFullYear() !== Number(y) ||
@@ -55,7 +56,17 @@ export function normalizeTimestamp(text: string): string {
   ) {
     throw new CarburetorError('invalid_value', `"${text.slice(0, 40)}" is not a valid timestamp.`);
   }
-  return canonical(new Date(local.getTime() - offsetMinutes * 60_000), micros);
+  const utc = new Date(local.getTime() - offsetMinutes * 60_000);
+  // Four-digit years only: PostgreSQL has no year 0 and prints years past 9999 with
+  // five digits, which would neither sort as text nor read back here.
+  const year = utc.getUTCFullYear();
+  if (Number(y) < 1 || year < 1 || year > 9999) {
+    throw new CarburetorError(
+      'invalid_value',
+      `"${text.slice(0, 40)}" is outside the years 0001-9999 (in UTC) that Carburetor keeps.`,
+    );
+  }
+  return canonical(utc, micros);
 }
 
 /**

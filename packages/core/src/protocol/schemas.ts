@@ -24,7 +24,7 @@ const rowIdSchema = z.string().min(1).max(255);
 const writeTimeSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const protocolSchema = z.literal(PROTOCOL_VERSION, {
   error: (issue) =>
-    `protocol version ${JSON.stringify(issue.input)} is not supported; this server speaks version ${PROTOCOL_VERSION}`,
+    `protocol version ${JSON.stringify(issue.input)?.slice(0, 20)} is not supported; this server speaks version ${PROTOCOL_VERSION}`,
 });
 const jsonValue: z.ZodType<JsonValue> = z.json();
 const wireStampSchema = z.object({ t: writeTimeSchema, c: z.string().min(1).max(64) });
@@ -44,13 +44,21 @@ export interface GroupProtocol {
   uploadResponse: z.ZodType<UploadResponse>;
 }
 
+/** Up to five names, each cut to 64 characters: a request may name thousands, or very long ones. */
+function namesOf(keys: readonly string[]): string {
+  const shown = keys
+    .slice(0, 5)
+    .map((k) => JSON.stringify(k.length > 64 ? `${k.slice(0, 63)}…` : k));
+  return keys.length > 5 ? `${shown.join(', ')} and ${keys.length - 5} more` : shown.join(', ');
+}
+
 function tablesOf<T extends z.ZodType>(group: ResolvedGroup, schema: T) {
   const shape: Record<string, z.ZodOptional<T>> = {};
   for (const entry of group.tables) shape[entry.table.key] = schema.optional();
   return z.strictObject(shape, {
     error: (issue) =>
       issue.code === 'unrecognized_keys'
-        ? `group "${group.name}" has no table ${issue.keys.map((k) => `"${k}"`).join(', ')}; its tables are ${group.tables.map((t) => t.table.key).join(', ')}`
+        ? `group "${group.name}" has no table ${namesOf(issue.keys)}; its tables are ${group.tables.map((t) => t.table.key).join(', ')}`
         : undefined,
   });
 }

@@ -1,4 +1,9 @@
-import { fingerprint, type ResolvedGroup, type ResolvedGroupTable } from '@carburetor/core';
+import {
+  fingerprint,
+  isStorableText,
+  type ResolvedGroup,
+  type ResolvedGroupTable,
+} from '@carburetor/core';
 import { CarburetorServerError } from '../errors.ts';
 
 /**
@@ -27,6 +32,16 @@ export interface CursorState {
 
 const VERSION = 1;
 const XID = /^\d{1,20}$/;
+const XID_MAX = 2n ** 64n - 1n;
+const FINGERPRINT = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** A transaction id as PostgreSQL's xid8 takes it: decimal, 0 to 2^64-1. */
+const isXid = (value: unknown): value is string =>
+  typeof value === 'string' && XID.test(value) && BigInt(value) <= XID_MAX;
+
+/** A row id the database could have stored (the upload's rule: 1-255 characters of storable text). */
+const isRowId = (value: unknown): value is string =>
+  typeof value === 'string' && value.length >= 1 && value.length <= 255 && isStorableText(value);
 
 /** The opaque form of a cursor: base64url of its JSON. */
 export function encodeCursor(state: CursorState): string {
@@ -55,13 +70,10 @@ export function decodeCursor(text: string, table: string): CursorState {
   if (typeof value !== 'object' || value === null) return fail('not an encoded cursor');
   const { v, f, l, p, x, i, h } = value as Record<string, unknown>;
   if (v !== VERSION) return fail(`unknown version ${JSON.stringify(v)}`);
-  if (typeof f !== 'string') return fail('no fingerprint');
-  if (l !== null && !(typeof l === 'string' && XID.test(l))) return fail('bad floor');
+  if (typeof f !== 'string' || !FINGERPRINT.test(f)) return fail('bad fingerprint');
+  if (l !== null && !isXid(l)) return fail('bad floor');
   if (p === undefined && x === undefined && i === undefined) return { f, l };
-  if (typeof p !== 'string' || !XID.test(p) || typeof x !== 'string' || !XID.test(x)) {
-    return fail('bad position');
-  }
-  if (typeof i !== 'string') return fail('bad position');
+  if (!isXid(p) || !isXid(x) || !isRowId(i)) return fail('bad position');
   if (h !== undefined && typeof h !== 'boolean') return fail('bad first-pass flag');
   return h === undefined ? { f, l, p, x, i } : { f, l, p, x, i, h };
 }

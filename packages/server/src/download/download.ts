@@ -230,9 +230,12 @@ async function xidOf(
 }
 
 /**
- * Every context value a restricted group reads must be there.
+ * Every context value a restricted group reads must be there, and be a value
+ * of the restriction column's type (checked here, before any SQL: a value
+ * PostgreSQL cannot cast would otherwise fail deep inside a query).
  *
- * @throws {CarburetorServerError} `unauthorized` naming the missing values.
+ * @throws {CarburetorServerError} `unauthorized` naming the missing values;
+ * `bad_request` naming a value that is not of its column's type.
  */
 export function checkContext(group: ResolvedGroup, contextValues: ContextValues): void {
   const missing = group.contextKeys.filter((key) => {
@@ -244,5 +247,20 @@ export function checkContext(group: ResolvedGroup, contextValues: ContextValues)
       'unauthorized',
       `Sync group "${group.name}" is restricted by ${missing.map((k) => `"${k}"`).join(', ')}, which the request's context does not give; sign in, or map the context to { ${missing.join(', ')} } in createSyncRouter's context option.`,
     );
+  }
+  for (const { table, restrictTo } of group.tables) {
+    if (!restrictTo) continue;
+    const column = table.column[restrictTo.column]!;
+    const value = contextValues[restrictTo.context]!;
+    const wire =
+      column.kind === 'integer' || column.kind === 'double' ? Number(value) : String(value);
+    const problem = column.type.checkWire(wire);
+    if (problem !== undefined) {
+      throw new CarburetorServerError(
+        'bad_request',
+        `The context value "${restrictTo.context}" of sync group "${group.name}" is not a valid ${column.type.pg} for ${table.sqlName}.${column.name} (${problem}); check what createSyncRouter's context option returns.`,
+        { table: table.sqlName, column: column.name },
+      );
+    }
   }
 }

@@ -11,7 +11,6 @@ import {
   initTRPC,
   type TRPCBuiltRouter,
   type TRPCDefaultErrorShape,
-  TRPCError,
   type TRPCMutationProcedure,
   type TRPCProcedureBuilder,
   type TRPCSubscriptionProcedure,
@@ -20,7 +19,6 @@ import {
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { type ContextValues, checkContext, downloadChanges } from '../download/download.ts';
-import { CarburetorServerError } from '../errors.ts';
 import {
   ChangeHub,
   type ChangeHubOptions,
@@ -28,6 +26,12 @@ import {
   createChangeHub,
 } from '../realtime/change-hub.ts';
 import { uploadChanges } from '../upload/upload.ts';
+import {
+  clientError,
+  logSyncError,
+  type SyncErrorHandler,
+  toClientError,
+} from './client-errors.ts';
 
 /** The procedures of one sync group. */
 export type SyncGroupProcedures<TMeta, TErrorShape> = {
@@ -131,6 +135,18 @@ export interface SyncRouterOptions<
    * `createPgKysely` / `createPgliteKysely`).
    */
   changes?: ChangeHub | Omit<ChangeHubOptions, 'db'>;
+  /**
+   * Where errors the router did not expect go (a database that is down or
+   * was never migrated, a bug). The client gets only a short message with
+   * the report's `id`; the report has the error itself. Default: logged
+   * with `console.error`.
+   *
+   * @example
+   * ```ts
+   * onError: ({ id, path, error }) => logger.error({ id, path, err: error }, 'sync failed'),
+   * ```
+   */
+  onError?: SyncErrorHandler;
 }
 
 /**
@@ -182,7 +198,9 @@ export function createSyncRouter<
   config: C,
   options: SyncRouterOptions<TContext, TMeta, TOverrides, TErrorShape>,
 ): SyncRouter<C, TContext, TMeta, TErrorShape> {
-  const t = initTRPC.context<TContext>().meta<TMeta>().create();
+  // No stack in error answers, whatever NODE_ENV (tRPC's default sends it outside production).
+  const t = initTRPC.context<TContext>().meta<TMeta>().create({ isDev: false });
+  const onError = options.onError ?? logSyncError;
   // biome-ignore lint/suspicious/noExplicitAny: the app's procedure, whatever its types
   const base = (options.procedure ?? t.procedure) as any as typeof t.procedure;
   const { db } = options;
@@ -208,21 +226,38 @@ export function createSyncRouter<
       checkContext(group, values);
       return values;
     };
+    const path = (procedure: string) => `${groupName}.${procedure}`;
     record[groupName] = t.router({
       download: base
-        .input(parserOf(protocol.downloadRequest, groupName, 'download'))
-        .mutation(async ({ ctx, input }) =>
-          answer(async () => downloadChanges(db, config, groupName, input, await contextOf(ctx))),
+        .input(safeParserOf(protocol.downloadRequest))
+        .mutation(({ ctx, input }) =>
+          answer(path('download'), onError, async () =>
+            downloadChanges(
+              db,
+              config,
+              groupName,
+              validRequest(input, path('download')),
+              await contextOf(ctx),
+            ),
+          ),
         ),
       upload: base
-        .input(parserOf(protocol.uploadRequest, groupName, 'upload'))
-        .mutation(async ({ ctx, input }) =>
-          answer(async () => uploadChanges(db, config, groupName, input, await contextOf(ctx))),
+        .input(safeParserOf(protocol.uploadRequest))
+        .mutation(({ ctx, input }) =>
+          answer(path('upload'), onError, async () =>
+            uploadChanges(
+              db,
+              config,
+              groupName,
+              validRequest(input, path('upload')),
+              await contextOf(ctx),
+            ),
+          ),
         ),
       changes: base.subscription(async function* ({ ctx, signal }) {
-        const values = await answer(() => contextOf(ctx));
+        const values = await answer(path('changes'), onError, () => contextOf(ctx));
         yield* pokesOf(
-          await answer(async () => hubOf()),
+          await answer(path('changes'), onError, async () => hubOf()),
           groupName,
           values,
           group.tables.map((t) => t.table.key),
@@ -278,38 +313,53 @@ async function* pokesOf(
   }
 }
 
-/** An input parser whose error message lists what is wrong with the request, by path. */
-function parserOf<T>(schema: z.ZodType<T>, group: string, procedure: string) {
-  return (raw: unknown): T => {
-    const result = schema.safeParse(raw);
-    if (result.success) return result.data;
-    const issues = result.error.issues
-      .slice(0, 5)
-      .map(
-        (issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'request'}: ${issue.message}`,
-      );
-    throw new TRPCError({
-      code: 'BAD_REQUEST',
-      message: `Invalid ${group}.${procedure} request: ${issues.join('; ')}.`,
-      cause: result.error,
+/** What the input step hands the resolver: the request, or why it is not one. */
+type ParsedInput<T> =
+  | { readonly ok: true; readonly data: T }
+  | { readonly ok: false; readonly why: string };
+
+/**
+ * An input parser that never throws: tRPC would wrap a thrown error in one of
+ * its own, stack included, so the resolver refuses the request itself.
+ */
+function safeParserOf<T>(schema: z.ZodType<T>) {
+  return (raw: unknown): ParsedInput<T> => {
+    let result: ReturnType<typeof schema.safeParse>;
+    try {
+      result = schema.safeParse(raw);
+    } catch {
+      // Zod recurses into JSON values: a value nested thousands deep overflows the stack.
+      return { ok: false, why: 'request: nested too deeply' };
+    }
+    if (result.success) return { ok: true, data: result.data };
+    const issues = result.error.issues.slice(0, 5).map((issue) => {
+      const where = issue.path.length > 0 ? issue.path.slice(0, 8).join('.') : 'request';
+      return `${clip(where, 120)}: ${clip(issue.message, 200)}`;
     });
+    const more = result.error.issues.length > 5 ? ` (${result.error.issues.length - 5} more)` : '';
+    return { ok: false, why: `${issues.join('; ')}${more}` };
   };
 }
 
-const TRPC_CODES = {
-  bad_request: 'BAD_REQUEST',
-  unauthorized: 'UNAUTHORIZED',
-} as const;
+/** The request, or a BAD_REQUEST that lists what is wrong with it, by path. */
+function validRequest<T>(input: unknown, path: string): T {
+  const parsed = input as ParsedInput<T>;
+  if (parsed.ok) return parsed.data;
+  throw clientError('BAD_REQUEST', `Invalid ${path} request: ${parsed.why}.`);
+}
 
-/** Runs a procedure's work, turning Carburetor's errors into the tRPC error the client should see. */
-async function answer<T>(work: () => Promise<T>): Promise<T> {
+const clip = (text: string, length: number) =>
+  text.length > length ? `${text.slice(0, length - 1)}…` : text;
+
+/** Runs a procedure's work; whatever it throws becomes the error the client should see. */
+async function answer<T>(
+  path: string,
+  onError: SyncErrorHandler,
+  work: () => Promise<T>,
+): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof CarburetorServerError) {
-      const code = TRPC_CODES[error.code as keyof typeof TRPC_CODES] ?? 'INTERNAL_SERVER_ERROR';
-      throw new TRPCError({ code, message: error.message, cause: error });
-    }
-    throw error;
+    throw toClientError(error, path, onError);
   }
 }
