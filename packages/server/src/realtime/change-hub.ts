@@ -3,6 +3,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { type ContextValues, checkContext } from '../download/download.ts';
+import { burstReporter } from '../driver/burst-reporter.ts';
 import { databaseSourceOf } from '../driver/database-source.ts';
 import { CarburetorServerError } from '../errors.ts';
 import {
@@ -47,7 +48,7 @@ export interface ChangeHubOptions {
   retryDelayMs?: { readonly initial?: number; readonly max?: number };
   /** How long the LISTEN connection stays open once the last subscriber left, in ms. Default 10,000. */
   idleTimeoutMs?: number;
-  /** Hears connection trouble (the hub keeps retrying). Default: `console.warn`. */
+  /** Hears connection trouble (the hub keeps retrying). Default: `console.warn`, once per burst. */
   onError?: (error: unknown) => void;
 }
 
@@ -136,12 +137,15 @@ export class ChangeHub {
     this.#retryInitial = options.retryDelayMs?.initial ?? 100;
     this.#retryMax = options.retryDelayMs?.max ?? 5_000;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
+    // By default one warning per burst: each reconnect attempt fails while PostgreSQL is away.
     this.#onError =
       options.onError ??
-      ((error) =>
+      burstReporter((error, skipped) => {
+        const more = skipped > 0 ? ` (${skipped} more failures since the last warning)` : '';
         console.warn(
-          `Carburetor: the LISTEN connection for realtime changes failed; retrying. ${String(error)}`,
-        ));
+          `Carburetor: the LISTEN connection for realtime changes failed${more}; retrying. ${String(error)}`,
+        );
+      });
     for (const table of Object.values(config.tables) as ResolvedTable[]) {
       this.#sqlNames.set(table.key, table.sqlName);
     }
