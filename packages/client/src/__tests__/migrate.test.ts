@@ -1,6 +1,6 @@
 import { defineSyncConfig, integer, table, text } from '@carburetor/core';
 import { afterEach, describe, expect, test } from 'vitest';
-import { type MemoryDriver, memoryDriver } from '../node/index.ts';
+import { deleteMemoryStore, type MemoryDriver, memoryDriver } from '../node/index.ts';
 import { migrateClient } from '../schema/migrate.ts';
 import { phoneBookConfig } from './fixtures.ts';
 
@@ -123,6 +123,111 @@ describe('migrateClient', () => {
     expect(error).toMatchObject({ code: 'schema_mismatch', table: 'task', column: 'rank' });
     expect((error as Error).message).toMatch(
       /"tasks" column "rank" is INTEGER but the config needs TEXT/,
+    );
+  });
+});
+
+describe('a required column the config no longer declares', () => {
+  const withLegacy = defineSyncConfig({
+    tables: { task: table({ title: text(), legacy: text(), kept: integer().default(1) }) },
+    syncGroups: { tasks: { task: true } },
+  });
+  const withoutLegacy = defineSyncConfig({
+    tables: { task: table({ title: text() }) },
+    syncGroups: { tasks: { task: true } },
+  });
+  const backAsNullable = defineSyncConfig({
+    tables: { task: table({ title: text(), legacy: text().nullable() }) },
+    syncGroups: { tasks: { task: true } },
+  });
+
+  test('stays, nullable, so inserts work; a later config may declare it again as nullable', async () => {
+    const d = driver();
+    await migrateClient(d, withLegacy);
+    await d.execute(`INSERT INTO tasks (id, title, legacy) VALUES ('a', 'one', 'old')`);
+    await migrateClient(d, withoutLegacy);
+    await migrateClient(d, withoutLegacy);
+    const cols = await columns(d, 'tasks');
+    expect(cols['legacy']).toMatchObject({ type: 'TEXT', nn: 0 });
+    // Every undeclared column is rebuilt nullable; its default stays.
+    expect(cols['kept']).toMatchObject({ type: 'INTEGER', nn: 0, def: '1' });
+    await d.execute(`INSERT INTO tasks (id, title) VALUES ('b', 'two')`);
+    expect((await d.execute('SELECT id, title, legacy, kept FROM tasks ORDER BY id')).rows).toEqual(
+      [
+        { id: 'a', title: 'one', legacy: 'old', kept: 1 },
+        { id: 'b', title: 'two', legacy: null, kept: 1 },
+      ],
+    );
+    await migrateClient(d, backAsNullable);
+    expect((await columns(d, 'tasks'))['legacy']).toMatchObject({ nn: 0 });
+    // Required again is a tightening, which a replica refuses (as the server does).
+    await expect(migrateClient(d, withLegacy)).rejects.toMatchObject({
+      code: 'schema_mismatch',
+      column: 'legacy',
+    });
+  });
+
+  test('a crash at any file write of that migration leaves the old schema or the new one, never a table without its rows', async () => {
+    const base = 'migrate-drop-required-base';
+    const seed = memoryDriver({ name: base });
+    await migrateClient(seed, withLegacy);
+    for (let i = 0; i < 20; i++) {
+      await seed.execute(`INSERT INTO tasks (id, title, legacy) VALUES (?, ?, ?)`, [
+        `t${i}`,
+        `title ${i}`,
+        `legacy ${i}`,
+      ]);
+    }
+    await seed.close();
+    const expected = Array.from({ length: 20 }, (_, i) => ({
+      id: `t${i}`,
+      title: `title ${i}`,
+      legacy: `legacy ${i}`,
+    })).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const seen = { crashes: 0, old: 0, migrated: 0 };
+    let completedAt: number | undefined;
+    for (let writes = 1; writes < 200 && completedAt === undefined; writes++) {
+      const store = `migrate-drop-required-${writes}`;
+      const source = memoryDriver({ name: base });
+      await source.execute(`VACUUM INTO '/${store}'`);
+      await source.close();
+      const crashy = memoryDriver({ name: store, crashAfterWrites: writes });
+      try {
+        await migrateClient(crashy, withoutLegacy);
+        completedAt = writes;
+        await crashy.close();
+      } catch (error) {
+        if (!crashy.crashed) throw error;
+        seen.crashes++;
+      }
+      const reopened = memoryDriver({ name: store });
+      const legacy = (await columns(reopened, 'tasks'))['legacy'];
+      if (legacy?.['nn'] === 1) seen.old++;
+      else seen.migrated++;
+      expect(legacy).toMatchObject({ type: 'TEXT' });
+      const rows = await reopened.execute('SELECT id, title, legacy FROM tasks ORDER BY id');
+      expect(rows.rows).toEqual(expected);
+      expect((await reopened.execute('PRAGMA integrity_check')).rows).toEqual([
+        { integrity_check: 'ok' },
+      ]);
+      // Migrating again completes, and inserts work.
+      await migrateClient(reopened, withoutLegacy);
+      expect((await columns(reopened, 'tasks'))['legacy']).toMatchObject({ nn: 0 });
+      await reopened.execute(`INSERT INTO tasks (id, title) VALUES ('new', 'new')`);
+      const stale = await reopened.execute(
+        `SELECT count(*) AS n FROM sqlite_master WHERE name LIKE '_carburetor_rebuild_%'`,
+      );
+      expect(stale.rows[0]!['n']).toBe(0);
+      await reopened.close();
+      deleteMemoryStore(store);
+    }
+    deleteMemoryStore(base);
+    expect(completedAt, 'the sweep reached a migration that completes').toBeDefined();
+    expect(seen.crashes).toBeGreaterThan(0);
+    expect(seen.old).toBeGreaterThan(0);
+    console.info(
+      `migration crash sweep: a crash after each of ${completedAt! - 1} file writes`,
+      seen,
     );
   });
 });

@@ -22,6 +22,8 @@ interface ExistingColumn {
   name: string;
   type: string;
   notNull: boolean;
+  /** The default as SQL text (pragma_table_info's `dflt_value`), or null. */
+  defaultSql: string | null;
 }
 
 /** The SQLite storage class a column is declared with. */
@@ -70,18 +72,23 @@ function columnDdl(table: ResolvedTable, column: ResolvedColumn): string {
 function createTableSql(table: ResolvedTable, name: string, extra: readonly ExistingColumn[]) {
   const columns = table.columns.map((c) => columnDdl(table, c));
   // Columns the config dropped stay (append-only), nullable so inserts still work.
-  for (const column of extra) columns.push(`${quote(column.name)} ${column.type}`);
+  for (const column of extra) {
+    const def = column.defaultSql === null ? '' : ` DEFAULT ${column.defaultSql}`;
+    columns.push(`${quote(column.name)} ${column.type}${def}`);
+  }
   return `CREATE TABLE ${quote(name)} (${columns.join(', ')})`;
 }
 
 async function existingColumns(ex: SqliteExecutor, table: string): Promise<ExistingColumn[]> {
-  const result = await ex.execute(`SELECT name, type, "notnull" AS nn FROM pragma_table_info(?)`, [
-    table,
-  ]);
+  const result = await ex.execute(
+    `SELECT name, type, "notnull" AS nn, dflt_value AS def FROM pragma_table_info(?)`,
+    [table],
+  );
   return result.rows.map((row) => ({
     name: String(row['name']),
     type: String(row['type']).toUpperCase(),
     notNull: Number(row['nn']) === 1,
+    defaultSql: row['def'] === null || row['def'] === undefined ? null : String(row['def']),
   }));
 }
 
@@ -130,8 +137,13 @@ async function migrateTable(ex: SqliteExecutor, table: ResolvedTable): Promise<v
         );
       }
     }
+    const known = new Set(table.columns.map((c) => c.name));
+    // A required column the config no longer declares would fail every insert
+    // (nothing writes it): it stays, nullable, as the server keeps it, and a
+    // later config may declare it again (nullable: a replica never tightens).
+    if (existing.some((c) => !known.has(c.name) && c.notNull && c.defaultSql === null))
+      rebuild = true;
     if (rebuild) {
-      const known = new Set(table.columns.map((c) => c.name));
       const extra = existing
         .filter((c) => !known.has(c.name))
         .map((c) => ({ ...c, notNull: false }));
@@ -174,7 +186,9 @@ async function migrateTable(ex: SqliteExecutor, table: ResolvedTable): Promise<v
  * storage types, plus Carburetor's `_carburetor_*` bookkeeping (cursors,
  * client id and clock, rejected rows). Append-only like the server: new
  * tables and columns are added, a column may become nullable (by a table
- * rebuild), and a changed type is refused with a
+ * rebuild), a column the config no longer declares stays (made nullable
+ * when it was NOT NULL without a default, so inserts still work), and a
+ * changed type is refused with a
  * {@link CarburetorClientError} `schema_mismatch` naming table and column.
  * Idempotent; `createSyncClient` runs it for you.
  *
