@@ -72,8 +72,13 @@ const INT32_MAX = 2147483647;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
-const INT64 = /^-?(0|[1-9]\d{0,18})$/;
-const NUMERIC = /^-?\d+(\.\d+)?$/;
+// Canonical forms only (no leading zeros, no negative zero): PostgreSQL would
+// store 007 as 7, and a replica keeping "007" would differ from everyone else.
+const INT64 = /^(0|-?[1-9]\d{0,18})$/;
+const NUMERIC = /^-?(0|[1-9]\d*)(\.\d+)?$/;
+// PostgreSQL's numeric: at most 131,072 digits before the point, 16,383 after.
+const NUMERIC_WHOLE_DIGITS = 131_072;
+const NUMERIC_FRACTION_DIGITS = 16_383;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -116,6 +121,41 @@ function checkBigint(wire: unknown) {
   const n = BigInt(wire);
   return expect(n >= INT64_MIN && n <= INT64_MAX, 'out of the 64-bit integer range');
 }
+
+function checkNumeric(wire: unknown) {
+  if (typeof wire !== 'string' || !NUMERIC.test(wire)) {
+    return 'expected a decimal number as a string without leading zeros, e.g. "12.50"';
+  }
+  const unsigned = wire.startsWith('-') ? wire.slice(1) : wire;
+  const point = unsigned.indexOf('.');
+  const whole = point === -1 ? unsigned.length : point;
+  const fraction = point === -1 ? 0 : unsigned.length - point - 1;
+  if (wire.startsWith('-') && /^[0.]+$/.test(unsigned))
+    return 'negative zero; write it without the sign';
+  if (whole > NUMERIC_WHOLE_DIGITS) {
+    return `${whole} digits before the point, over PostgreSQL's ${NUMERIC_WHOLE_DIGITS}`;
+  }
+  return expect(
+    fraction <= NUMERIC_FRACTION_DIGITS,
+    `${fraction} digits after the point, over PostgreSQL's ${NUMERIC_FRACTION_DIGITS}`,
+  );
+}
+
+/**
+ * Decimal text in canonical form (leading zeros and the sign of zero
+ * dropped, trailing zeros kept: PostgreSQL keeps the scale). Anything that
+ * is not decimal text is returned as it is, for the check to refuse.
+ */
+function canonicalDecimal(text: string): string {
+  const m = /^(-?)0*(\d+?)((?:\.\d+)?)$/.exec(text);
+  if (!m) return text;
+  const [, sign, whole, fraction] = m;
+  const zero = /^[0.]*$/.test(`${whole}${fraction}`);
+  return `${zero ? '' : sign}${whole}${fraction}`;
+}
+
+/** -0 as 0: JSON, and so every other replica, cannot tell them apart. */
+const withoutNegativeZero = (n: number) => (n === 0 ? 0 : n);
 
 function checkDate(wire: unknown) {
   if (typeof wire !== 'string' || !DATE.test(wire)) return 'expected a date as YYYY-MM-DD';
@@ -254,7 +294,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
         typeof w === 'number' && Number.isInteger(w) && w >= INT32_MIN && w <= INT32_MAX,
         'expected a 32-bit integer',
       ),
-    toWire: identity,
+    toWire: withoutNegativeZero,
     fromWire: (w) => w as number,
     toSqlite: identity,
     fromSqlite: (raw) => toNumber('integer', raw),
@@ -266,7 +306,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     sqlite: 'INTEGER',
     ts: 'string',
     checkWire: checkBigint,
-    toWire: identity,
+    toWire: canonicalDecimal,
     fromWire: (w) => w as string,
     toSqlite: (v) => BigInt(v),
     fromSqlite: (raw) => asString('bigint', raw),
@@ -279,7 +319,7 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     ts: 'number',
     checkWire: (w) =>
       expect(typeof w === 'number' && Number.isFinite(w), 'expected a finite number'),
-    toWire: identity,
+    toWire: withoutNegativeZero,
     fromWire: (w) => w as number,
     toSqlite: identity,
     fromSqlite: (raw) => toNumber('double', raw),
@@ -290,12 +330,8 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     pg: 'numeric',
     sqlite: 'TEXT',
     ts: 'string',
-    checkWire: (w) =>
-      expect(
-        typeof w === 'string' && NUMERIC.test(w),
-        'expected a decimal number as a string, e.g. "12.50"',
-      ),
-    toWire: identity,
+    checkWire: checkNumeric,
+    toWire: canonicalDecimal,
     fromWire: (w) => w as string,
     toSqlite: identity,
     fromSqlite: (raw) => asString('numeric', raw),
@@ -342,7 +378,8 @@ export const columnTypes: { readonly [K in ColumnKind]: ColumnTypeInfo<K> } = {
     fromWire: identity,
     toSqlite: (v) => JSON.stringify(v),
     fromSqlite: (raw) => toJson('jsonb', raw),
-    fromPg: (raw) => toJson('jsonb', raw),
+    // PostgreSQL drivers hand jsonb over parsed: a string is the value, not JSON text.
+    fromPg: (raw) => raw as JsonValue,
   },
   uuid: {
     kind: 'uuid',

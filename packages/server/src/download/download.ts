@@ -169,7 +169,10 @@ async function readTable(
     ? sql.lit(ROW)
     : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${whole} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
 
-  const compact = new RowCompactor(table.syncedColumns.length);
+  const doubles = table.syncedColumns.flatMap((name, n) =>
+    table.column[name]!.kind === 'double' ? [n] : [],
+  );
+  const compact = new RowCompactor(table.syncedColumns.length, doubles);
   const rows: DownloadRow[] = [];
   const tombstones: string[] = [];
   const outOfScope: string[] = [];

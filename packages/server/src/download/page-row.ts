@@ -112,11 +112,14 @@ export class RowCompactor {
   readonly #values: string[];
   readonly #times: string[];
   readonly #writers: string[];
+  readonly #doubles: readonly number[];
   #syncedAt: number | undefined;
   #time: number | undefined;
 
-  constructor(columnCount: number) {
+  /** `doubles`: the positions of double columns, whose NaN and infinities JSON cannot carry. */
+  constructor(columnCount: number, doubles: readonly number[] = []) {
     const keys = Array.from({ length: columnCount }, (_, n) => n);
+    this.#doubles = doubles;
     this.#values = keys.map(valueKey);
     this.#times = keys.map(timeKey);
     this.#writers = keys.map(writerKey);
@@ -158,6 +161,12 @@ export class RowCompactor {
         out[at] = null;
         out[at + 1] = null;
       }
+    }
+    for (const n of this.#doubles) {
+      const value = out[2 + n];
+      // An outside write's NaN or infinity would become null in JSON: send it
+      // as text, which the replica's value check refuses (quarantine).
+      if (typeof value === 'number' && !Number.isFinite(value)) out[2 + n] = String(value);
     }
     return out as DownloadRow;
   }

@@ -456,6 +456,60 @@ export function syncScenarios(getDb: () => Db): void {
     expect(got.find((row) => row[0] === 'w2')![3 + 150]).toBe(-1);
   });
 
+  it('sends a value outside the domain (BC, infinity, NaN) as PostgreSQL prints it, for the replica to refuse', async () => {
+    const db = getDb();
+    const config = defineSyncConfig({
+      tables: {
+        odd: table(
+          { plural: 'odd_values' },
+          {
+            day: date().nullable(),
+            at: timestamptz().nullable(),
+            d: double().nullable(),
+            n: numeric().nullable(),
+          },
+        ),
+      },
+      syncGroups: { all: { odd: true } },
+    });
+    await migrateServer(db, config);
+    // Outside writes: an admin's SQL can store what Carburetor's checks refuse.
+    await sql`insert into odd_values (id, day, at, d, n) values
+      ('bc', '0044-03-15 BC', '0044-03-15 12:00:00+00 BC', 'NaN', 'NaN'),
+      ('inf', 'infinity', '-infinity', 'Infinity', 'Infinity'),
+      ('late', '9999-12-31', '10000-01-01 00:00:00+00', '-Infinity', '1'),
+      ('fine', '0001-01-01', '0001-01-01 00:00:00+00', '1.5', '2')`.execute(db);
+    const page = await downloadChanges(
+      db,
+      config,
+      'all',
+      {
+        protocol: PROTOCOL_VERSION,
+        clientId: 'c',
+        tables: { odd: { cursor: null, hasRows: false } },
+      },
+      {},
+    );
+    const table_ = config.tables.odd as ResolvedTable;
+    const rows = Object.fromEntries(
+      downloadRowsToWire(page.tables['odd']!).map((row) => [
+        row[0],
+        ['day', 'at', 'd', 'n'].map((name) => row[3 + table_.syncedColumns.indexOf(name)]),
+      ]),
+    );
+    expect(rows['bc']).toEqual(['0044-03-15 BC', '0044-03-15 12:00:00+00 BC', 'NaN', 'NaN']);
+    expect(rows['inf']).toEqual(['infinity', '-infinity', 'Infinity', 'Infinity']);
+    expect(rows['late']).toEqual(['9999-12-31', '10000-01-01 00:00:00+00', '-Infinity', '1']);
+    expect(rows['fine']).toEqual(['0001-01-01', '0001-01-01T00:00:00.000000Z', 1.5, '2']);
+    // Each out-of-domain value is one core's check refuses: the replica quarantines the row.
+    for (const id of ['bc', 'inf', 'late']) {
+      const refused = ['day', 'at', 'd', 'n'].filter(
+        (name, n) => table_.column[name]!.type.checkWire(rows[id]![n]) !== undefined,
+      );
+      expect(refused.length, id).toBeGreaterThan(0);
+    }
+  });
+
   it('sends every column kind exactly as the type mapping encodes it', async () => {
     const db = getDb();
     const config = defineSyncConfig({

@@ -20,10 +20,21 @@ export type RawRow = Readonly<Record<string, unknown>>;
  */
 const UNSTAMPED: WriteStamp = Object.freeze({ t: -1, c: '' });
 
-/** A stored column's value in its wire form (what the response and the checks use). */
+/**
+ * A stored column's value in its wire form (what the response and the checks
+ * use). A value outside Carburetor's domain that an outside write stored (a
+ * BC date, `infinity`, NaN) goes as PostgreSQL's own text: the replica's
+ * value check refuses it and quarantines the row, and nothing here throws.
+ */
 export function storedWire(column: ResolvedColumn, raw: unknown): JsonValue {
   if (raw === null || raw === undefined) return null;
-  return column.type.toWire(column.type.fromPg(raw) as never);
+  let wire: JsonValue;
+  try {
+    wire = column.type.toWire(column.type.fromPg(raw) as never);
+  } catch {
+    return typeof raw === 'string' ? raw : String(raw);
+  }
+  return typeof wire === 'number' && !Number.isFinite(wire) ? String(wire) : wire;
 }
 
 function storedMetadata(table: ResolvedTable, raw: RawRow): WireMetadata {
@@ -98,11 +109,14 @@ export function valueKey(column: ResolvedColumn, wire: JsonValue | undefined): s
   if (wire === null || wire === undefined) return 'null';
   switch (column.kind) {
     case 'timestamptz':
-      return columnTypes.timestamptz.fromWire(wire);
+      // An outside write's `infinity` has no canonical form: its own text.
+      return columnTypes.timestamptz.checkWire(wire) === undefined
+        ? columnTypes.timestamptz.fromWire(wire)
+        : String(wire);
     case 'uuid':
       return String(wire).toLowerCase();
     case 'bigint':
-      return BigInt(String(wire)).toString();
+      return /^-?\d+$/.test(String(wire)) ? BigInt(String(wire)).toString() : String(wire);
     case 'numeric':
       return canonicalNumeric(String(wire));
     case 'jsonb':
