@@ -316,6 +316,78 @@ export function uploadSuite(database: () => Kysely<unknown>) {
     expect(await stored(good)).toBeDefined();
   });
 
+  it("a row the database itself refuses (the app's constraint or trigger) answers invalid_value alone; the rest applies", async () => {
+    const db = database();
+    // The app's own rules on its server table, which Carburetor's checks cannot know.
+    await sql`alter table contacts drop constraint if exists app_no_forbidden_note`.execute(db);
+    await sql`alter table contacts add constraint app_no_forbidden_note check (note is distinct from 'forbidden')`.execute(
+      db,
+    );
+    await sql`create or replace function app_phone_rule() returns trigger language plpgsql as $$
+      begin
+        if new.phone = '000' then raise exception 'phone 000 is not allowed here'; end if;
+        return new;
+      end $$`.execute(db);
+    await sql`drop trigger if exists app_phone_rule on contacts`.execute(db);
+    await sql`create trigger app_phone_rule before insert or update on contacts for each row execute function app_phone_rule()`.execute(
+      db,
+    );
+    try {
+      const stale = newId('stale');
+      await insertContact(stale);
+      const ids = ['a', 'checked', 'b', 'raised', 'c', 'd', 'e'].map(newId);
+      const [a, checked, b, raised, c, d, e] = ids as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
+      const response = await upload('u1', 'client-a', {
+        contact: [
+          contactInsert(a, 'u1', at(5)),
+          contactInsert(checked, 'u1', at(5), { note: 'forbidden' }),
+          contactInsert(b, 'u1', at(5)),
+          contactInsert(raised, 'u1', at(5), { phone: '000' }),
+          contactInsert(c, 'u1', at(5)),
+          update(stale, at(6), { note: 'forbidden' }),
+          contactInsert(d, 'u1', at(5)),
+          contactInsert(e, 'u1', at(5)),
+        ],
+      });
+      const all = results(response);
+      expect(all.map((r) => r.ok || r.code)).toEqual([
+        true,
+        'invalid_value',
+        true,
+        'invalid_value',
+        true,
+        'invalid_value',
+        true,
+        true,
+      ]);
+      expect(all[1]).toMatchObject({
+        message: expect.stringMatching(
+          /the database refused this row: .*violates check constraint "app_no_forbidden_note"/,
+        ),
+      });
+      expect(all[3]).toMatchObject({
+        message: expect.stringContaining('phone 000 is not allowed here'),
+      });
+      for (const id of [a, b, c, d, e]) expect(await stored(id)).toBeDefined();
+      expect(await stored(checked)).toBeUndefined();
+      expect(await stored(raised)).toBeUndefined();
+      expect((await stored(stale))?.['note']).not.toBe('forbidden');
+      // Every OK answer is the row as the server holds it.
+      expect(all[0]).toMatchObject({ ok: true, values: { name: expect.any(String) } });
+    } finally {
+      await sql`drop trigger if exists app_phone_rule on contacts`.execute(db);
+      await sql`alter table contacts drop constraint if exists app_no_forbidden_note`.execute(db);
+    }
+  });
+
   it('stores strings full of SQL and quote characters verbatim', async () => {
     const id = `it's "${newId('quote')}"; drop table contacts; --`;
     const nasty = `Robert'); DROP TABLE contacts;-- "x" \\ $1 $$ \\x00 ' || '' 🚗`;

@@ -25,6 +25,7 @@ import { UPLOAD_SETTING } from '../schema/names.ts';
 import { changedImmutable, outOfScope, type TableScope, tableScope } from './authorize.ts';
 import { clockSkew, incomingRowState, type ServerClock } from './incoming-rows.ts';
 import { type IncomingRecord, insertNew, lockRows, mergeIntoStored } from './merge-sql.ts';
+import { isRowRefusal, type Refusals, writeAllowingRefusals } from './refused-rows.ts';
 import { type RawRow, storedRowState, wireRowOf } from './resolved-rows.ts';
 
 /**
@@ -79,27 +80,32 @@ export async function uploadChanges<DB>(
     work.push({ entry, scope, rows: rows ?? [] });
   }
 
-  return db.transaction().execute(async (trx) => {
-    // First, so the stamp trigger knows these writes carry their own metadata.
-    const { rows } = await sql<{
-      now: unknown;
-    }>`select set_config(${UPLOAD_SETTING}, 'on', true) as upload, clock_timestamp() as now`.execute(
-      trx,
-    );
-    const iso = columnTypes.timestamptz.fromPg(rows[0]!.now);
-    const clock: ServerClock = { iso, ms: timestampToMs(iso) };
-    const tables: Record<string, UploadTableResult> = {};
-    for (const item of work) {
-      tables[item.entry.table.key] = await uploadTable(
+  const apply = (careful: boolean): Promise<UploadResponse> =>
+    db.transaction().execute(async (trx) => {
+      // First, so the stamp trigger knows these writes carry their own metadata.
+      const { rows } = await sql<{
+        now: unknown;
+      }>`select set_config(${UPLOAD_SETTING}, 'on', true) as upload, clock_timestamp() as now`.execute(
         trx,
-        groupName,
-        request.clientId,
-        clock,
-        item,
       );
-    }
-    return { protocol: PROTOCOL_VERSION, serverTime: clock.ms, tables };
-  });
+      const iso = columnTypes.timestamptz.fromPg(rows[0]!.now);
+      const clock: ServerClock = { iso, ms: timestampToMs(iso) };
+      const tables: Record<string, UploadTableResult> = {};
+      for (const item of work) {
+        const key = item.entry.table.key;
+        tables[key] = await uploadTable(trx, groupName, request.clientId, clock, item, careful);
+      }
+      return { protocol: PROTOCOL_VERSION, serverTime: clock.ms, tables };
+    });
+  try {
+    return await apply(false);
+  } catch (error) {
+    // The database refused a row our checks let through (the app's own
+    // constraint or trigger, a value out of its range): nothing was written.
+    // Once more, finding the refused rows, so only they fail.
+    if (!isRowRefusal(error)) throw error;
+    return apply(true);
+  }
 }
 
 interface TableWork {
@@ -127,6 +133,7 @@ async function uploadTable(
   clientId: string,
   clock: ServerClock,
   { entry, scope, rows }: TableWork,
+  careful: boolean,
 ): Promise<UploadTableResult> {
   const { table } = entry;
   const results: (UploadRowResult | undefined)[] = new Array(rows.length);
@@ -234,22 +241,31 @@ async function uploadTable(
     if (known !== undefined && current.get(id) === known) continue;
     (known === undefined ? inserts : updates).push(recordOf(id, state));
   }
+  // Rows the database refused (careful mode only), with its reason.
+  const refused: Refusals = new Map();
+  const write = (statement: (records: readonly IncomingRecord[]) => Promise<RawRow[]>) =>
+    careful
+      ? (records: readonly IncomingRecord[]) =>
+          writeAllowingRefusals(db, records, statement, refused)
+      : statement;
   const written = new Set<string>();
-  for (const row of await mergeIntoStored(db, scope, updates)) {
+  for (const row of await write((records) => mergeIntoStored(db, scope, records))(updates)) {
     const id = String(row[table.id]);
     raw.set(id, row);
     written.add(id);
   }
-  if (written.size !== updates.length) {
+  if (updates.some((record) => !written.has(record.id) && !refused.has(record.id))) {
     // The rows are locked and TS and SQL apply the same merge: a row the SQL
     // did not write is a bug, and the whole upload rolls back rather than
     // answer with a state that is not the server's.
-    const missing = updates.filter((record) => !written.has(record.id)).map((r) => r.id);
+    const missing = updates
+      .filter((record) => !written.has(record.id) && !refused.has(record.id))
+      .map((r) => r.id);
     throw new Error(
       `Carburetor upload: the merge did not write ${table.sqlName} rows ${missing.join(', ')} although they changed; nothing was applied.`,
     );
   }
-  for (const row of await insertNew(db, scope, inserts)) {
+  for (const row of await write((records) => insertNew(db, scope, records))(inserts)) {
     const id = String(row[table.id]);
     raw.set(id, row);
     written.add(id);
@@ -260,7 +276,9 @@ async function uploadTable(
   // refused the merge, and a merge that changed nothing is not returned
   // either (the trigger drops it). Read those rows and decide as for a
   // stored row.
-  const raced = inserts.map((record) => record.id).filter((id) => !written.has(id));
+  const raced = inserts
+    .map((record) => record.id)
+    .filter((id) => !written.has(id) && !refused.has(id));
   for (const row of await lockRows(db, table, raced)) {
     const id = String(row[table.id]);
     const state = storedRowState(table, row);
@@ -278,6 +296,15 @@ async function uploadTable(
   const wireRows = new Map<string, WireRow>();
   const timestamps = new Map<unknown, string>();
   for (const { index, id } of accepted) {
+    const reason = refused.get(id);
+    if (reason !== undefined) {
+      results[index] = refusal(
+        id,
+        'invalid_value',
+        `${table.key} ${id}: the database refused this row: ${clip(reason)}`,
+      );
+      continue;
+    }
     const row = raw.get(id);
     if (row === undefined || (toWrite.has(id) && !written.has(id))) {
       // The guard refused it: another transaction wrote this id since the rows were locked.
@@ -297,6 +324,9 @@ async function uploadTable(
   }
   return { columns, results: results as UploadRowResult[] };
 }
+
+/** The database's message, short: it may quote the value it refused. */
+const clip = (text: string) => (text.length > 300 ? `${text.slice(0, 299)}…` : text);
 
 function recordOf(id: string, state: RowState): IncomingRecord {
   const record: IncomingRecord = { id, values: {}, stamps: {} };
