@@ -16,8 +16,12 @@ export async function startBenchPostgres(label: string): Promise<BenchPostgres> 
   return {
     database,
     async stop() {
-      await database.drop();
-      await teardown();
+      // The server goes even when the drop fails, or every later benchmark would start beside it.
+      try {
+        await database.drop();
+      } finally {
+        await teardown();
+      }
     },
   };
 }

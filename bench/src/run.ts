@@ -74,8 +74,26 @@ const benchmarks = {
 // `pnpm bench` runs them all; `pnpm bench core-typecheck` runs one.
 const wanted = process.argv.slice(2);
 let ok = true;
+const failed: string[] = [];
+const began = performance.now();
 for (const [file, bench] of Object.entries(benchmarks)) {
   if (wanted.length > 0 && !wanted.includes(file)) continue;
-  ok = report(file, bench.title, bench.notes, await bench.run()) && ok;
+  let rows: Awaited<ReturnType<typeof bench.run>>;
+  try {
+    rows = await bench.run();
+  } catch (error) {
+    // One broken benchmark must not hide the others' figures: say so, keep its old result file.
+    console.error(`benchmark ${file} failed:`, error);
+    failed.push(file);
+    ok = false;
+    continue;
+  }
+  ok = report(file, bench.title, bench.notes, rows) && ok;
 }
+const minutes = ((performance.now() - began) / 60_000).toFixed(1);
+console.log(
+  failed.length > 0
+    ? `bench: done in ${minutes} min; failed: ${failed.join(', ')}`
+    : `bench: done in ${minutes} min`,
+);
 process.exitCode = ok ? 0 : 1;

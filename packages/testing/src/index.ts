@@ -83,6 +83,9 @@ export function testAdminUrl(): string {
  */
 export async function withPgPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // A session cut while idle (a test restarting PostgreSQL, a forced drop) must not crash the
+  // worker; a query on it fails on its own.
+  pool.on('error', () => undefined);
   try {
     return await fn(pool);
   } finally {
@@ -101,6 +104,7 @@ function providedValue(key: typeof ADMIN_URL_KEY | typeof RUN_ID_KEY): string | 
 
 async function withAdminClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined); // as in withPgPool: the query in flight fails by itself
   await client.connect();
   try {
     return await fn(client);
