@@ -31,6 +31,14 @@ export interface CursorState {
 }
 
 const VERSION = 1;
+/**
+ * Part of every fingerprint: bumped when what a cursor's passes delivered
+ * changes meaning, so older cursors are answered as a first download (the
+ * replica then sweeps what it should no longer hold). 2: rows are named out
+ * of scope only when they left the filter since the cursor, from exits the
+ * trigger records; a replica may hold rows that left before exits existed.
+ */
+const RULES = 2;
 const XID = /^\d{1,20}$/;
 const XID_MAX = 2n ** 64n - 1n;
 const FINGERPRINT = /^[A-Za-z0-9_-]{1,128}$/;
@@ -92,6 +100,7 @@ export function cursorFingerprint(
   const { table, restrictTo, filter } = entry;
   return fingerprint({
     v: VERSION,
+    rules: RULES,
     group: group.name,
     table: table.key,
     sqlName: table.sqlName,

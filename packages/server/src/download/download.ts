@@ -14,7 +14,8 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { rowChunks } from '../driver/row-chunks.ts';
 import { CarburetorServerError } from '../errors.ts';
 import { groupOf, groupTableOf } from '../group.ts';
-import { XID_COLUMN } from '../schema/names.ts';
+import { EXITS_COLUMN, XID_COLUMN } from '../schema/names.ts';
+import { filterKey } from '../schema/scope-exits.ts';
 import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
 import { type PageRow, pageRowsSql, RowCompactor } from './page-row.ts';
 import { filterSql } from './wire-sql.ts';
@@ -158,6 +159,17 @@ async function readTable(
   if (lean) {
     where.push(sql`not ${deleted}`);
     if (filter) where.push(filter);
+  } else if (filter && entry.filter) {
+    // A row that fails the filter is named (out of scope) only to a caller
+    // who could have seen it: it left the filter since the cursor, or, in a
+    // first pass into a replica that holds rows, at some time. A row that
+    // never passed the filter (another user's private row) is never named.
+    const exit = sql`${sql.ref(EXITS_COLUMN)} -> ${filterKey(entry.filter)}`;
+    where.push(
+      cursor?.l != null
+        ? sql`(${filter} or (${exit} #>> '{}')::xid8 >= cast(${cursor.l} as xid8))`
+        : sql`(${filter} or ${exit} is not null)`,
+    );
   }
   // Later passes send a deleted row whole: its other columns still merge (§3),
   // and replicas must converge on them too. A first pass into a replica that

@@ -396,6 +396,140 @@ export function syncScenarios(getDb: () => Db): void {
     expect(last.rows.size).toBe(0);
   });
 
+  it('never names a row to a caller who could not have seen it: out of scope only after leaving the filter', async () => {
+    const db = getDb();
+    const config = defineSyncConfig({
+      tables: {
+        contact: table(
+          { plural: 'leak_contacts' },
+          {
+            owner_id: text().immutable(),
+            name: text(),
+            published: boolean().default(false),
+            team: text().default('red'),
+          },
+        ),
+      },
+      syncGroups: {
+        directory: { contact: { filter: { published: true }, readOnly: true } },
+        // Restricted and filtered: the caller's own rows of the red team.
+        my_red: {
+          contact: {
+            restrictTo: { column: 'owner_id', context: 'userId' },
+            filter: { team: 'red' },
+          },
+        },
+      },
+    });
+    await migrateServer(db, config);
+    const write = (id: string, values: Record<string, unknown>) =>
+      db.updateTable('leak_contacts').set(values).where('id', '=', id).execute();
+    // Alice's rows: one public, two private (one deleted); Bob's: one public.
+    await insertContact(db, 'leak_contacts', 'a-pub', { owner_id: 'alice', published: true });
+    await insertContact(db, 'leak_contacts', 'a-priv', { owner_id: 'alice' });
+    await insertContact(db, 'leak_contacts', 'a-gone', { owner_id: 'alice' });
+    await write('a-gone', { is_deleted: true });
+    await insertContact(db, 'leak_contacts', 'b-pub', { owner_id: 'bob', published: true });
+    const named = (d: {
+      rows: Map<string, unknown[]>;
+      tombstones: string[];
+      outOfScope: string[];
+    }) => [...d.rows.keys(), ...d.tombstones, ...d.outOfScope].sort();
+
+    // First passes, with and without rows held: only public rows, whatever hasRows says.
+    for (const hasRows of [false, true]) {
+      const first = await downloadAll(db, config, 'directory', {}, { cursor: null, hasRows });
+      expect(named(first)).toEqual(['a-pub', 'b-pub']);
+    }
+    const bob = await downloadAll(db, config, 'directory', {}, { cursor: null, hasRows: true });
+
+    // Alice edits and deletes private rows: Bob's next pass names none of them.
+    await write('a-priv', { name: 'still private' });
+    await write('a-priv', { name: 'still private, again' });
+    const quiet = await downloadAll(
+      db,
+      config,
+      'directory',
+      {},
+      { cursor: bob.cursor, hasRows: true },
+    );
+    expect(named(quiet)).toEqual([]);
+
+    // A public row leaves the filter: named out of scope once, to a caller who could see it.
+    await write('a-pub', { published: false });
+    const left = await downloadAll(
+      db,
+      config,
+      'directory',
+      {},
+      { cursor: quiet.cursor, hasRows: true },
+    );
+    expect(left.outOfScope).toEqual(['a-pub']);
+    expect(left.rows.size).toBe(0);
+    // Edited again while private: not named again after the pass that named it.
+    const later = await downloadAll(
+      db,
+      config,
+      'directory',
+      {},
+      { cursor: left.cursor, hasRows: true },
+    );
+    await write('a-pub', { name: 'private now' });
+    const after = await downloadAll(
+      db,
+      config,
+      'directory',
+      {},
+      { cursor: later.cursor, hasRows: true },
+    );
+    expect(named(after)).toEqual([]);
+    // A replica whose cursor was reset (discard) holding rows still learns that it left.
+    const reset = await downloadAll(db, config, 'directory', {}, { cursor: null, hasRows: true });
+    expect(reset.outOfScope).toEqual(['a-pub']);
+
+    // It re-enters: comes whole; a private row that is published comes whole too.
+    await write('a-pub', { published: true });
+    await write('a-priv', { published: true });
+    const back = await downloadAll(
+      db,
+      config,
+      'directory',
+      {},
+      { cursor: after.cursor, hasRows: true },
+    );
+    expect([...back.rows.keys()].sort()).toEqual(['a-priv', 'a-pub']);
+    expect(back.outOfScope).toEqual([]);
+
+    // Restricted and filtered: Alice's rows that leave the red team are named to Alice only.
+    const aliceRed = await downloadAll(db, config, 'my_red', { userId: 'alice' });
+    expect([...aliceRed.rows.keys()].sort()).toEqual(['a-priv', 'a-pub']);
+    const bobRed = await downloadAll(db, config, 'my_red', { userId: 'bob' });
+    await write('a-priv', { team: 'blue' });
+    await write('b-pub', { name: 'bob edits' });
+    const aliceNext = await downloadAll(
+      db,
+      config,
+      'my_red',
+      { userId: 'alice' },
+      {
+        cursor: aliceRed.cursor,
+        hasRows: true,
+      },
+    );
+    expect(aliceNext.outOfScope).toEqual(['a-priv']);
+    const bobNext = await downloadAll(
+      db,
+      config,
+      'my_red',
+      { userId: 'bob' },
+      {
+        cursor: bobRed.cursor,
+        hasRows: true,
+      },
+    );
+    expect(named(bobNext)).toEqual(['b-pub']);
+  });
+
   it('refuses a malformed cursor with a clear bad_request', async () => {
     const db = getDb();
     const config = contactsConfig('bad');

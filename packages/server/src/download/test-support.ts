@@ -1,4 +1,5 @@
 import {
+  type AnySyncConfig,
   boolean,
   type DownloadResponse,
   defineSyncConfig,
@@ -51,8 +52,8 @@ export interface Downloaded {
 export async function downloadAll(
   // biome-ignore lint/suspicious/noExplicitAny: any schema
   db: Kysely<any>,
-  config: ContactsConfig,
-  group: 'mine' | 'directory' | 'everything',
+  config: AnySyncConfig,
+  group: string,
   context: ContextValues,
   start: { cursor: string | null; hasRows?: boolean } = { cursor: null },
   pageSize?: number,

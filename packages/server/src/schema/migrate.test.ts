@@ -105,6 +105,7 @@ describe('migrateServer', () => {
       'last_synced_at',
       'column_sync_metadata',
       '_carburetor_xid',
+      '_carburetor_exits',
     ]);
     expect(columns['owner_id']).toMatchObject({ type: 'text', not_null: true, def: null });
     expect(columns['body']).toMatchObject({ type: 'text', not_null: false });
@@ -127,6 +128,12 @@ describe('migrateServer', () => {
       type: 'xid8',
       not_null: true,
       def: 'pg_current_xact_id()',
+    });
+    // Nullable without a default: added to a big table without rewriting it.
+    expect(columns['_carburetor_exits']).toMatchObject({
+      type: 'jsonb',
+      not_null: false,
+      def: null,
     });
     const { rows: indexes } = await sql<{ indexdef: string }>`
       select indexdef from pg_indexes where tablename = 'notes' order by indexname`.execute(db);

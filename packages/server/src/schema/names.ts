@@ -9,6 +9,13 @@ import type { ResolvedTable } from '@carburetor/core';
 /** Hidden column: the id of the transaction that last wrote the row (`xid8`), the download cursor. */
 export const XID_COLUMN = '_carburetor_xid';
 
+/**
+ * Hidden column: per group filter the row left, the transaction that made it
+ * leave (`{"<filter key>": "<xid>"}`, see scope-exits.ts); null for a row
+ * that never left one.
+ */
+export const EXITS_COLUMN = '_carburetor_exits';
+
 /** Transaction-local setting an upload sets to 'on', so the trigger knows it is not an outside write. */
 export const UPLOAD_SETTING = 'carburetor.upload';
 

@@ -144,7 +144,7 @@ export function planMigration(config: AnySyncConfig, catalog: Catalog): Migratio
   const functions = [
     deleteGuardFunctionSql(),
     ...(Object.values(config.tables) as ResolvedTable[]).flatMap((table) => [
-      stampFunctionSql(table),
+      stampFunctionSql(config, table),
       notifyFunctionSql(config, table),
     ]),
   ];

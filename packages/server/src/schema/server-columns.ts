@@ -1,5 +1,5 @@
 import type { ResolvedColumn, ResolvedTable } from '@carburetor/core';
-import { XID_COLUMN } from './names.ts';
+import { EXITS_COLUMN, XID_COLUMN } from './names.ts';
 import { columnDefaultSql } from './sql-text.ts';
 
 /** A column as the server's table holds it. */
@@ -46,7 +46,7 @@ function fromConfig(c: ResolvedColumn, notNull: boolean, fallbackDefault?: strin
 /**
  * The server's columns of a table, in creation order: id, data columns, the
  * deleted flag, last-synced-at, the column metadata, then the hidden cursor
- * column. The client's dirty flag is not one of them.
+ * and scope-exit columns. The client's dirty flag is not one of them.
  */
 export function serverColumns(table: ResolvedTable): ServerColumn[] {
   const byName = table.column;
@@ -57,5 +57,7 @@ export function serverColumns(table: ResolvedTable): ServerColumn[] {
   columns.push(column(table.lastSyncedAt, 'timestamptz', true, 'now()'));
   columns.push(column(table.columnSyncMetadata, 'jsonb', true, "'{}'::jsonb"));
   columns.push(column(XID_COLUMN, 'xid8', true, 'pg_current_xact_id()'));
+  // Nullable without a default: adding it to a big table rewrites nothing.
+  columns.push(column(EXITS_COLUMN, 'jsonb', false, undefined));
   return columns;
 }

@@ -1,4 +1,4 @@
-import type { ResolvedTable } from '@carburetor/core';
+import type { AnySyncConfig, ResolvedTable } from '@carburetor/core';
 import {
   SERVER_CLIENT_ID,
   SERVER_WRITE_TIME_SQL,
@@ -7,6 +7,7 @@ import {
   UPLOAD_SETTING,
   XID_COLUMN,
 } from './names.ts';
+import { recordExitsSql } from './scope-exits.ts';
 import { quoteIdent, quoteLiteral } from './sql-text.ts';
 
 /**
@@ -15,9 +16,11 @@ import { quoteIdent, quoteLiteral } from './sql-text.ts';
  * writing transaction's id and last-synced-at with `now()`; it drops updates
  * that change nothing and refuses un-deletes; and outside an upload it
  * stamps each changed synced column's metadata with server time, one past
- * the stamp it replaces, so an admin's fix beats what replicas hold.
+ * the stamp it replaces, so an admin's fix beats what replicas hold. An
+ * update that takes the row out of a group's filter records the exit
+ * (scope-exits.ts), whoever writes.
  */
-export function stampFunctionSql(table: ResolvedTable): string {
+export function stampFunctionSql(config: AnySyncConfig, table: ResolvedTable): string {
   const q = quoteIdent;
   const meta = q(table.columnSyncMetadata);
   const serverStamp = (t: string) =>
@@ -61,6 +64,7 @@ BEGIN
           quote_literal(OLD.${q(table.id)}), ${quoteLiteral(table.sqlName)}, ${quoteLiteral(table.isDeleted)}),
         HINT = 'Insert a new row instead.';
     END IF;
+${recordExitsSql(config, table)}
   END IF;
   NEW.${q(XID_COLUMN)} := pg_current_xact_id();
   NEW.${q(table.lastSyncedAt)} := now();

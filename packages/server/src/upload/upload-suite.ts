@@ -193,25 +193,39 @@ export function uploadSuite(database: () => Kysely<unknown>) {
     expect((await stored(id))?.['name']).toBe('Fixed by admin');
   });
 
-  it("refuses writes outside the caller's rows with insufficient_permission, changing nothing", async () => {
+  it("refuses writes outside the caller's rows, changing nothing and revealing nothing of them", async () => {
     const theirs = newId('theirs');
     await insertContact(theirs, 'u2');
     const before = await stored(theirs);
     const forOther = newId('for-other');
+    const unknown = newId('unknown');
     const response = await upload('u1', 'client-a', {
       contact: [
         contactInsert(forOther, 'u2', at(5)), // inserting for another user
         update(theirs, at(5), { name: 'Mine now' }), // updating another user's row
         contactInsert(theirs, 'u1', at(6)), // inserting an id that exists for another user
+        update(unknown, at(5), { name: 'x' }), // updating an id that does not exist
       ],
     });
-    expect(results(response).map((r) => r.ok || r.code)).toEqual([
+    const all = results(response);
+    expect(all.map((r) => r.ok || r.code)).toEqual([
       'insufficient_permission',
+      'record_not_found',
       'insufficient_permission',
-      'insufficient_permission',
+      'record_not_found',
     ]);
-    const [first] = results(response);
-    expect(first?.ok || first?.message).toMatch(new RegExp(`^contact ${forOther}: .*owner_id`));
+    const messages = all.map((r) => (r.ok ? '' : r.message));
+    // The caller's own values may be named; another user's never are.
+    expect(messages[0]).toMatch(new RegExp(`^contact ${forOther}: .*owner_id`));
+    // An update of another user's row reads exactly as one of an id that does not exist.
+    expect(messages[1]!.replace(theirs, 'ID')).toBe(messages[3]!.replace(unknown, 'ID'));
+    // An insert of a taken id says the id is taken, and nothing of the row.
+    expect(messages[2]).toMatch(/a row with this id exists and is not yours to change/);
+    for (const message of messages.slice(1)) {
+      expect(message).not.toContain('u2');
+      expect(message).not.toContain('owner_id');
+      expect(message).not.toContain(before?.['name'] as string);
+    }
     expect(await stored(forOther)).toBeUndefined();
     expect(await stored(theirs)).toEqual(before);
 
