@@ -16,6 +16,11 @@ export type ClientErrorCode =
   | 'sync_failed'
   /** `discard` named a row that is not rejected. */
   | 'not_rejected'
+  /**
+   * A replica row cannot be read (its metadata or a value was damaged behind
+   * the client's back); `client.discard(id)` replaces it with the server's version.
+   */
+  | 'corrupt_row'
   /** The client was closed. */
   | 'closed';
 

@@ -2,6 +2,7 @@ import {
   bigint,
   boolean,
   bytea,
+  date,
   defineSyncConfig,
   integer,
   jsonb,
@@ -29,6 +30,21 @@ export const kindsConfig = defineSyncConfig({
   syncGroups: {
     items: { item: true },
     secrets: { secret: true },
+  },
+});
+
+/**
+ * Dates and times that an outside write can put beyond what core decodes
+ * (BC, `infinity`), in a group of their own, then a second group.
+ */
+export const datedConfig = defineSyncConfig({
+  tables: {
+    event: table({ title: text(), day: date(), at: timestamptz() }),
+    memo: table({ body: text() }),
+  },
+  syncGroups: {
+    events: { event: true },
+    memos: { memo: true },
   },
 });
 

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AnySyncConfig, GroupName } from '@carburetor/core';
 import {
   type ChangeHub,
   createChangeHub,
@@ -78,16 +79,19 @@ export interface SyncServerInstance {
   close(): Promise<void>;
 }
 
-async function serveInstance(databaseUrl: string): Promise<SyncServerInstance> {
+async function serveInstance(
+  databaseUrl: string,
+  config: AnySyncConfig,
+): Promise<SyncServerInstance> {
   // biome-ignore lint/suspicious/noExplicitAny: any schema
   const db: Kysely<any> = createPgKysely(databaseUrl);
-  const hub = createChangeHub(phoneBookConfig, {
+  const hub = createChangeHub(config, {
     db,
     onError: () => undefined,
     retryDelayMs: { initial: 50, max: 500 },
     idleTimeoutMs: 200,
   });
-  const router = createSyncRouter(phoneBookConfig, {
+  const router = createSyncRouter(config, {
     db,
     changes: hub,
     context: (ctx: { userId: string }) => ({ userId: ctx.userId }),
@@ -125,18 +129,24 @@ async function serveInstance(databaseUrl: string): Promise<SyncServerInstance> {
   };
 }
 
-/** One real PostgreSQL database, the sync router over real HTTP, and clients with their own replicas. */
-export async function startSyncServer(label: string) {
+/**
+ * One real PostgreSQL database, the sync router over real HTTP, and clients
+ * with their own replicas; for the phone book config unless given another.
+ */
+export async function startSyncServer<C extends AnySyncConfig = typeof phoneBookConfig>(
+  label: string,
+  config: C = phoneBookConfig as unknown as C,
+) {
   const database = await createTestDatabase(label);
   // biome-ignore lint/suspicious/noExplicitAny: raw SQL checks on any table
   const db: Kysely<any> = createPgKysely(database.url);
-  await migrateServer(db, phoneBookConfig);
-  const main = await serveInstance(database.url);
+  await migrateServer(db, config);
+  const main = await serveInstance(database.url, config);
   const instances: SyncServerInstance[] = [main];
   const url = main.url;
   /** Another server instance on the same database (its own router, hub and HTTP server). */
   async function instance(): Promise<SyncServerInstance> {
-    const added = await serveInstance(database.url);
+    const added = await serveInstance(database.url, config);
     instances.push(added);
     return added;
   }
@@ -146,7 +156,7 @@ export async function startSyncServer(label: string) {
   async function client(
     user: string,
     options: {
-      groups?: ('private_contacts' | 'directory')[];
+      groups?: GroupName<C>[];
       now?: () => number;
       clientId?: string;
       /** A named memory store: reopened when a client of that name came before. */
@@ -193,10 +203,10 @@ export async function startSyncServer(label: string) {
     });
     const driver = memoryDriver(options.store ? { name: options.store } : {});
     drivers.push(driver);
-    const sync = await createSyncClient(phoneBookConfig, {
+    const sync = await createSyncClient(config, {
       driver,
       trpcClient,
-      groups: options.groups ?? ['private_contacts'],
+      groups: options.groups ?? [Object.keys(config.groups)[0] as GroupName<C>],
       ...(options.clientId ? { clientId: options.clientId } : {}),
       ...(options.now ? { now: options.now } : {}),
       ...(options.pageSize ? { pageSize: options.pageSize } : {}),

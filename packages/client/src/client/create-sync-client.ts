@@ -15,6 +15,7 @@ import { CarburetorClientError } from '../errors.ts';
 import { ReplicaDecodePlugin } from '../replica/decode-plugin.ts';
 import { forgetRow } from '../replica/rejections.ts';
 import { Replica } from '../replica/replica.ts';
+import { type CorruptRow, readRows } from '../replica/row-codec.ts';
 import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '../schema/names.ts';
 import { ChangeEmitter, type ChangeListener } from '../sync/change-emitter.ts';
 import { downloadGroup } from '../sync/download.ts';
@@ -32,6 +33,7 @@ import {
   createTransport,
   type EventSourceConstructor,
   type SyncTransport,
+  serverRefusalOf,
 } from '../sync/transport.ts';
 import { uploadGroup } from '../sync/upload.ts';
 import {
@@ -394,15 +396,29 @@ export async function createSyncClient<
     // A full sync downloads every group, so it answers every poke so far.
     const targets = kind === 'sync' ? groups : groups.filter((g) => poked.has(g.name));
     for (const group of targets) poked.delete(group.name);
+    // The first failure the server answered: the other steps still run, then the sync fails with it.
+    let failure: unknown;
+    const step = async (run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        // No answer at all (network, timeout, a crashed replica): the rest would fare no better.
+        if (serverRefusalOf(error) === undefined) throw error;
+        failure ??= error;
+      }
+    };
     try {
       for (const group of targets) {
         if (kind === 'sync') {
           status.update({ phase: 'uploading' });
-          await uploadGroup(replica, transport, group, tablesOf(group), observer);
+          await step(() => uploadGroup(replica, transport, group, tablesOf(group), observer));
         }
         status.update({ phase: 'downloading' });
-        await downloadGroup(replica, transport, group, groups, options.pageSize, observer);
+        await step(() =>
+          downloadGroup(replica, transport, group, groups, options.pageSize, observer),
+        );
       }
+      if (failure !== undefined) throw failure;
     } finally {
       await refreshCounts().catch(() => undefined);
     }
@@ -438,6 +454,18 @@ export async function createSyncClient<
     runningKind = 'download';
     running = runSync('download');
     return running;
+  };
+
+  /** Keys of the tables of this client's groups whose row `id` cannot be read. */
+  const corruptIn = async (ex: SqliteExecutor, id: string): Promise<string[]> => {
+    const keys: string[] = [];
+    const tables = new Set(groups.flatMap((g) => g.tables.map((t) => t.table)));
+    for (const table of tables) {
+      const corrupt = new Map<string, CorruptRow>();
+      await readRows(ex, table, [id], corrupt);
+      if (corrupt.has(id)) keys.push(table.key);
+    }
+    return keys;
   };
 
   const wipe = (tables: readonly ResolvedTable[]): SqliteStatement[] => [
@@ -509,17 +537,18 @@ export async function createSyncClient<
           const found = await ex.execute(`SELECT table_key FROM ${REJECTED_TABLE} WHERE id = ?`, [
             id,
           ]);
-          if (found.rows.length === 0) {
+          const keys = found.rows.map((row) => String(row['table_key']));
+          // A row no sync has read yet may be damaged too: local writes to it point here.
+          if (keys.length === 0 && typeof id === 'string') keys.push(...(await corruptIn(ex, id)));
+          if (keys.length === 0) {
             throw new CarburetorClientError(
               'not_rejected',
               `Row ${JSON.stringify(id)} is not rejected; discard only reverts rows that client.rejected() lists.`,
             );
           }
           const statements: SqliteStatement[] = [];
-          for (const row of found.rows) {
-            const table = (config.tables as Record<string, ResolvedTable>)[
-              String(row['table_key'])
-            ];
+          for (const key of keys) {
+            const table = (config.tables as Record<string, ResolvedTable>)[key];
             if (!table) continue;
             tables.add(table.key);
             // The local stamps are newer than the server's, so a merge would keep the

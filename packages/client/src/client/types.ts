@@ -12,6 +12,7 @@ import type {
   WritableTableKey,
 } from '@carburetor/core';
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import type { LocalRejectionCode } from '../replica/rejections.ts';
 import type { ChangeEvent } from '../sync/change-emitter.ts';
 import type { StartOptions } from '../sync/sync-loop.ts';
 import type { SyncStatus } from '../sync/sync-status-store.ts';
@@ -59,13 +60,20 @@ export type ActiveHelpers<C extends AnySyncConfig, K extends TableKey<C>> = {
   [P in K as InferNames<C, P>['active']]: () => ActiveQuery<C, P>;
 };
 
-/** A row the server refused, as `client.rejected()` lists it. */
+/**
+ * A row the server refused or the client quarantined, as `client.rejected()`
+ * lists it.
+ */
 export interface RejectedRow<C extends AnySyncConfig = AnySyncConfig> {
   /** The table key (`'phone_book'`). */
   table: TableKey<C>;
   id: string;
-  /** The server's per-row code (never `clock_skew`: those are corrected and sent again). */
-  code: Exclude<RowErrorCode, 'clock_skew'>;
+  /**
+   * The server's per-row code (never `clock_skew`: those are corrected and
+   * sent again), or the client's own ({@link LocalRejectionCode}:
+   * `corrupt_local_row`, `undecodable_download`, `upload_refused`).
+   */
+  code: Exclude<RowErrorCode, 'clock_skew'> | LocalRejectionCode;
   message: string;
 }
 
@@ -103,7 +111,11 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
    */
   sync(): Promise<void>;
   /**
-   * Rows the server refused; they are not sent again until changed or discarded.
+   * Rows the server refused, and rows the client quarantined itself (a row
+   * it cannot read, encode, decode or get the server to take: codes
+   * `corrupt_local_row`, `undecodable_download`, `upload_refused`). They are
+   * not sent again until changed or discarded; the rest of the queue and
+   * every download go on.
    *
    * @example
    * ```ts
@@ -112,9 +124,11 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
    */
   rejected(): Promise<RejectedRow<C>[]>;
   /**
-   * Drops the local changes of a rejected row: the row is removed locally and
-   * its table's cursors reset, so the next `sync()` brings back the server's
-   * version (or nothing, for a refused insert). `not_rejected` for other ids.
+   * Drops the local changes of a rejected or quarantined row (or of a row
+   * whose local writes fail with `corrupt_row`): the row is removed locally
+   * and its table's cursors reset, so the next `sync()` brings back the
+   * server's version (or nothing, for a refused insert). `not_rejected` for
+   * other ids.
    *
    * @example
    * ```ts

@@ -6,6 +6,7 @@ import {
   type ResolvedTable,
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteStatement, SqliteValue } from '../driver/sqlite-driver.ts';
+import { CarburetorClientError } from '../errors.ts';
 import { quote } from '../schema/names.ts';
 
 /** A row of the replica, decoded: app values by column, metadata and dirty flag. */
@@ -15,6 +16,13 @@ export interface StoredRow {
   values: Record<string, unknown>;
   metadata: ClientColumnMetadata;
   dirty: 'insert' | 'update' | null;
+}
+
+/** A replica row that cannot be read: what its dirty flag says, and why (the decoder's words). */
+export interface CorruptRow {
+  id: string;
+  dirty: 'insert' | 'update' | null;
+  message: string;
 }
 
 /** An app value → what SQLite stores for the column. */
@@ -125,20 +133,37 @@ function selectSql(codec: TableCodec, size: number): string {
   return sql;
 }
 
-/** Decodes one SQLite row of `table` (selected with every column). */
+function dirtyOf(raw: unknown): 'insert' | 'update' | null {
+  return raw === 'insert' || raw === 'update' ? raw : null;
+}
+
+/**
+ * Decodes one SQLite row of `table` (selected with every column).
+ *
+ * @throws {CarburetorClientError} `corrupt_row` when its metadata or a value
+ * cannot be read (written behind the client's back).
+ */
 export function decodeStoredRow(table: ResolvedTable, row: Record<string, unknown>): StoredRow {
   const id = String(row[table.id]);
-  const values: Record<string, unknown> = {};
-  for (const column of codecOf(table).values) {
-    values[column.name] = fromStored(column, row[column.name]);
+  try {
+    const values: Record<string, unknown> = {};
+    for (const column of codecOf(table).values) {
+      values[column.name] = fromStored(column, row[column.name]);
+    }
+    return {
+      id,
+      values,
+      metadata: decodeColumnMetadata(row[table.columnSyncMetadata], `${table.sqlName} row ${id}`),
+      dirty: dirtyOf(row[table.dirtyFlag]),
+    };
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new CarburetorClientError(
+      'corrupt_row',
+      `${table.key} ${id} cannot be read from the replica (${reason}); client.discard(${JSON.stringify(id)}) replaces it with the server's version.`,
+      { table: table.key, cause },
+    );
   }
-  const dirty = row[table.dirtyFlag];
-  return {
-    id,
-    values,
-    metadata: decodeColumnMetadata(row[table.columnSyncMetadata], `${table.sqlName} row ${id}`),
-    dirty: dirty === 'insert' || dirty === 'update' ? dirty : null,
-  };
 }
 
 /**
@@ -181,11 +206,16 @@ async function holdsAnyBetween(
   return Number(result.rows[0]?.['e']) === 1;
 }
 
-/** Reads the rows with these ids, keyed by id (missing ids are absent). */
+/**
+ * Reads the rows with these ids, keyed by id (missing ids are absent). A row
+ * that cannot be read throws `corrupt_row`, or, when `corrupt` is given,
+ * goes there instead of into the result.
+ */
 export async function readRows(
   ex: SqliteExecutor,
   table: ResolvedTable,
   ids: readonly string[],
+  corrupt?: Map<string, CorruptRow>,
 ): Promise<Map<string, StoredRow>> {
   const codec = codecOf(table);
   const out = new Map<string, StoredRow>();
@@ -197,8 +227,20 @@ export async function readRows(
     const size = SELECT_SIZES.find((s) => s >= chunk.length) ?? largest;
     const result = await ex.execute(selectSql(codec, size), chunk);
     for (const row of result.rows) {
-      const decoded = decodeStoredRow(table, row);
-      out.set(decoded.id, decoded);
+      if (!corrupt) {
+        const decoded = decodeStoredRow(table, row);
+        out.set(decoded.id, decoded);
+        continue;
+      }
+      try {
+        const decoded = decodeStoredRow(table, row);
+        out.set(decoded.id, decoded);
+      } catch (error) {
+        const id = String(row[table.id]);
+        const cause = error instanceof Error ? error.cause : undefined;
+        const message = cause instanceof Error ? cause.message : String(error);
+        corrupt.set(id, { id, dirty: dirtyOf(row[table.dirtyFlag]), message });
+      }
     }
   }
   return out;

@@ -9,15 +9,29 @@ import {
   type ResolvedTable,
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
-import { forgetRow } from '../replica/rejections.ts';
+import {
+  clearQuarantine,
+  corruptMessage,
+  forgetRow,
+  rejectStatement,
+  undecodableMessage,
+} from '../replica/rejections.ts';
 import type { Replica } from '../replica/replica.ts';
 import {
+  type CorruptRow,
   decodeStoredRow,
   readRows,
   type StoredRow,
   upsertStatements,
 } from '../replica/row-codec.ts';
-import { CURSOR_TABLE, quote, SEEN_TABLE, STATE_TABLE, sweepKey } from '../schema/names.ts';
+import {
+  CURSOR_TABLE,
+  quote,
+  REJECTED_TABLE,
+  SEEN_TABLE,
+  STATE_TABLE,
+  sweepKey,
+} from '../schema/names.ts';
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
@@ -71,7 +85,27 @@ async function sweepStatements(
   const statements: SqliteStatement[] = [];
   let removed = 0;
   for (const raw of stale.rows) {
-    const row = decodeStoredRow(table, raw);
+    let row: StoredRow;
+    try {
+      row = decodeStoredRow(table, raw);
+    } catch (error) {
+      // Unreadable, so no telling whether another group holds it: kept, set aside.
+      const id = String(raw[table.id]);
+      const reason =
+        error instanceof Error && error.cause instanceof Error
+          ? error.cause.message
+          : String(error);
+      statements.push(
+        rejectStatement(
+          table,
+          id,
+          'corrupt_local_row',
+          corruptMessage(table, id, reason),
+          replica.now(),
+        ),
+      );
+      continue;
+    }
     if (!coveredElsewhere(replica, group, clientGroups, table, row.values)) {
       statements.push(...forgetRow(table, row.id));
       removed++;
@@ -85,6 +119,15 @@ async function sweepStatements(
     { sql: `DELETE FROM ${STATE_TABLE} WHERE key = ?`, params: [sweepKey(group.name, table.key)] },
   );
   return { statements, removed };
+}
+
+/** Ids of the table's rows set aside as `undecodable_download` (almost always none). */
+async function undecodableIds(ex: SqliteExecutor, table: ResolvedTable): Promise<Set<string>> {
+  const result = await ex.execute(
+    `SELECT id FROM ${REJECTED_TABLE} WHERE table_key = ? AND code = 'undecodable_download'`,
+    [table.key],
+  );
+  return new Set(result.rows.map((r) => String(r['id'])));
 }
 
 /**
@@ -127,11 +170,52 @@ async function applyTablePage(
 
   const incoming = decodeDownloadRows(table, page);
   const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
-  const current = await readRows(ex, table, ids);
+  const corrupt = new Map<string, CorruptRow>();
+  const current = await readRows(ex, table, ids, corrupt);
+  const undecodable = await undecodableIds(ex, table);
+  const now = replica.now();
+  /** Sets aside a local row that cannot be read, holding the app's unsent work. */
+  const setAside = (damaged: CorruptRow) =>
+    statements.push(
+      rejectStatement(
+        table,
+        damaged.id,
+        'corrupt_local_row',
+        corruptMessage(table, damaged.id, damaged.message),
+        now,
+      ),
+    );
   // The last state of each row to write, by id: a row written twice in a page is written once.
   const writes = new Map<string, StoredRow>();
 
   for (const row of incoming) {
+    if ('problem' in row) {
+      // The cursor moves on without it; the server's fix is a new write, sent again.
+      statements.push(
+        rejectStatement(
+          table,
+          row.id,
+          'undecodable_download',
+          undecodableMessage(table, row.id, [row.problem]),
+          now,
+        ),
+      );
+      undecodable.add(row.id);
+      continue;
+    }
+    if (undecodable.delete(row.id)) {
+      statements.push(clearQuarantine(table, row.id, 'undecodable_download'));
+    }
+    const damaged = corrupt.get(row.id);
+    if (damaged) {
+      if (damaged.dirty !== null) {
+        setAside(damaged);
+        continue;
+      }
+      // A clean row holds no local work: the server's version replaces it whole.
+      corrupt.delete(row.id);
+      statements.push(clearQuarantine(table, row.id, 'corrupt_local_row'));
+    }
     observeStamps(replica.clock, row.metadata);
     const local = current.get(row.id);
     const merged = mergeIncomingRow(local, row, table.isDeleted);
@@ -150,6 +234,18 @@ async function applyTablePage(
   // the app's unsent work: marked deleted, its upload's answer brings the rest.
   const forgotten: string[] = [];
   for (const id of page.tombstones) {
+    // Deleted on the server: whatever value could not be decoded no longer matters.
+    if (undecodable.delete(id)) statements.push(clearQuarantine(table, id, 'undecodable_download'));
+    const damaged = corrupt.get(id);
+    if (damaged) {
+      if (damaged.dirty === null) {
+        forgotten.push(id);
+        changed = true;
+      } else {
+        setAside(damaged);
+      }
+      continue;
+    }
     const local = current.get(id);
     if (!local) continue;
     if (local.dirty === null) {
@@ -171,7 +267,16 @@ async function applyTablePage(
   for (const id of forgotten) statements.push(...forgetRow(table, id));
 
   for (const id of page.outOfScope) {
+    const damaged = corrupt.get(id);
+    if (damaged) {
+      // Unreadable, so no telling whether another group holds it: kept, set aside.
+      setAside(damaged);
+      continue;
+    }
     const local = current.get(id);
+    if (!local && undecodable.delete(id)) {
+      statements.push(clearQuarantine(table, id, 'undecodable_download'));
+    }
     // A dirty row is the app's unsent work: keep it, its upload settles it.
     if (!local || local.dirty !== null) continue;
     if (coveredElsewhere(replica, group, clientGroups, table, local.values)) continue;

@@ -247,3 +247,55 @@ export function createTransport(options: TransportOptions): SyncTransport {
     },
   };
 }
+
+/** The server's own answer to a request that failed: its tRPC code, HTTP status and message. */
+export interface ServerRefusal {
+  code: string | undefined;
+  status: number | undefined;
+  message: string;
+}
+
+/**
+ * The server's answer inside a failed sync request, or undefined when no
+ * answer came (network failure, timeout, a crash of the replica).
+ *
+ * @example
+ * ```ts
+ * const refusal = serverRefusalOf(error);
+ * if (refusal?.code === 'BAD_REQUEST') console.warn(refusal.message);
+ * ```
+ */
+export function serverRefusalOf(error: unknown): ServerRefusal | undefined {
+  const cause =
+    error instanceof CarburetorClientError && error.code === 'sync_failed'
+      ? error.cause
+      : undefined;
+  if (!(cause instanceof Error)) return undefined;
+  const data = (cause as { data?: { code?: unknown; httpStatus?: unknown } }).data;
+  const meta = (cause as { meta?: { response?: { status?: unknown } } }).meta;
+  const code = typeof data?.code === 'string' ? data.code : undefined;
+  const status =
+    typeof data?.httpStatus === 'number'
+      ? data.httpStatus
+      : typeof meta?.response?.status === 'number'
+        ? meta.response.status
+        : undefined;
+  if (code === undefined && status === undefined) return undefined;
+  return { code, status, message: cause.message };
+}
+
+/** tRPC codes (and their HTTP statuses) by which a server refuses what a request carries. */
+const ROW_REFUSALS = new Set(['BAD_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNPROCESSABLE_CONTENT']);
+const ROW_REFUSAL_STATUSES = new Set([400, 413, 422]);
+
+/**
+ * Whether the server refused an upload for what it carried (so a smaller
+ * request may pass), rather than failing (5xx), refusing the caller (401,
+ * 403) or not answering at all: those are retried, never blamed on a row.
+ */
+export function refusesContent(refusal: ServerRefusal | undefined): boolean {
+  if (!refusal) return false;
+  return refusal.code !== undefined
+    ? ROW_REFUSALS.has(refusal.code)
+    : ROW_REFUSAL_STATUSES.has(refusal.status ?? 0);
+}

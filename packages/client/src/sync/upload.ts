@@ -14,14 +14,24 @@ import {
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
 import { CarburetorClientError } from '../errors.ts';
-import { clearRejection } from '../replica/rejections.ts';
+import {
+  clearRejection,
+  corruptMessage,
+  rejectStatement,
+  undecodableMessage,
+} from '../replica/rejections.ts';
 import type { Replica } from '../replica/replica.ts';
-import { readRows, upsertStatement } from '../replica/row-codec.ts';
+import {
+  type CorruptRow,
+  readRows,
+  type StoredRow,
+  upsertStatement,
+} from '../replica/row-codec.ts';
 import { quote, REJECTED_TABLE } from '../schema/names.ts';
 import { learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
-import type { SyncTransport } from './transport.ts';
-import { decodeWireRow, observeStamps, toWire } from './wire.ts';
+import { refusesContent, type SyncTransport, serverRefusalOf } from './transport.ts';
+import { decodeWireRow, observeStamps, toUploadWire } from './wire.ts';
 
 /** How many times rows refused with `clock_skew` are re-stamped and sent again in one sync. */
 const MAX_SKEW_RETRIES = 3;
@@ -67,43 +77,108 @@ function groupByTable<R extends { table: ResolvedTable }>(
   return byTable;
 }
 
+/** A row's upload entry and its snapshot, or why it cannot be sent. */
+type EncodedRow = { upload: UploadRow; uploaded: Record<string, number> } | { problem: string };
+
+/**
+ * Encodes a dirty row for upload: for an insert every stamped synced column,
+ * for an update the dirty ones. Undefined when there is nothing to send.
+ */
+function encodeRow(table: ResolvedTable, row: StoredRow): EncodedRow | undefined {
+  if (row.dirty === null) return undefined;
+  const op = row.dirty;
+  const columns =
+    op === 'insert'
+      ? table.syncedColumns.filter((c) => row.metadata[c] !== undefined)
+      : dirtyColumns(row.metadata).filter((c) => table.syncedColumns.includes(c));
+  if (columns.length === 0) return undefined;
+  const upload: UploadRow = { op, id: row.id, columns: {} };
+  try {
+    for (const name of columns) {
+      upload.columns[name] = {
+        value: toUploadWire(table.column[name]!, row.values[name]),
+        t: row.metadata[name]!.t,
+      };
+    }
+  } catch (error) {
+    return { problem: error instanceof Error ? error.message : String(error) };
+  }
+  return { upload, uploaded: uploadSnapshot(row.metadata, columns) };
+}
+
 /** Builds one request from the rows' current state; rows no longer dirty are left out. */
 async function buildRequest(
   replica: Replica,
   rows: readonly QueuedRow[],
-): Promise<{ request: UploadRequest; sent: SentRow[] }> {
+): Promise<{ request: UploadRequest; sent: SentRow[]; unreadable: QueuedRow[] }> {
   const request: UploadRequest = {
     protocol: PROTOCOL_VERSION,
     clientId: replica.clientId,
     tables: {},
   };
   const sent: SentRow[] = [];
+  const unreadable: QueuedRow[] = [];
   for (const [table, queued] of groupByTable(rows)) {
     const ids = queued.map((row) => row.id);
-    const current = await readRows(replica.driver, table, ids);
+    const corrupt = new Map<string, CorruptRow>();
+    const current = await readRows(replica.driver, table, ids, corrupt);
     for (const id of ids) {
+      if (corrupt.has(id)) {
+        unreadable.push({ table, id });
+        continue;
+      }
       const row = current.get(id);
-      if (!row || row.dirty === null) continue;
-      const op = row.dirty;
-      const columns =
-        op === 'insert'
-          ? table.syncedColumns.filter((c) => row.metadata[c] !== undefined)
-          : dirtyColumns(row.metadata).filter((c) => table.syncedColumns.includes(c));
-      if (columns.length === 0) continue;
-      const upload: UploadRow = { op, id, columns: {} };
-      for (const name of columns) {
-        upload.columns[name] = {
-          value: toWire(table.column[name]!, row.values[name]),
-          t: row.metadata[name]!.t,
-        };
+      const encoded = row && encodeRow(table, row);
+      if (!encoded) continue;
+      if ('problem' in encoded) {
+        unreadable.push({ table, id });
+        continue;
       }
       const list = request.tables[table.key] ?? [];
       request.tables[table.key] = list;
-      list.push(upload);
-      sent.push({ table, id, uploaded: uploadSnapshot(row.metadata, columns) });
+      list.push(encoded.upload);
+      sent.push({ table, id, uploaded: encoded.uploaded });
     }
   }
-  return { request, sent };
+  return { request, sent, unreadable };
+}
+
+/**
+ * Quarantines rows that could not be read or encoded as `corrupt_local_row`,
+ * after reading them again in the transaction: a local write that fixed one
+ * in the meantime keeps it in the queue.
+ */
+async function quarantineUnreadable(replica: Replica, rows: readonly QueuedRow[]): Promise<void> {
+  await replica.transaction(async (ex) => {
+    const statements: SqliteStatement[] = [];
+    for (const [table, queued] of groupByTable(rows)) {
+      const corrupt = new Map<string, CorruptRow>();
+      const current = await readRows(
+        ex,
+        table,
+        queued.map((row) => row.id),
+        corrupt,
+      );
+      for (const { id } of queued) {
+        const row = current.get(id);
+        const encoded = row && encodeRow(table, row);
+        const reason =
+          corrupt.get(id)?.message ??
+          (encoded && 'problem' in encoded ? encoded.problem : undefined);
+        if (reason === undefined) continue;
+        statements.push(
+          rejectStatement(
+            table,
+            id,
+            'corrupt_local_row',
+            corruptMessage(table, id, reason),
+            replica.now(),
+          ),
+        );
+      }
+    }
+    if (statements.length > 0) await ex.executeBatch(statements);
+  });
 }
 
 /**
@@ -127,23 +202,38 @@ async function applyAnswer(
       const answer = response.tables[table.key];
       if (!answer) continue; // not answered: still dirty, sent again next sync
       const results = new Map(answer.results.map((r) => [r.id, r]));
+      const corrupt = new Map<string, CorruptRow>();
       const current = await readRows(
         ex,
         table,
         rows.map((r) => r.id),
+        corrupt,
       );
       for (const sentRow of rows) {
         const result = results.get(sentRow.id);
+        const damaged = corrupt.get(sentRow.id);
+        if (result && damaged) {
+          // Damaged while its upload was in flight: the server has it, the replica cannot take the answer.
+          statements.push(
+            rejectStatement(
+              table,
+              sentRow.id,
+              'corrupt_local_row',
+              corruptMessage(table, sentRow.id, damaged.message),
+              replica.now(),
+            ),
+          );
+          continue;
+        }
         const local = current.get(sentRow.id);
         if (!result || !local) continue;
         if (!result.ok) {
           if (result.code === 'clock_skew') {
             skewed.push({ table, id: sentRow.id });
           } else {
-            statements.push({
-              sql: `INSERT OR REPLACE INTO ${REJECTED_TABLE} (table_key, id, code, message, rejected_at) VALUES (?, ?, ?, ?, ?)`,
-              params: [table.key, sentRow.id, result.code, result.message, replica.now()],
-            });
+            statements.push(
+              rejectStatement(table, sentRow.id, result.code, result.message, replica.now()),
+            );
           }
           continue;
         }
@@ -154,6 +244,25 @@ async function applyAnswer(
           sentRow.uploaded,
           resolved.metadata,
         );
+        const undecodable = takeResolvedValue.filter((c) => resolved.problems.has(c));
+        if (undecodable.length > 0) {
+          // The server holds a value this replica cannot: the row stays as it is, dirty,
+          // and goes up again once a download brings the fixed value.
+          statements.push(
+            rejectStatement(
+              table,
+              sentRow.id,
+              'undecodable_download',
+              undecodableMessage(
+                table,
+                sentRow.id,
+                undecodable.map((c) => resolved.problems.get(c)!),
+              ),
+              replica.now(),
+            ),
+          );
+          continue;
+        }
         const values = { ...local.values };
         for (const column of takeResolvedValue) {
           if (Object.hasOwn(resolved.values, column)) values[column] = resolved.values[column];
@@ -190,10 +299,12 @@ async function restamp(replica: Replica, rows: readonly QueuedRow[]) {
     const statements: SqliteStatement[] = [];
     for (const [table, queued] of groupByTable(rows)) {
       const sql = `UPDATE ${quote(table.sqlName)} SET ${quote(table.columnSyncMetadata)} = ? WHERE ${quote(table.id)} = ?`;
+      // A row damaged meanwhile is left as it is: the resend quarantines it.
       const current = await readRows(
         ex,
         table,
         queued.map((row) => row.id),
+        new Map(),
       );
       for (const { id } of queued) {
         const local = current.get(id);
@@ -208,6 +319,42 @@ async function restamp(replica: Replica, rows: readonly QueuedRow[]) {
   });
 }
 
+/**
+ * Whether the server takes an upload request of this group carrying no
+ * rows: then a refusal of a one-row request is that row's doing, not the
+ * request's (wrong protocol version, a context the server lacks, ...).
+ * Asked at most once per upload, and only after a refusal.
+ */
+class ShapeProbe {
+  #accepted = false;
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly transport: SyncTransport,
+    private readonly group: ResolvedGroup,
+  ) {}
+
+  /** An answer came for a request with rows: the shape is fine. */
+  answered(): void {
+    this.#accepted = true;
+  }
+
+  async accepts(table: ResolvedTable): Promise<boolean> {
+    if (this.#accepted) return true;
+    try {
+      await this.transport.upload(this.group.name, {
+        protocol: PROTOCOL_VERSION,
+        clientId: this.replica.clientId,
+        tables: { [table.key]: [] },
+      });
+    } catch {
+      return false;
+    }
+    this.#accepted = true;
+    return true;
+  }
+}
+
 async function sendRows(
   replica: Replica,
   transport: SyncTransport,
@@ -215,11 +362,41 @@ async function sendRows(
   rows: readonly QueuedRow[],
   attempt: number,
   observer: SyncObserver | undefined,
+  probe: ShapeProbe,
 ): Promise<void> {
-  const { request, sent } = await buildRequest(replica, rows);
+  const { request, sent, unreadable } = await buildRequest(replica, rows);
+  if (unreadable.length > 0) await quarantineUnreadable(replica, unreadable);
   if (sent.length === 0) return;
   const sentAt = replica.now();
-  const response = await transport.upload(group.name, request);
+  let response: UploadResponse;
+  try {
+    response = await transport.upload(group.name, request);
+  } catch (error) {
+    const refusal = serverRefusalOf(error);
+    if (!refusesContent(refusal)) throw error;
+    if (sent.length > 1) {
+      // Halve the request until the refused rows stand alone; the others go through.
+      const half = Math.ceil(sent.length / 2);
+      await sendRows(replica, transport, group, sent.slice(0, half), attempt, observer, probe);
+      await sendRows(replica, transport, group, sent.slice(half), attempt, observer, probe);
+      return;
+    }
+    const [row] = sent as [SentRow];
+    if (!(await probe.accepts(row.table))) throw error;
+    await replica.transaction((ex) =>
+      ex.executeBatch([
+        rejectStatement(
+          row.table,
+          row.id,
+          'upload_refused',
+          `${row.table.key} ${row.id}: the server refuses any upload that carries it (${refusal?.code ?? refusal?.status}: ${refusal?.message}).`,
+          replica.now(),
+        ),
+      ]),
+    );
+    return;
+  }
+  probe.answered();
   const receivedAt = replica.now();
   replica.clock.observeServerTime(response.serverTime, sentAt, receivedAt);
   const { skewed, changed } = await applyAnswer(replica, group, sent, response);
@@ -234,12 +411,14 @@ async function sendRows(
     );
   }
   await restamp(replica, skewed);
-  await sendRows(replica, transport, group, skewed, attempt + 1, observer);
+  await sendRows(replica, transport, group, skewed, attempt + 1, observer, probe);
 }
 
 /**
  * Uploads the dirty rows of `tables` through `group`, in requests of at
  * most MAX_UPLOAD_ROWS rows, telling `observer` of each answer applied.
+ * A row that cannot be read or encoded, or that the server refuses in any
+ * request that carries it, is quarantined; the others go on.
  */
 export async function uploadGroup(
   replica: Replica,
@@ -250,7 +429,9 @@ export async function uploadGroup(
 ): Promise<void> {
   if (tables.length === 0) return;
   const queue = await queuedRows(replica, tables);
+  const probe = new ShapeProbe(replica, transport, group);
   for (let i = 0; i < queue.length; i += MAX_UPLOAD_ROWS) {
-    await sendRows(replica, transport, group, queue.slice(i, i + MAX_UPLOAD_ROWS), 0, observer);
+    const batch = queue.slice(i, i + MAX_UPLOAD_ROWS);
+    await sendRows(replica, transport, group, batch, 0, observer, probe);
   }
 }

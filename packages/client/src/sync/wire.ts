@@ -24,6 +24,65 @@ export function fromWire(column: ResolvedColumn, wire: JsonValue | undefined): u
   return column.type.fromWire(wire);
 }
 
+/**
+ * What keeps a wire value out of a column, in both directions: null where
+ * the column is required, or a value outside the column type's domain
+ * (core's `checkWire`). Validators and size limits are the server's to
+ * enforce: a value the server holds is the truth, whatever a validator says.
+ */
+export function wireProblem(column: ResolvedColumn, wire: unknown): string | undefined {
+  if (wire === null || wire === undefined) {
+    return column.role === 'data' && !column.nullable ? `${column.name} is null` : undefined;
+  }
+  const reason = column.type.checkWire(wire);
+  return reason === undefined ? undefined : `${column.name}: ${reason}`;
+}
+
+/** A value the client will not take or send: the row is quarantined, never the sync stalled. */
+export class UnusableValueError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnusableValueError';
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * An app value read from the replica → its wire form for an upload, checked
+ * like an incoming value.
+ *
+ * @throws {UnusableValueError} when it has no wire form the server would take.
+ */
+export function toUploadWire(column: ResolvedColumn, value: unknown): JsonValue {
+  let wire: JsonValue;
+  try {
+    wire = toWire(column, value);
+  } catch (cause) {
+    throw new UnusableValueError(`${column.name}: ${describeError(cause)}`, { cause });
+  }
+  const problem = wireProblem(column, wire);
+  if (problem !== undefined) throw new UnusableValueError(problem);
+  return wire;
+}
+
+/**
+ * A wire value from the server → the app value.
+ *
+ * @throws {UnusableValueError} when the replica cannot hold it as the server does.
+ */
+export function fromIncomingWire(column: ResolvedColumn, wire: JsonValue | undefined): unknown {
+  const problem = wireProblem(column, wire);
+  if (problem !== undefined) throw new UnusableValueError(problem);
+  try {
+    return fromWire(column, wire);
+  } catch (cause) {
+    throw new UnusableValueError(`${column.name}: ${describeError(cause)}`, { cause });
+  }
+}
+
 let lastSyncedAtIn = '';
 let lastSyncedAtOut = '';
 
@@ -36,42 +95,78 @@ function normalizeSyncedAt(text: string): string {
   return lastSyncedAtOut;
 }
 
-/** A wire row's values by column (plus last-synced-at) and its metadata. */
+/** A decoded incoming row: values by column (plus last-synced-at) and metadata. */
+export interface IncomingRow {
+  id: string;
+  values: Record<string, unknown>;
+  metadata: Record<string, WireStamp>;
+}
+
+/**
+ * A wire row's values by column (plus last-synced-at) and its metadata.
+ * Values the replica cannot hold are left out and named in `problems` by
+ * column: the caller decides whether it needs them.
+ */
 export function decodeWireRow(
   table: ResolvedTable,
   columns: readonly string[],
   row: WireRow,
-): { id: string; values: Record<string, unknown>; metadata: Record<string, WireStamp> } {
+): IncomingRow & { problems: Map<string, string> } {
   const [id, lastSyncedAt, metadata] = row;
   const values: Record<string, unknown> = {};
+  const problems = new Map<string, string>();
   for (let i = 0; i < columns.length; i++) {
     const name = columns[i]!;
     const column = table.column[name];
-    if (column) values[name] = fromWire(column, row[i + 3] as JsonValue);
+    if (!column) continue;
+    try {
+      values[name] = fromIncomingWire(column, row[i + 3] as JsonValue);
+    } catch (error) {
+      problems.set(name, describeError(error));
+    }
   }
-  values[table.lastSyncedAt] = lastSyncedAt ? normalizeSyncedAt(lastSyncedAt) : null;
-  return { id, values, metadata: metadata ?? {} };
+  try {
+    values[table.lastSyncedAt] = lastSyncedAt ? normalizeSyncedAt(lastSyncedAt) : null;
+  } catch {
+    // A display time only: a row is never refused for it.
+    values[table.lastSyncedAt] = null;
+  }
+  return { id, values, metadata: metadata ?? {}, problems };
+}
+
+/** An incoming row the replica cannot hold: its id and why. */
+export interface UndecodableRow {
+  id: string;
+  problem: string;
 }
 
 /**
  * A page's download rows by column (plus last-synced-at), with their metadata,
  * read in page order (times are differences between rows, see DownloadRow).
+ * A row holding a value the replica cannot hold comes as an
+ * {@link UndecodableRow}, in its place.
  */
 export function decodeDownloadRows(
   table: ResolvedTable,
   page: DownloadTablePage,
-): { id: string; values: Record<string, unknown>; metadata: Record<string, WireStamp> }[] {
+): (IncomingRow | UndecodableRow)[] {
   const reader = new DownloadRowReader(page);
   const columns = page.columns.map((name) => [name, table.column[name]] as const);
   return page.rows.map((row) => {
-    const read = reader.read(row);
-    const values: Record<string, unknown> = {};
-    for (let i = 0; i < columns.length; i++) {
-      const [name, column] = columns[i]!;
-      if (column) values[name] = fromWire(column, read.values[i]);
+    // Every row is read, in order, whatever becomes of it: times are differences.
+    const id = String(row[0]);
+    try {
+      const read = reader.read(row);
+      const values: Record<string, unknown> = {};
+      for (let i = 0; i < columns.length; i++) {
+        const [name, column] = columns[i]!;
+        if (column) values[name] = fromIncomingWire(column, read.values[i]);
+      }
+      values[table.lastSyncedAt] = read.lastSyncedAt;
+      return { id: read.id, values, metadata: read.metadata };
+    } catch (error) {
+      return { id, problem: describeError(error) };
     }
-    values[table.lastSyncedAt] = read.lastSyncedAt;
-    return { id: read.id, values, metadata: read.metadata };
   });
 }
 

@@ -39,22 +39,27 @@ export class DownloadRowReader {
   /** The next row of the page. */
   read(row: DownloadRow): ReadDownloadRow {
     const count = this.#columns.length;
+    // Differences first: a row whose time cannot be formatted (it throws)
+    // still moves the reader on, so the rows after it read right.
+    const metadata = this.#metadata(row, count);
     return {
       id: row[0],
       lastSyncedAt: this.#lastSyncedAt(row[1]),
       values: row.slice(2, 2 + count) as JsonValue[],
-      metadata: this.#metadata(row, count),
+      metadata,
     };
   }
 
   #lastSyncedAt(sent: number | null): string | null {
     if (typeof sent !== 'number') return null;
     const micros = this.#syncedAt === undefined ? sent : this.#syncedAt + sent;
+    const previous = this.#syncedAt;
+    this.#syncedAt = micros;
     // Rows written together share it: format each time once.
-    if (micros !== this.#syncedAt || this.#syncedAtText === null) {
+    if (micros !== previous || this.#syncedAtText === null) {
+      this.#syncedAtText = null;
       this.#syncedAtText = timestampFromMicros(micros);
     }
-    this.#syncedAt = micros;
     return this.#syncedAtText;
   }
 

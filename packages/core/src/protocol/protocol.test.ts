@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { phoneBookConfig as config } from '../../test/phone-book.fixture.ts';
-import { downloadRowsToWire } from './download-rows.ts';
+import { DownloadRowReader, downloadRowsToWire } from './download-rows.ts';
 import { MAX_UPLOAD_ROWS, MAX_VALUE_BYTES, PROTOCOL_VERSION } from './limits.ts';
 import { checkUploadRow, type DownloadRow, type UploadRow } from './messages.ts';
 import { groupProtocol } from './schemas.ts';
@@ -257,5 +257,18 @@ describe('download rows', () => {
   test('a last-synced-at JavaScript cannot hold is refused by name', () => {
     const page = { columns: [], clients: [], rows: [['r1', 9e18] as DownloadRow] };
     expect(() => downloadRowsToWire(page)).toThrow(/not a time in microseconds/);
+  });
+
+  test('a row whose time cannot be read still moves the reader on: the rows after it read right', () => {
+    const page = { columns: ['a'], clients: ['w1'] };
+    const reader = new DownloadRowReader(page);
+    // Powers of two keep the sums exact past the safe integers.
+    const base = 2 ** 50;
+    expect(reader.read(['r1', base, 1, 100, 0]).metadata).toEqual({ a: { t: 100, c: 'w1' } });
+    expect(() => reader.read(['r2', 2 ** 53, 2, 5, 0])).toThrow(/not a time in microseconds/);
+    expect(() => reader.read(['r3', 0, 3, 5, 0])).toThrow(/not a time in microseconds/);
+    const after = reader.read(['r4', -(2 ** 53) + 1, 4, 5, 0]);
+    expect(after.metadata).toEqual({ a: { t: 115, c: 'w1' } });
+    expect(after.lastSyncedAt).toBe('2005-09-05T05:58:26.842625Z');
   });
 });
