@@ -105,7 +105,13 @@ export {
   type WireRow,
   type WireStamp,
 } from './protocol/messages.ts';
-export { checkValue, checkWireValue, encodeValues, type ValueCheck } from './protocol/values.ts';
+export {
+  checkValue,
+  checkWireValue,
+  describeValue,
+  encodeValues,
+  type ValueCheck,
+} from './protocol/values.ts';
 export type { IncomingRow, LocalRow, MergedRow } from './rules/client-merge.ts';
 export { decideIncomingColumn, mergeIncomingRow } from './rules/client-merge.ts';
 export type {

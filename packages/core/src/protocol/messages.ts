@@ -1,7 +1,7 @@
 import { isStorableText, type JsonValue } from '../config/column-types.ts';
 import type { ResolvedGroupTable } from '../config/sync-config.ts';
 import type { PROTOCOL_VERSION } from './limits.ts';
-import { checkWireValue } from './values.ts';
+import { checkWireValue, describeValue } from './values.ts';
 
 /** Per-column write stamp on the wire: HLC write time and writer's client id. */
 export interface WireStamp {
@@ -184,7 +184,7 @@ export function checkUploadRow(entry: ResolvedGroupTable, row: UploadRow): Check
       return fail(
         def
           ? `column "${name}" is managed by Carburetor and cannot be uploaded`
-          : `unknown column "${name}"`,
+          : `unknown column ${describeValue(name)}`,
       );
     }
     const check = checkWireValue(def, column.value);

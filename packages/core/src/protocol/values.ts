@@ -19,6 +19,19 @@ function wireBytes(kind: ColumnKind, wire: JsonValue): number {
   return 8;
 }
 
+/**
+ * A value as an error message shows it: JSON, cut to 40 characters (a
+ * message never carries a whole 256 KiB value).
+ *
+ * @example
+ * ```ts
+ * describeValue('x'.repeat(100)); // '"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'
+ * ```
+ */
+export function describeValue(value: unknown): string {
+  return describe(value);
+}
+
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (value instanceof Uint8Array) return `${value.length} bytes`;

@@ -245,6 +245,12 @@ async function xidOf(
 }
 
 /**
+ * Longest context value, in UTF-8 bytes: it is compared with an indexed
+ * column, and PostgreSQL's btree entries stop at about 2.7 KB.
+ */
+const MAX_CONTEXT_VALUE_BYTES = 1_024;
+
+/**
  * Every context value a restricted group reads must be there, and be a value
  * of the restriction column's type (checked here, before any SQL: a value
  * PostgreSQL cannot cast would otherwise fail deep inside a query).
@@ -269,7 +275,11 @@ export function checkContext(group: ResolvedGroup, contextValues: ContextValues)
     const value = contextValues[restrictTo.context]!;
     const wire =
       column.kind === 'integer' || column.kind === 'double' ? Number(value) : String(value);
-    const problem = column.type.checkWire(wire);
+    const bytes = typeof wire === 'string' ? Buffer.byteLength(wire) : 0;
+    const problem =
+      bytes > MAX_CONTEXT_VALUE_BYTES
+        ? `${bytes} bytes, over the limit of ${MAX_CONTEXT_VALUE_BYTES}`
+        : column.type.checkWire(wire);
     if (problem !== undefined) {
       throw new CarburetorServerError(
         'bad_request',

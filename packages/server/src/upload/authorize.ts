@@ -1,9 +1,10 @@
-import type {
-  JsonValue,
-  ResolvedColumn,
-  ResolvedGroupTable,
-  ResolvedTable,
-  RowState,
+import {
+  describeValue,
+  type JsonValue,
+  type ResolvedColumn,
+  type ResolvedGroupTable,
+  type ResolvedTable,
+  type RowState,
 } from '@carburetor/core';
 import { CarburetorServerError } from '../errors.ts';
 import { valueKey } from './resolved-rows.ts';
@@ -74,13 +75,13 @@ export function outOfScope(scope: TableScope, row: RowState): string | undefined
   if (restriction) {
     const value = row[restriction.column.name]?.value as JsonValue | undefined;
     if (valueKey(restriction.column, value) !== restriction.key) {
-      return `its ${restriction.column.name} is ${JSON.stringify(value)}, not yours (${JSON.stringify(restriction.wire)})`;
+      return `its ${restriction.column.name} is ${describeValue(value)}, not yours (${describeValue(restriction.wire)})`;
     }
   }
   for (const { column, wire } of scope.filter) {
     const value = row[column.name]?.value as JsonValue | undefined;
     if (valueKey(column, value) !== valueKey(column, wire)) {
-      return `its ${column.name} is ${JSON.stringify(value)}, but the group only holds rows whose ${column.name} is ${JSON.stringify(wire)}`;
+      return `its ${column.name} is ${describeValue(value)}, but the group only holds rows whose ${column.name} is ${describeValue(wire)}`;
     }
   }
   return undefined;

@@ -6,11 +6,12 @@ import type { RawRow } from './resolved-rows.ts';
  * SQLSTATE classes of a database that refuses a row's values rather than the
  * request: 22 data exception (a value out of range, an invalid date), 23
  * integrity constraint violation (the app's own CHECK, foreign key, unique
- * index), and P0001, an app trigger's RAISE EXCEPTION.
+ * index), 54 program limit exceeded (a value too big for an index the app
+ * added), and P0001, an app trigger's RAISE EXCEPTION.
  */
 export function isRowRefusal(error: unknown): error is Error & { code: string } {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (/^2[23]/.test(code) || code === 'P0001');
+  return typeof code === 'string' && (/^(22|23|54)/.test(code) || code === 'P0001');
 }
 
 /** A refused row's id and the database's own words. */
