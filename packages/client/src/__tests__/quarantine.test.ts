@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { createSyncClient } from '../client/create-sync-client.ts';
 import { memoryDriver } from '../node/index.ts';
+import { FaultyNetwork, openFaultyClient } from './fault-fetch.ts';
 import { datedConfig } from './fixtures.ts';
 import { localRow, startSyncServer } from './sync-harness.ts';
 
@@ -380,5 +381,80 @@ describe('every refusal the server gives ends in rejected() and stalls nothing',
     await a.sync.discard(long);
     await a.sync.sync();
     expect(await a.sync.rejected()).toEqual([]);
+  });
+});
+
+describe('what is not a row problem is never blamed on a row', () => {
+  test('a lost request: nothing is set aside, the rows stay pending and go up with the next sync', async () => {
+    const network = new FaultyNetwork();
+    const user = unique('user');
+    const { sync } = await openFaultyClient({
+      url: phone.url,
+      user,
+      groups: ['private_contacts'],
+      store: unique('store'),
+      network,
+    });
+    const first = await sync.insertPhoneBook(contact(user, 'first'));
+    const second = await sync.insertPhoneBook(contact(user, 'second'));
+    network.dropNext('upload-request');
+    await expect(sync.sync()).rejects.toMatchObject({ code: 'sync_failed' });
+    expect(await sync.rejected()).toEqual([]);
+    expect(sync.status).toMatchObject({ pendingCount: 2, rejectedCount: 0 });
+    await sync.sync();
+    expect((await phone.serverRow(first.id))?.['name']).toBe('first');
+    expect((await phone.serverRow(second.id))?.['name']).toBe('second');
+    expect(sync.status).toMatchObject({ pendingCount: 0, rejectedCount: 0, lastError: null });
+    await sync.close();
+  });
+
+  test('a row the database refuses: a per-row invalid_value, or a 5xx that is retried, never a local quarantine; the other groups download meanwhile', async () => {
+    const publisherUser = unique('publisher');
+    const publisher = await phone.client(publisherUser);
+    await publisher.sync.insertPhoneBook({ ...contact(publisherUser, 'listed'), published: true });
+    await publisher.sync.sync();
+    await sql`create function quarantine_test_refuse() returns trigger language plpgsql as $$
+      begin
+        if new.name = 'boom' then raise exception 'the app refuses boom'; end if;
+        return new;
+      end $$`.execute(phone.db);
+    await sql`create trigger quarantine_test_refuse before insert or update on phone_books
+      for each row execute function quarantine_test_refuse()`.execute(phone.db);
+    try {
+      const user = unique('user');
+      const a = await phone.client(user, { groups: ['private_contacts', 'directory'] });
+      const boom = await a.sync.insertPhoneBook(contact(user, 'boom'));
+      const good = await a.sync.insertPhoneBook(contact(user, 'good'));
+      const failure = await a.sync.sync().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      // Whatever the server does, the later group downloaded.
+      const names = (await a.sync.activePhoneBooks().execute()).map((r) => r.name);
+      expect(names).toContain('listed');
+      const rejected = await a.sync.rejected();
+      if (failure === undefined) {
+        // The server answers the row alone.
+        expect(rejected.map((r) => [r.id, r.code])).toEqual([[boom.id, 'invalid_value']]);
+        expect((await phone.serverRow(good.id))?.['name']).toBe('good');
+        expect(a.sync.status).toMatchObject({ pendingCount: 0, rejectedCount: 1 });
+      } else {
+        // A 5xx is the server's failure, not the row's: retried, nothing set aside.
+        expect(failure).toMatchObject({ code: 'sync_failed' });
+        expect(rejected).toEqual([]);
+        expect(a.sync.status).toMatchObject({ pendingCount: 2, rejectedCount: 0 });
+        expect(a.sync.status.lastError).not.toBeNull();
+        await sql`drop trigger quarantine_test_refuse on phone_books`.execute(phone.db);
+        await a.sync.sync();
+        expect((await phone.serverRow(boom.id))?.['name']).toBe('boom');
+        expect(a.sync.status).toMatchObject({ pendingCount: 0, rejectedCount: 0, lastError: null });
+      }
+      console.info(
+        `a row the database refuses: ${failure === undefined ? 'per-row invalid_value' : 'the whole request failed, retried'}`,
+      );
+    } finally {
+      await sql`drop trigger if exists quarantine_test_refuse on phone_books`.execute(phone.db);
+      await sql`drop function quarantine_test_refuse()`.execute(phone.db);
+    }
   });
 });
