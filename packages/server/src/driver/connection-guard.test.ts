@@ -126,4 +126,20 @@ describe('a broken connection never crashes the process', () => {
     expect(warn).not.toHaveBeenCalled();
     expect(await one(db)).toBe(1);
   });
+
+  it('an onError that throws changes nothing', async () => {
+    let calls = 0;
+    const pool = createPgPool(database.url, {
+      onError: () => {
+        calls++;
+        throw new Error('a broken logger');
+      },
+    });
+    const db = kysely(pool);
+    await Promise.all([one(db), one(db)]);
+    await terminateAll();
+    await vi.waitFor(() => expect(pool.totalCount).toBe(0));
+    expect(calls).toBeGreaterThan(0);
+    expect(await one(db)).toBe(1);
+  });
 });

@@ -36,10 +36,10 @@ const guardedPools = new WeakMap<pg.Pool, ConnectionErrorHandler>();
  */
 export function guardPool(pool: pg.Pool, onError?: ConnectionErrorHandler): ConnectionErrorHandler {
   const known = guardedPools.get(pool);
-  if (known) return onError ?? known;
+  if (known) return onError ? safely(onError) : known;
   let handler: ConnectionErrorHandler;
   if (onError) {
-    handler = onError;
+    handler = safely(onError);
   } else {
     const warn = warnConnectionErrors();
     handler = (error) => {
@@ -49,6 +49,17 @@ export function guardPool(pool: pg.Pool, onError?: ConnectionErrorHandler): Conn
   guardedPools.set(pool, handler);
   pool.on('error', handler);
   return handler;
+}
+
+/** The handler, made unable to throw: it runs inside pg's socket events, where a throw would be the crash we prevent. */
+function safely(onError: ConnectionErrorHandler): ConnectionErrorHandler {
+  return (error) => {
+    try {
+      onError(error);
+    } catch {
+      // Nowhere left to report it.
+    }
+  };
 }
 
 /** A client checked out of the pool, watched for errors until it is released. */

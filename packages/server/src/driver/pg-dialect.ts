@@ -104,6 +104,9 @@ class SourcePostgresDialect extends PostgresDialect {
  * const db = createPgKysely<DB>(process.env.DATABASE_URL!);
  * const rows = await db.selectFrom('phone_books').selectAll().execute();
  * await db.destroy();
+ * @example
+ * // Broken connections (a restart of PostgreSQL) into your own log instead of console.warn
+ * const db = createPgKysely<DB>(process.env.DATABASE_URL!, { onError: (error) => log.warn(error) });
  */
 export function createPgKysely<DB>(source: PgSource, options: PgDriverOptions = {}): Kysely<DB> {
   return new Kysely<DB>({ dialect: createPgDialect(source, options) });
