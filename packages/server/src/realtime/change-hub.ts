@@ -6,6 +6,7 @@ import { type ContextValues, checkContext } from '../download/download.ts';
 import { burstReporter } from '../driver/burst-reporter.ts';
 import { databaseSourceOf } from '../driver/database-source.ts';
 import { CarburetorServerError } from '../errors.ts';
+import { notifyScopeKey } from '../schema/notify-trigger.ts';
 import {
   type ListenConnection,
   type ListenConnector,
@@ -63,15 +64,20 @@ interface Subscriber {
 interface Watch {
   readonly subscriber: Subscriber;
   readonly tableKey: string;
-  /** Where it is filed: the unrestricted set, or a restriction column's value. */
-  readonly column: string | undefined;
+  /** Where it is filed: its scope's key, and its restriction value (undefined when unrestricted). */
+  readonly scope: string;
   readonly value: string | undefined;
 }
 
-/** Everyone who listens to one SQL table. */
+/**
+ * Everyone who listens to one SQL table, by scope key: a restriction column
+ * (`r` of the payload) or `<filter key>:<column or ''>` (`s`), '' for a
+ * group with neither.
+ */
 interface TableWatchers {
-  readonly open: Set<Watch>;
-  /** restriction column → value as PostgreSQL's text → watches. */
+  /** scope key → watches of unrestricted groups. */
+  readonly open: Map<string, Set<Watch>>;
+  /** scope key → restriction value as PostgreSQL's text → watches. */
   readonly restricted: Map<string, Map<string, Set<Watch>>>;
 }
 
@@ -81,6 +87,8 @@ interface ChangePayload {
   t: string;
   /** restriction column → values touched, or '*' for many. */
   r?: Record<string, string[] | '*'>;
+  /** filtered scope → values (or, unrestricted, whether any row) in the filter or leaving it. */
+  s?: Record<string, string[] | '*' | boolean>;
 }
 
 type HubState = 'idle' | 'connecting' | 'connected' | 'retrying' | 'closed';
@@ -90,8 +98,9 @@ type HubState = 'idle' | 'connecting' | 'connected' | 'retrying' | 'closed';
  * over ONE LISTEN connection (opened on the first subscriber, closed a while
  * after the last one left). A subscriber names a sync group and its context
  * values, and hears of every statement that wrote rows of the group's tables
- * with its restriction values (or too many values to list); filters are not
- * checked, since a poke only says "download now". Pokes are coalesced: at
+ * in its scope: with its restriction values, and, for a filtered group, in
+ * the filter or leaving it (or too many values to list). So a poke tells a
+ * subscriber nothing of rows it may not see. Pokes are coalesced: at
  * most one per `coalesceMs` window, the first at once, so a burst makes a
  * few pokes per subscriber, each naming every table changed meanwhile.
  *
@@ -198,40 +207,29 @@ export class ChangeHub {
       const sqlName = entry.table.sqlName;
       let watchers = this.#tables.get(sqlName);
       if (!watchers) {
-        watchers = { open: new Set(), restricted: new Map() };
+        watchers = { open: new Map(), restricted: new Map() };
         this.#tables.set(sqlName, watchers);
       }
       const restriction = entry.restrictTo;
+      const filtered = entry.filter !== undefined && Object.keys(entry.filter).length > 0;
+      const scope = filtered
+        ? notifyScopeKey(entry.filter!, restriction?.column)
+        : (restriction?.column ?? '');
       if (!restriction) {
-        const watch: Watch = {
-          subscriber,
-          tableKey: entry.table.key,
-          column: undefined,
-          value: undefined,
-        };
-        watchers.open.add(watch);
+        const watch: Watch = { subscriber, tableKey: entry.table.key, scope, value: undefined };
+        setIn(watchers.open, scope).add(watch);
         subscriber.watches.push(watch);
         continue;
       }
       const column = entry.table.column[restriction.column];
       const value = restrictionValueText(column?.kind, contextValues[restriction.context]!);
-      let byValue = watchers.restricted.get(restriction.column);
+      let byValue = watchers.restricted.get(scope);
       if (!byValue) {
         byValue = new Map();
-        watchers.restricted.set(restriction.column, byValue);
+        watchers.restricted.set(scope, byValue);
       }
-      let set = byValue.get(value);
-      if (!set) {
-        set = new Set();
-        byValue.set(value, set);
-      }
-      const watch: Watch = {
-        subscriber,
-        tableKey: entry.table.key,
-        column: restriction.column,
-        value,
-      };
-      set.add(watch);
+      const watch: Watch = { subscriber, tableKey: entry.table.key, scope, value };
+      setIn(byValue, value).add(watch);
       subscriber.watches.push(watch);
     }
     this.#subscribers.add(subscriber);
@@ -293,14 +291,16 @@ export class ChangeHub {
       const sqlName = this.#sqlNames.get(watch.tableKey)!;
       const watchers = this.#tables.get(sqlName);
       if (!watchers) continue;
-      if (watch.column === undefined) {
-        watchers.open.delete(watch);
-      } else {
-        const byValue = watchers.restricted.get(watch.column);
-        const set = byValue?.get(watch.value!);
+      if (watch.value === undefined) {
+        const set = watchers.open.get(watch.scope);
         set?.delete(watch);
-        if (set?.size === 0) byValue?.delete(watch.value!);
-        if (byValue?.size === 0) watchers.restricted.delete(watch.column);
+        if (set?.size === 0) watchers.open.delete(watch.scope);
+      } else {
+        const byValue = watchers.restricted.get(watch.scope);
+        const set = byValue?.get(watch.value);
+        set?.delete(watch);
+        if (set?.size === 0) byValue?.delete(watch.value);
+        if (byValue?.size === 0) watchers.restricted.delete(watch.scope);
       }
       if (watchers.open.size === 0 && watchers.restricted.size === 0) this.#tables.delete(sqlName);
     }
@@ -399,9 +399,13 @@ export class ChangeHub {
     }
     const watchers = this.#tables.get(payload.t);
     if (!watchers) return;
-    for (const watch of watchers.open) this.#poke(watch.subscriber, watch.tableKey);
-    for (const [column, byValue] of watchers.restricted) {
-      const values = payload.r?.[column];
+    for (const [scope, set] of watchers.open) {
+      // A filtered scope the payload says nothing of (an older trigger) pokes everyone.
+      if (scope !== '' && payload.s?.[scope] === false) continue;
+      for (const watch of set) this.#poke(watch.subscriber, watch.tableKey);
+    }
+    for (const [scope, byValue] of watchers.restricted) {
+      const values = scope.includes(':') ? payload.s?.[scope] : payload.r?.[scope];
       if (Array.isArray(values)) {
         for (const value of values) {
           const set = byValue.get(value);
@@ -442,6 +446,16 @@ export class ChangeHub {
       }
     }
   }
+}
+
+/** The set filed under `key`, made on first use. */
+function setIn<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
+  let set = map.get(key);
+  if (!set) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { defineSyncConfig, table, text } from '@carburetor/core';
 import { createTestDatabase } from '@carburetor/testing';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
@@ -7,6 +8,7 @@ import { createPgKysely } from '../driver/pg-dialect.ts';
 import { createSyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
 import { CHANGES_CHANNEL } from '../schema/names.ts';
+import { filterKey } from '../schema/scope-exits.ts';
 import { createChangeHub } from './change-hub.ts';
 import {
   insertContact,
@@ -133,6 +135,75 @@ describe('<group>.changes over real HTTP', () => {
     expect(alice.pokes[1]?.tables).toEqual(['contact']);
   });
 
+  it('tells a filtered subscriber only of rows in its filter or leaving it, never of private ones', async () => {
+    const directory = subscriber(a.url, 'directory', 'bob');
+    await directory.waitFor(1);
+    // Alice's private row: written, edited, edited by SQL: nothing for Bob's directory.
+    await syncClient(a.url, 'alice').mine.upload.mutate(insertContact('f1', 'alice', 'Private'));
+    await sql`update rt_contacts set phone = '1' where id = 'f1'`.execute(db);
+    await sleep(600);
+    expect(directory.pokes).toHaveLength(1);
+    // Published: in the filter now.
+    await sql`update rt_contacts set published = true where id = 'f1'`.execute(db);
+    await directory.waitFor(2, 2_000);
+    await sleep(100);
+    // Unpublished: it leaves the filter, and Bob must drop it.
+    await sql`update rt_contacts set published = false where id = 'f1'`.execute(db);
+    await directory.waitFor(3, 2_000);
+    // Private again: its edits are nobody's business.
+    await sql`update rt_contacts set phone = '2' where id = 'f1'`.execute(db);
+    await sleep(600);
+    expect(directory.pokes).toHaveLength(3);
+  });
+
+  it('a restricted and filtered scope hears only of its own rows in the filter or leaving it', async () => {
+    const scoped = defineSyncConfig({
+      tables: {
+        contact: table(
+          { plural: 'rt_team_contacts' },
+          { owner_id: text().immutable(), team: text().default('red') },
+        ),
+      },
+      syncGroups: {
+        my_red: {
+          contact: {
+            restrictTo: { column: 'owner_id', context: 'userId' },
+            filter: { team: 'red' },
+          },
+        },
+      },
+    });
+    await migrateServer(db, scoped);
+    const teamHub = createChangeHub(scoped, { db, coalesceMs: 0 });
+    const pokes: Record<string, number> = { alice: 0, bob: 0 };
+    const stops = ['alice', 'bob'].map((user) =>
+      teamHub.subscribe('my_red', { userId: user }, () => {
+        pokes[user]!++;
+      }),
+    );
+    try {
+      await teamHub.ready();
+      const settle = () => sleep(300);
+      await sql`insert into rt_team_contacts (id, owner_id, team) values ('t1', 'alice', 'blue')`.execute(
+        db,
+      );
+      await settle();
+      expect(pokes).toEqual({ alice: 0, bob: 0 });
+      await sql`update rt_team_contacts set team = 'red' where id = 't1'`.execute(db);
+      await settle();
+      expect(pokes).toEqual({ alice: 1, bob: 0 });
+      await sql`update rt_team_contacts set team = 'green' where id = 't1'`.execute(db);
+      await settle();
+      expect(pokes).toEqual({ alice: 2, bob: 0 });
+      await sql`insert into rt_team_contacts (id, owner_id) values ('t2', 'bob')`.execute(db);
+      await settle();
+      expect(pokes).toEqual({ alice: 2, bob: 1 });
+    } finally {
+      for (const stop of stops) stop();
+      await teamHub.close();
+    }
+  });
+
   it('answers UNAUTHORIZED to a restricted subscriber without context', async () => {
     const anonymous = subscriber(a.url, 'mine');
     await until(() => anonymous.errors.length > 0, 5_000, 'an error');
@@ -154,7 +225,12 @@ describe('<group>.changes over real HTTP', () => {
     await sub.waitFor(2, 2_000);
     await sleep(200);
     expect(notifications).toHaveLength(1);
-    expect(JSON.parse(notifications[0]!)).toEqual({ t: 'rt_contacts', r: { owner_id: '*' } });
+    // Too many owners to list; none of the rows is in the directory's filter.
+    expect(JSON.parse(notifications[0]!)).toEqual({
+      t: 'rt_contacts',
+      r: { owner_id: '*' },
+      s: { [`${filterKey({ published: true })}:`]: false },
+    });
     expect(sub.pokes).toHaveLength(2);
     expect(alice.pokes).toHaveLength(2); // "many" reaches every restricted subscriber
 
@@ -187,6 +263,7 @@ describe('<group>.changes over real HTTP', () => {
     expect(JSON.parse(notifications[0]!)).toEqual({
       t: 'rt_contacts',
       r: { owner_id: ['owner-1'] },
+      s: { [`${filterKey({ published: true })}:`]: false },
     });
   });
 

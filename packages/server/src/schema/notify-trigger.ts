@@ -1,4 +1,4 @@
-import type { AnySyncConfig, ResolvedTable } from '@carburetor/core';
+import type { AnySyncConfig, ResolvedGroupTable, ResolvedTable } from '@carburetor/core';
 import {
   CHANGES_CHANNEL,
   NOTIFY_NEW_ROWS,
@@ -6,6 +6,7 @@ import {
   notifyInsertTriggerName,
   notifyUpdateTriggerName,
 } from './names.ts';
+import { type Filter, filterKey, filterText, leftNowText } from './scope-exits.ts';
 import { quoteIdent, quoteLiteral } from './sql-text.ts';
 
 /** Above this many distinct values of a restriction column, the payload says "many" (`"*"`). */
@@ -27,28 +28,68 @@ export function restrictionColumnsOf(config: AnySyncConfig, table: ResolvedTable
   return [...columns];
 }
 
+/** A group's scope on a table as the notify payload keys it: `<filter key>:<restriction column>`. */
+export interface NotifyScope {
+  readonly key: string;
+  readonly filter: Filter;
+  /** The restriction column, or undefined for an unrestricted group. */
+  readonly column: string | undefined;
+}
+
+/** The key of a filtered scope in the payload's `s`; `column` is '' for an unrestricted group. */
+export function notifyScopeKey(filter: Filter, column: string | undefined): string {
+  return `${filterKey(filter)}:${column ?? ''}`;
+}
+
+/** The distinct filtered scopes the config's groups have on a table. */
+export function filteredScopesOf(config: AnySyncConfig, table: ResolvedTable): NotifyScope[] {
+  const scopes = new Map<string, NotifyScope>();
+  for (const group of Object.values(config.groups)) {
+    const entry = group.table[table.key] as ResolvedGroupTable | undefined;
+    if (!entry?.filter || Object.keys(entry.filter).length === 0) continue;
+    const column = entry.restrictTo?.column;
+    const key = notifyScopeKey(entry.filter, column);
+    scopes.set(key, { key, filter: entry.filter, column });
+  }
+  return [...scopes.values()];
+}
+
 /**
  * The function behind a table's two AFTER ... FOR EACH STATEMENT triggers:
  * one `pg_notify('carburetor_changes', payload)` per statement that wrote
  * rows (rows the stamp trigger dropped as unchanged are not in the
  * transition table, so a no-op statement notifies nobody). The payload is
- * JSON: `{"t": "<sql table>", "r": {"<restriction column>": ["<value as text>", ...] | "*"}}`,
- * where `"*"` means more than {@link NOTIFY_VALUE_LIMIT} values, or a
- * payload that would pass {@link NOTIFY_PAYLOAD_LIMIT} bytes. PostgreSQL
- * delivers it at commit (never for a rolled-back transaction) and folds
- * identical payloads of one transaction into one.
+ * JSON: `{"t": "<sql table>", "r": {"<restriction column>": [values] | "*"},
+ * "s": {"<filter key>:<restriction column or ''>": [values] | "*" | boolean}}`.
+ * `r` lists the restriction values of every written row (for unfiltered
+ * groups); `s` says, per filtered scope, which restriction values (or, for
+ * an unrestricted group, whether any row) are in the filter or left it in
+ * this transaction, so a filtered group's subscriber hears only of rows it
+ * may see or must drop. `"*"` means more than {@link NOTIFY_VALUE_LIMIT}
+ * values, or a payload that would pass {@link NOTIFY_PAYLOAD_LIMIT} bytes.
+ * PostgreSQL delivers it at commit (never for a rolled-back transaction)
+ * and folds identical payloads of one transaction into one.
  */
 export function notifyFunctionSql(config: AnySyncConfig, table: ResolvedTable): string {
-  const columns = restrictionColumnsOf(config, table);
-  const collect = columns
-    .map((column) => {
-      const c = quoteIdent(column);
-      return `  SELECT array_agg(v) INTO vals FROM (
-    SELECT DISTINCT ${c}::text AS v FROM ${quoteIdent(NOTIFY_NEW_ROWS)} WHERE ${c} IS NOT NULL LIMIT ${NOTIFY_VALUE_LIMIT + 1}
+  const rows = quoteIdent(NOTIFY_NEW_ROWS);
+  const listValues = (column: string, where: string, into: string, key: string) => {
+    const c = quoteIdent(column);
+    return `  SELECT array_agg(v) INTO vals FROM (
+    SELECT DISTINCT ${c}::text AS v FROM ${rows} WHERE ${c} IS NOT NULL${where} LIMIT ${NOTIFY_VALUE_LIMIT + 1}
   ) d;
-  touched := touched || jsonb_build_object(${quoteLiteral(column)},
+  ${into} := ${into} || jsonb_build_object(${quoteLiteral(key)},
     CASE WHEN cardinality(vals) > ${NOTIFY_VALUE_LIMIT} THEN to_jsonb('*'::text) ELSE to_jsonb(coalesce(vals, '{}'::text[])) END);
-  many := many || jsonb_build_object(${quoteLiteral(column)}, '*'::text);`;
+  many_${into} := many_${into} || jsonb_build_object(${quoteLiteral(key)}, '*'::text);`;
+  };
+  const collect = restrictionColumnsOf(config, table)
+    .map((column) => listValues(column, '', 'touched', column))
+    .join('\n');
+  const scoped = filteredScopesOf(config, table)
+    .map(({ key, filter, column }) => {
+      const inScope = `(${filterText(table, filter, rows)} OR ${leftNowText(filter, rows)})`;
+      if (column !== undefined) return listValues(column, ` AND ${inScope}`, 'scoped', key);
+      return `  scoped := scoped || jsonb_build_object(${quoteLiteral(key)}, EXISTS (SELECT FROM ${rows} WHERE ${inScope}));
+  many_scoped := many_scoped || jsonb_build_object(${quoteLiteral(key)}, true);`;
     })
     .join('\n');
   const name = quoteLiteral(table.sqlName);
@@ -57,16 +98,19 @@ LANGUAGE plpgsql AS $carburetor$
 DECLARE
   vals text[];
   touched jsonb := '{}'::jsonb;
-  many jsonb := '{}'::jsonb;
+  many_touched jsonb := '{}'::jsonb;
+  scoped jsonb := '{}'::jsonb;
+  many_scoped jsonb := '{}'::jsonb;
   payload text;
 BEGIN
-  IF NOT EXISTS (SELECT FROM ${quoteIdent(NOTIFY_NEW_ROWS)}) THEN
+  IF NOT EXISTS (SELECT FROM ${rows}) THEN
     RETURN NULL;
   END IF;
 ${collect}
-  payload := jsonb_build_object('t', ${name}, 'r', touched)::text;
+${scoped}
+  payload := jsonb_build_object('t', ${name}, 'r', touched, 's', scoped)::text;
   IF octet_length(payload) > ${NOTIFY_PAYLOAD_LIMIT} THEN
-    payload := jsonb_build_object('t', ${name}, 'r', many)::text;
+    payload := jsonb_build_object('t', ${name}, 'r', many_touched, 's', many_scoped)::text;
   END IF;
   PERFORM pg_notify(${quoteLiteral(CHANGES_CHANNEL)}, payload);
   RETURN NULL;

@@ -37,8 +37,8 @@ export function filtersOf(config: AnySyncConfig, table: ResolvedTable): Filter[]
   return [...filters.values()];
 }
 
-/** A filter as SQL text on a row variable (`OLD`, `NEW`), for the trigger. */
-function filterText(table: ResolvedTable, filter: Filter, row: string): string {
+/** A filter as SQL text on a row variable (`OLD`, `NEW`, a transition table), for triggers. */
+export function filterText(table: ResolvedTable, filter: Filter, row: string): string {
   const terms = Object.entries(filter).map(([name, value]) => {
     const column = table.column[name]!;
     const ref = `${row}.${quoteIdent(name)}`;
@@ -48,6 +48,11 @@ function filterText(table: ResolvedTable, filter: Filter, row: string): string {
     return `${ref} IS NOT DISTINCT FROM CAST(${quoteLiteral(text)} AS ${column.type.pg})`;
   });
   return `(${terms.join(' AND ')})`;
+}
+
+/** Whether the row on `row` left `filter` in the current transaction, as SQL text. */
+export function leftNowText(filter: Filter, row: string): string {
+  return `(${row}.${quoteIdent(EXITS_COLUMN)} ->> ${quoteLiteral(filterKey(filter))}) = pg_current_xact_id()::text`;
 }
 
 /**
