@@ -408,53 +408,68 @@ describe('what is not a row problem is never blamed on a row', () => {
     await sync.close();
   });
 
-  test('a row the database refuses: a per-row invalid_value, or a 5xx that is retried, never a local quarantine; the other groups download meanwhile', async () => {
-    const publisherUser = unique('publisher');
-    const publisher = await phone.client(publisherUser);
-    await publisher.sync.insertPhoneBook({ ...contact(publisherUser, 'listed'), published: true });
-    await publisher.sync.sync();
-    await sql`create function quarantine_test_refuse() returns trigger language plpgsql as $$
+  /** Installs a trigger on the server's table that raises `errcode` for a row named 'boom'. */
+  async function refuseBoom(errcode: string) {
+    await sql`create or replace function quarantine_test_refuse() returns trigger language plpgsql as $$
       begin
-        if new.name = 'boom' then raise exception 'the app refuses boom'; end if;
+        if new.name = 'boom' then raise exception using errcode = ${sql.lit(errcode)}, message = 'the app refuses boom'; end if;
         return new;
       end $$`.execute(phone.db);
     await sql`create trigger quarantine_test_refuse before insert or update on phone_books
       for each row execute function quarantine_test_refuse()`.execute(phone.db);
+    return async () => {
+      await sql`drop trigger if exists quarantine_test_refuse on phone_books`.execute(phone.db);
+      await sql`drop function if exists quarantine_test_refuse()`.execute(phone.db);
+    };
+  }
+
+  test('a row the database itself refuses is answered invalid_value alone; the others apply and later groups download', async () => {
+    const publisherUser = unique('publisher');
+    const publisher = await phone.client(publisherUser);
+    await publisher.sync.insertPhoneBook({ ...contact(publisherUser, 'listed'), published: true });
+    await publisher.sync.sync();
+    const undo = await refuseBoom('P0001');
     try {
       const user = unique('user');
       const a = await phone.client(user, { groups: ['private_contacts', 'directory'] });
       const boom = await a.sync.insertPhoneBook(contact(user, 'boom'));
       const good = await a.sync.insertPhoneBook(contact(user, 'good'));
+      await a.sync.sync();
+      const names = (await a.sync.activePhoneBooks().execute()).map((r) => r.name);
+      expect(names).toContain('listed');
+      const rejected = await a.sync.rejected();
+      expect(rejected.map((r) => [r.id, r.code])).toEqual([[boom.id, 'invalid_value']]);
+      expect(rejected[0]?.message).toContain('the app refuses boom');
+      expect((await phone.serverRow(good.id))?.['name']).toBe('good');
+      expect(await phone.serverRow(boom.id)).toBeUndefined();
+      expect(a.sync.status).toMatchObject({ pendingCount: 0, rejectedCount: 1 });
+    } finally {
+      await undo();
+    }
+  });
+
+  test('a server failure (5xx) sets no row aside: the queue waits and goes through once the server works', async () => {
+    // A serialization failure is not the row's fault: the server answers 500 with an error id.
+    const undo = await refuseBoom('40001');
+    try {
+      const user = unique('user');
+      const a = await phone.client(user);
+      const boom = await a.sync.insertPhoneBook(contact(user, 'boom'));
+      await a.sync.insertPhoneBook(contact(user, 'good'));
       const failure = await a.sync.sync().then(
         () => undefined,
         (error: unknown) => error,
       );
-      // Whatever the server does, the later group downloaded.
-      const names = (await a.sync.activePhoneBooks().execute()).map((r) => r.name);
-      expect(names).toContain('listed');
-      const rejected = await a.sync.rejected();
-      if (failure === undefined) {
-        // The server answers the row alone.
-        expect(rejected.map((r) => [r.id, r.code])).toEqual([[boom.id, 'invalid_value']]);
-        expect((await phone.serverRow(good.id))?.['name']).toBe('good');
-        expect(a.sync.status).toMatchObject({ pendingCount: 0, rejectedCount: 1 });
-      } else {
-        // A 5xx is the server's failure, not the row's: retried, nothing set aside.
-        expect(failure).toMatchObject({ code: 'sync_failed' });
-        expect(rejected).toEqual([]);
-        expect(a.sync.status).toMatchObject({ pendingCount: 2, rejectedCount: 0 });
-        expect(a.sync.status.lastError).not.toBeNull();
-        await sql`drop trigger quarantine_test_refuse on phone_books`.execute(phone.db);
-        await a.sync.sync();
-        expect((await phone.serverRow(boom.id))?.['name']).toBe('boom');
-        expect(a.sync.status).toMatchObject({ pendingCount: 0, rejectedCount: 0, lastError: null });
-      }
-      console.info(
-        `a row the database refuses: ${failure === undefined ? 'per-row invalid_value' : 'the whole request failed, retried'}`,
-      );
+      expect(failure).toMatchObject({ code: 'sync_failed' });
+      expect(await a.sync.rejected()).toEqual([]);
+      expect(a.sync.status).toMatchObject({ pendingCount: 2, rejectedCount: 0 });
+      expect(a.sync.status.lastError).not.toBeNull();
+      await undo();
+      await a.sync.sync();
+      expect((await phone.serverRow(boom.id))?.['name']).toBe('boom');
+      expect(a.sync.status).toMatchObject({ pendingCount: 0, rejectedCount: 0, lastError: null });
     } finally {
-      await sql`drop trigger if exists quarantine_test_refuse on phone_books`.execute(phone.db);
-      await sql`drop function quarantine_test_refuse()`.execute(phone.db);
+      await undo();
     }
   });
 });
