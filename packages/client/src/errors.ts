@@ -21,6 +21,11 @@ export type ClientErrorCode =
    * the client's back); `client.discard(id)` replaces it with the server's version.
    */
   | 'corrupt_row'
+  /**
+   * The replica belongs to another identity that left unsent rows in it;
+   * open a replica per identity, or pass `identityChange: 'discard'`.
+   */
+  | 'replica_owned'
   /** The client was closed. */
   | 'closed';
 

@@ -42,6 +42,7 @@ export {
 } from './environment/visibility-manager.ts';
 export { CarburetorClientError, type ClientErrorCode } from './errors.ts';
 export { ReplicaDecodePlugin } from './replica/decode-plugin.ts';
+export type { IdentityChange } from './replica/identity.ts';
 export { LOCAL_REJECTION_CODES, type LocalRejectionCode } from './replica/rejections.ts';
 export { uuidv7 } from './replica/uuid.ts';
 export { migrateClient } from './schema/migrate.ts';

@@ -39,6 +39,8 @@ export function replicaFor(userId: string): Replica {
     const driver = opfsDriver({ name: `carburetor-${userId}` });
     const client = createSyncClient(config, {
       driver,
+      // The replica is this user's: opened for someone else it shows and uploads none of its rows.
+      identity: userId,
       trpcClient: appTrpcClient(),
       path: 'sync',
       groups: SYNC_GROUPS,

@@ -168,6 +168,9 @@ export async function startSyncServer<C extends AnySyncConfig = typeof phoneBook
       realtime?: boolean | RealtimeOptions;
       onlineManager?: OnlineManager;
       requestTimeoutMs?: number;
+      /** Whose replica this is (`createSyncClient`'s `identity`). */
+      identity?: string;
+      identityChange?: 'refuse' | 'discard';
     } = {},
   ) {
     const gates: ClientGates = {
@@ -213,6 +216,8 @@ export async function startSyncServer<C extends AnySyncConfig = typeof phoneBook
       ...(options.realtime === undefined ? {} : { realtime: options.realtime }),
       ...(options.onlineManager ? { onlineManager: options.onlineManager } : {}),
       ...(options.requestTimeoutMs ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+      ...(options.identity !== undefined ? { identity: options.identity } : {}),
+      ...(options.identityChange ? { identityChange: options.identityChange } : {}),
     });
     closers.push(() => sync.close());
     const internals = (sync as unknown as { [SYNC_INTERNALS]: SyncInternals })[SYNC_INTERNALS];

@@ -13,10 +13,12 @@ import { type OnlineManager, onlineManager } from '../environment/online-manager
 import { type VisibilityManager, visibilityManager } from '../environment/visibility-manager.ts';
 import { CarburetorClientError } from '../errors.ts';
 import { ReplicaDecodePlugin } from '../replica/decode-plugin.ts';
+import { claimReplica, type IdentityChange } from '../replica/identity.ts';
 import { forgetRow } from '../replica/rejections.ts';
 import { Replica } from '../replica/replica.ts';
 import { type CorruptRow, readRows } from '../replica/row-codec.ts';
-import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '../schema/names.ts';
+import { wipeStatements } from '../replica/wipe.ts';
+import { CURSOR_TABLE, REJECTED_TABLE } from '../schema/names.ts';
 import { ChangeEmitter, type ChangeListener } from '../sync/change-emitter.ts';
 import { downloadGroup } from '../sync/download.ts';
 import { countPending } from '../sync/pending-counts.ts';
@@ -53,6 +55,21 @@ export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupN
   groups: G;
   /** This replica's client id (a-z, 0-9, '-', '_'). Generated and kept in the replica when omitted. */
   clientId?: string;
+  /**
+   * Whose replica this is, e.g. the signed-in user's id. The replica
+   * remembers it, and opened for another identity it never shows or uploads
+   * the previous one's rows: if they left nothing unsent, the replica is
+   * emptied first (their rows are on the server); if they did, this fails
+   * with `replica_owned` and changes nothing, so their work waits for them.
+   * Best: one replica per identity, e.g. `opfsDriver({ name: "app-" + userId })`.
+   * Omitted: the replica is not checked (a single-user app).
+   */
+  identity?: string;
+  /**
+   * `'discard'`: open a replica of another identity even when it left
+   * unsent rows, dropping them. Default `'refuse'`.
+   */
+  identityChange?: IdentityChange;
   /** The wall clock in milliseconds (tests inject a wrong one). Defaults to `Date.now`. */
   now?: () => number;
   /** Rows per table per download page (the server caps it). */
@@ -221,10 +238,25 @@ export async function createSyncClient<
     ...options,
     EventSource: realtime?.EventSource,
   } as Parameters<typeof createTransport>[0]);
+  const { identity, identityChange = 'refuse' } = options;
+  if (identity !== undefined && (typeof identity !== 'string' || identity === '')) {
+    throw new CarburetorClientError(
+      'invalid_options',
+      `createSyncClient option identity must be a non-empty string (e.g. the user's id); got ${JSON.stringify(identity)}.`,
+    );
+  }
+  if (identityChange !== 'refuse' && identityChange !== 'discard') {
+    throw new CarburetorClientError(
+      'invalid_options',
+      `createSyncClient option identityChange must be 'refuse' or 'discard'; got ${JSON.stringify(identityChange)}.`,
+    );
+  }
   const replica = await Replica.open(config, options.driver, {
     clientId: options.clientId,
     now: options.now,
   });
+  // Before anything reads the replica: another identity's rows are never shown or uploaded.
+  if (identity !== undefined) await claimReplica(options.driver, config, identity, identityChange);
   const db = new Kysely<ClientDatabase<C>>({
     dialect: new SqliteDriverDialect(options.driver),
     plugins: [new ReplicaDecodePlugin(config)],
@@ -468,14 +500,6 @@ export async function createSyncClient<
     return keys;
   };
 
-  const wipe = (tables: readonly ResolvedTable[]): SqliteStatement[] => [
-    ...tables.map((t) => ({ sql: `DELETE FROM ${quote(t.sqlName)}` })),
-    { sql: `DELETE FROM ${CURSOR_TABLE}` },
-    { sql: `DELETE FROM ${REJECTED_TABLE}` },
-    { sql: `DELETE FROM ${SEEN_TABLE}` },
-    { sql: `DELETE FROM ${STATE_TABLE} WHERE key LIKE 'scope:%' OR key LIKE 'sweep:%'` },
-  ];
-
   Object.assign(client, {
     db,
     clientId: replica.clientId,
@@ -572,7 +596,7 @@ export async function createSyncClient<
       lifecycle.run(async () => {
         open();
         await replica.transaction((ex) =>
-          ex.executeBatch(wipe(Object.values(config.tables) as ResolvedTable[])),
+          ex.executeBatch(wipeStatements(Object.values(config.tables) as ResolvedTable[])),
         );
         replica.scopes.clear();
         await refreshCounts();

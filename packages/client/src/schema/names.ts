@@ -19,6 +19,8 @@ export const SEEN_TABLE = '_carburetor_seen';
 /** State keys. */
 export const CLIENT_ID_KEY = 'client_id';
 export const CLOCK_KEY = 'clock';
+/** Whose replica this is (`createSyncClient`'s `identity`). */
+export const IDENTITY_KEY = 'identity';
 /** Restriction values the server confirmed for a group (see `sync/scope.ts`). */
 export const scopeKey = (group: string): string => `scope:${group}`;
 

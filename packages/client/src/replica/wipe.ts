@@ -1,0 +1,18 @@
+import type { ResolvedTable } from '@carburetor/core';
+import type { SqliteStatement } from '../driver/sqlite-driver.ts';
+import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '../schema/names.ts';
+
+/**
+ * Empties a replica of what it learned from a user: the tables' rows,
+ * cursors, rejections, reset passes and learned scopes. The client id and
+ * the clock stay (they are the device's, not the user's).
+ */
+export function wipeStatements(tables: readonly ResolvedTable[]): SqliteStatement[] {
+  return [
+    ...tables.map((t) => ({ sql: `DELETE FROM ${quote(t.sqlName)}` })),
+    { sql: `DELETE FROM ${CURSOR_TABLE}` },
+    { sql: `DELETE FROM ${REJECTED_TABLE}` },
+    { sql: `DELETE FROM ${SEEN_TABLE}` },
+    { sql: `DELETE FROM ${STATE_TABLE} WHERE key LIKE 'scope:%' OR key LIKE 'sweep:%'` },
+  ];
+}
