@@ -122,6 +122,51 @@ describe('createSyncRouter over real HTTP', () => {
     expect(alice.protocol).toBe(PROTOCOL_VERSION);
   });
 
+  it("never tells Bob Alice's private ids: directory downloads with hasRows, and guessed updates", async () => {
+    // Alice's private rows (a1, a2 from the setup) and one she writes and deletes now.
+    const alice = clientFor(plainUrl, 'alice');
+    const bob = clientFor(plainUrl, 'bob');
+    await sql`insert into http_contacts (id, owner_id, name) values ('a-secret', 'alice', 'S')`.execute(
+      db,
+    );
+    await sql`update http_contacts set is_deleted = true where id = 'a-secret'`.execute(db);
+    const privateIds = ['a1', 'a2', 'a-secret'];
+    const seen: string[] = [];
+    // Bob's replica holds rows from his own group, so his directory pass says hasRows: true.
+    let cursor: string | null = null;
+    for (let pass = 0; pass < 3; pass++) {
+      const page = await bob.directory.download.mutate({
+        ...firstDownload,
+        tables: { contact: { cursor, hasRows: true } },
+      });
+      seen.push(JSON.stringify(page));
+      cursor = page.tables['contact']!.cursor;
+      await sql`update http_contacts set name = name || '!' where owner_id = 'alice'`.execute(db);
+    }
+    // Guessing an id: an update reads as an unknown id, an insert says only that it is taken.
+    const guess = await bob.mine.upload.mutate({
+      protocol: PROTOCOL_VERSION,
+      clientId: 'device-b',
+      tables: {
+        contact: [
+          { op: 'update', id: 'a1', columns: { name: { value: 'mine', t: 1 } } },
+          { op: 'update', id: 'no-such-id', columns: { name: { value: 'mine', t: 1 } } },
+        ],
+      },
+    });
+    const [onA1, onUnknown] = guess.tables['contact']!.results;
+    expect(onA1).toMatchObject({ ok: false, code: 'record_not_found' });
+    expect(onA1!.ok || onA1!.message.replace('a1', 'ID')).toBe(
+      onUnknown!.ok || onUnknown!.message.replace('no-such-id', 'ID'),
+    );
+    for (const id of privateIds) expect(seen.join('\n')).not.toContain(`"${id}"`);
+    expect(seen.join('\n')).not.toContain('alice');
+    expect(JSON.stringify(guess)).not.toContain('alice');
+    // Alice's own view is whole.
+    const own = await alice.mine.download.mutate(firstDownload);
+    expect(own.tables['contact']!.rows.map((r) => r[0]).sort()).toEqual(['a1', 'a2']);
+  });
+
   it('answers UNAUTHORIZED when a restricted group gets no context value', async () => {
     expect(await codeOf(clientFor(plainUrl).mine.download.mutate(firstDownload))).toMatchObject({
       code: 'UNAUTHORIZED',
@@ -134,6 +179,10 @@ describe('createSyncRouter over real HTTP', () => {
   });
 
   it('refuses a malformed request with BAD_REQUEST and a clear message, writing nothing', async () => {
+    const rowCount = async () =>
+      (await sql<{ n: number }>`select count(*)::int as n from http_contacts`.execute(db)).rows[0]
+        ?.n;
+    const countBefore = await rowCount();
     const client = clientFor(plainUrl, 'alice');
     const wrongVersion = { ...firstDownload, protocol: 99 } as unknown as typeof firstDownload;
     expect(await codeOf(client.mine.download.mutate(wrongVersion))).toMatchObject({
@@ -154,10 +203,7 @@ describe('createSyncRouter over real HTTP', () => {
       code: 'BAD_REQUEST',
       message: expect.stringContaining('contact.0.op'),
     });
-    const count = await sql<{ n: number }>`select count(*)::int as n from http_contacts`.execute(
-      db,
-    );
-    expect(count.rows[0]?.n).toBe(3);
+    expect(await rowCount()).toBe(countBefore);
   });
 
   it("serves a Next.js route handler (fetch adapter) through the app's own procedure, by POST only", async () => {
