@@ -51,7 +51,7 @@ const CHUNK_ROWS = 1_000;
  * them, with the next cursor. All tables are read from one snapshot (one
  * REPEATABLE READ, READ ONLY transaction).
  *
- * The cursor never misses a committed row (spec §4): rows carry the id of
+ * The cursor never misses a committed row (docs/sync-semantics.md §4): rows carry the id of
  * the transaction that wrote them; a pass over a table takes the snapshot's
  * xmin as its floor on its first page, walks (xid, id) upwards, and ends
  * with that floor as the next pass's lower bound, so a transaction still

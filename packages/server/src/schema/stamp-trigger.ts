@@ -11,8 +11,8 @@ import { recordExitsSql } from './scope-exits.ts';
 import { quoteIdent, quoteLiteral } from './sql-text.ts';
 
 /**
- * The function behind a table's BEFORE INSERT OR UPDATE row trigger (spec
- * §5). On every write from any source it stamps the cursor column with the
+ * The function behind a table's BEFORE INSERT OR UPDATE row trigger
+ * (docs/sync-semantics.md §5). On every write from any source it stamps the cursor column with the
  * writing transaction's id and last-synced-at with `now()`; it drops updates
  * that change nothing and refuses un-deletes; and outside an upload it
  * stamps each changed synced column's metadata with server time, one past
