@@ -9,10 +9,10 @@ import { createTestDatabase } from '@carburetor/testing';
 import { type Kysely, type KyselyPlugin, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { downloadChanges } from '../download/download.ts';
 import { createPgKysely } from '../driver/pg-dialect.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import { downloadChanges } from './download.ts';
-import { contactsConfig, downloadAll } from './test-support.ts';
+import { contactsConfig, downloadAll } from './download-support.ts';
 
 const database = await createTestDatabase('cursor');
 // biome-ignore lint/suspicious/noExplicitAny: any schema

@@ -2,8 +2,8 @@ import { MAX_VALUE_BYTES, type UploadResponse, type UploadRow } from '@carbureto
 import { type Kysely, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { CarburetorServerError } from '../errors.ts';
-import { at, cols, contactInsert, request, rowObject, uploadConfig } from './test-config.ts';
-import { uploadChanges } from './upload.ts';
+import { uploadChanges } from '../upload/upload.ts';
+import { at, cols, contactInsert, request, rowObject, uploadConfig } from './upload-config.ts';
 
 /**
  * The upload behaviours every PostgreSQL driver must show, run by the pg and

@@ -20,11 +20,11 @@ import {
 } from '@carburetor/core';
 import { type Kysely, sql } from 'kysely';
 import { expect, it } from 'vitest';
+import { downloadChanges } from '../download/download.ts';
 import { CarburetorServerError } from '../errors.ts';
 import { migrateServer } from '../schema/migrate.ts';
 import { purgeDeletedRows } from '../schema/purge.ts';
-import { downloadChanges } from './download.ts';
-import { contactsConfig, downloadAll } from './test-support.ts';
+import { contactsConfig, downloadAll } from './download-support.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: any schema
 type Db = Kysely<any>;

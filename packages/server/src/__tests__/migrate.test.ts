@@ -12,7 +12,7 @@ import { type Kysely, sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPgKysely } from '../driver/pg-dialect.ts';
 import { MigrationError } from '../errors.ts';
-import { migrateServer } from './migrate.ts';
+import { migrateServer } from '../schema/migrate.ts';
 
 const database = await createTestDatabase('migrate');
 // biome-ignore lint/suspicious/noExplicitAny: any schema

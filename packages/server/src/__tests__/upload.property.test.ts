@@ -11,8 +11,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgKysely } from '../driver/pg-dialect.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import { at, uploadConfig } from './test-config.ts';
-import { uploadChanges } from './upload.ts';
+import { uploadChanges } from '../upload/upload.ts';
+import { at, uploadConfig } from './upload-config.ts';
 
 const database = await createTestDatabase('upload-property');
 const db = createPgKysely<unknown>(database.url);

@@ -1,7 +1,7 @@
 import { createTestDatabase } from '@carburetor/testing';
 import { afterAll, describe } from 'vitest';
 import { createPgKysely } from '../driver/pg-dialect.ts';
-import { syncScenarios } from './sync-scenarios.ts';
+import { syncScenarios } from './sync-scenarios.suite.ts';
 
 const database = await createTestDatabase('download');
 // biome-ignore lint/suspicious/noExplicitAny: any schema

@@ -3,13 +3,13 @@ import { createTestDatabase } from '@carburetor/testing';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contactsConfig } from '../download/test-support.ts';
 import { createPgKysely } from '../driver/pg-dialect.ts';
+import { createChangeHub } from '../realtime/change-hub.ts';
 import { createSyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
 import { CHANGES_CHANNEL } from '../schema/names.ts';
 import { filterKey } from '../schema/scope-exits.ts';
-import { createChangeHub } from './change-hub.ts';
+import { contactsConfig } from './download-support.ts';
 import {
   insertContact,
   serveRouteHandler,
@@ -20,7 +20,7 @@ import {
   type TestContext,
   type TestSubscriber,
   until,
-} from './test-support.ts';
+} from './realtime-support.ts';
 
 const database = await createTestDatabase('realtime');
 // biome-ignore lint/suspicious/noExplicitAny: any schema

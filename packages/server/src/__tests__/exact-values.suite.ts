@@ -6,7 +6,7 @@ import {
   sampleInput,
   sampleOutput,
   type TestSchema,
-} from './test-fixture.ts';
+} from './driver-fixture.ts';
 
 /**
  * The tests every dialect must pass: exact values both ways, UTC sessions,

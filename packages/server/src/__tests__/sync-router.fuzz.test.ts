@@ -9,8 +9,8 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPgKysely } from '../driver/pg-dialect.ts';
 import { createChangeHub } from '../realtime/change-hub.ts';
+import { createSyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import { at, contactInsert, uploadConfig } from '../upload/test-config.ts';
 import {
   answerProblems,
   COLUMN_NAME_EDGES,
@@ -36,8 +36,8 @@ import {
   send,
   sendSubscription,
   VALUE_EDGES,
-} from './sync-router.fuzz-support.ts';
-import { createSyncRouter } from './sync-router.ts';
+} from './sync-router-fuzz-support.ts';
+import { at, contactInsert, uploadConfig } from './upload-config.ts';
 
 /**
  * Every procedure of the sync router over real HTTP, with raw requests: the

@@ -2,8 +2,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { createPgliteKysely } from '../driver/pglite-dialect.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import { uploadConfig } from './test-config.ts';
-import { uploadSuite } from './upload-suite.ts';
+import { uploadSuite } from './upload.suite.ts';
+import { uploadConfig } from './upload-config.ts';
 
 const pglite = new PGlite();
 const db = createPgliteKysely<unknown>(pglite);

@@ -10,7 +10,7 @@ import {
   text,
 } from '@carburetor/core';
 import type { Kysely } from 'kysely';
-import { type ContextValues, downloadChanges } from './download.ts';
+import { type ContextValues, downloadChanges } from '../download/download.ts';
 
 /** Test-only: a contacts table under its own SQL name, in a restricted, a filtered and an open group. */
 export function contactsConfig(prefix: string) {

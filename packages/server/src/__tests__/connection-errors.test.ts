@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import { createTestDatabase } from '@carburetor/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from './connection-errors.ts';
+import { isDatabaseUnavailable } from '../driver/connection-errors.ts';
 
 const database = await createTestDatabase('connection-errors');
 afterAll(() => database.drop());

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgKysely } from '../driver/pg-dialect.ts';
 import { createSyncRouter, type SyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import { at, cols, contactInsert, request, uploadConfig } from './test-config.ts';
+import { at, cols, contactInsert, request, uploadConfig } from './upload-config.ts';
 
 type Router = SyncRouter<typeof uploadConfig, { userId: string }>;
 

@@ -1,9 +1,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { exactValuesSuite } from './exact-values-suite.ts';
-import { createPgliteKysely } from './pglite-dialect.ts';
-import { createTestTables, type TestSchema } from './test-fixture.ts';
+import { createPgliteKysely } from '../driver/pglite-dialect.ts';
+import { createTestTables, type TestSchema } from './driver-fixture.ts';
+import { exactValuesSuite } from './exact-values.suite.ts';
 
 // One PGlite for the file: creating one takes seconds here.
 const pglite = new PGlite();

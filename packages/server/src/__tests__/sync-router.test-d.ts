@@ -8,9 +8,9 @@ import { createTRPCClient, httpLink } from '@trpc/client';
 import { type inferRouterInputs, type inferRouterOutputs, initTRPC } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import { describe, expectTypeOf, it } from 'vitest';
-import { contactsConfig } from '../download/test-support.ts';
 import type { ChangePoke } from '../realtime/change-hub.ts';
-import { createSyncRouter } from './sync-router.ts';
+import { createSyncRouter } from '../router/sync-router.ts';
+import { contactsConfig } from './download-support.ts';
 
 declare const db: Kysely<unknown>;
 const config = contactsConfig('types');

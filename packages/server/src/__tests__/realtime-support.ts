@@ -12,9 +12,9 @@ import type { AnyTRPCRouter } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { EventSource } from 'eventsource';
-import type { ContactsConfig } from '../download/test-support.ts';
+import type { ChangePoke } from '../realtime/change-hub.ts';
 import type { SyncRouter } from '../router/sync-router.ts';
-import type { ChangePoke } from './change-hub.ts';
+import type { ContactsConfig } from './download-support.ts';
 
 /** Test-only helpers for the realtime tests: servers, SSE subscribers, uploads. */
 

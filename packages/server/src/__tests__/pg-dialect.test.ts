@@ -2,9 +2,14 @@ import { createTestDatabase } from '@carburetor/testing';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exactValuesSuite } from './exact-values-suite.ts';
-import { createPgKysely } from './pg-dialect.ts';
-import { createTestTables, literalOutput, literalSelect, type TestSchema } from './test-fixture.ts';
+import { createPgKysely } from '../driver/pg-dialect.ts';
+import {
+  createTestTables,
+  literalOutput,
+  literalSelect,
+  type TestSchema,
+} from './driver-fixture.ts';
+import { exactValuesSuite } from './exact-values.suite.ts';
 
 // Captured before this file creates any pool, to show the globals stay as they were.
 const globalInt8Parser = pg.types.getTypeParser(20);

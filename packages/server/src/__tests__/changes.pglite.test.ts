@@ -1,10 +1,10 @@
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contactsConfig } from '../download/test-support.ts';
 import { createPgliteKysely } from '../driver/pglite-dialect.ts';
 import { createSyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
+import { contactsConfig } from './download-support.ts';
 import {
   insertContact,
   serveStandalone,
@@ -12,7 +12,7 @@ import {
   subscribeOverHttp,
   syncClient,
   type TestContext,
-} from './test-support.ts';
+} from './realtime-support.ts';
 
 // One PGlite for the file: creating one takes seconds.
 const pglite = new PGlite();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { type CursorState, decodeCursor, encodeCursor } from '../download/cursor.ts';
 import { CarburetorServerError } from '../errors.ts';
-import { type CursorState, decodeCursor, encodeCursor } from './cursor.ts';
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
 const inPass = { v: 1, f: '0123456789abcdef', l: '100', p: '120', x: '130', i: 'row-1' };

@@ -2,8 +2,8 @@ import { createTestDatabase } from '@carburetor/testing';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { isDatabaseUnavailable } from './connection-errors.ts';
-import { createPgKysely, createPgPool } from './pg-dialect.ts';
+import { isDatabaseUnavailable } from '../driver/connection-errors.ts';
+import { createPgKysely, createPgPool } from '../driver/pg-dialect.ts';
 
 // Every case terminates backends of this file's own database only: other files share the server.
 const database = await createTestDatabase('connection-guard');

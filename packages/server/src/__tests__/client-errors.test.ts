@@ -6,11 +6,11 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contactsConfig } from '../download/test-support.ts';
 import { createPgKysely } from '../driver/pg-dialect.ts';
+import type { SyncErrorReport } from '../router/client-errors.ts';
+import { createSyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import type { SyncErrorReport } from './client-errors.ts';
-import { createSyncRouter } from './sync-router.ts';
+import { contactsConfig } from './download-support.ts';
 
 const config = contactsConfig('errs');
 const migrated = await createTestDatabase('client-errors');

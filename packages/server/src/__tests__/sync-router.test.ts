@@ -8,10 +8,10 @@ import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contactsConfig } from '../download/test-support.ts';
 import { createPgKysely } from '../driver/pg-dialect.ts';
+import { createSyncRouter, type SyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import { createSyncRouter, type SyncRouter } from './sync-router.ts';
+import { contactsConfig } from './download-support.ts';
 
 const database = await createTestDatabase('router');
 // biome-ignore lint/suspicious/noExplicitAny: any schema

@@ -4,18 +4,18 @@ import { runInNewContext } from 'node:vm';
 import { createTestDatabase } from '@carburetor/testing';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contactsConfig } from '../download/test-support.ts';
 import { createPgKysely } from '../driver/pg-dialect.ts';
+import { createChangeHub } from '../realtime/change-hub.ts';
 import { createSyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import { createChangeHub } from './change-hub.ts';
+import { contactsConfig } from './download-support.ts';
 import {
   serveStandalone,
   sleep,
   subscribeOverHttp,
   type TestContext,
   until,
-} from './test-support.ts';
+} from './realtime-support.ts';
 
 const SUBSCRIBERS = 1_000;
 

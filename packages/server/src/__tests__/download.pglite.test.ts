@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, describe } from 'vitest';
 import { createPgliteKysely } from '../driver/pglite-dialect.ts';
-import { syncScenarios } from './sync-scenarios.ts';
+import { syncScenarios } from './sync-scenarios.suite.ts';
 
 // One PGlite for the whole file: creating one takes seconds.
 const pglite = new PGlite();

@@ -4,9 +4,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgKysely } from '../driver/pg-dialect.ts';
 import { migrateServer } from '../schema/migrate.ts';
-import { at, cols, contactInsert, request, uploadConfig } from './test-config.ts';
-import { uploadChanges } from './upload.ts';
-import { uploadSuite } from './upload-suite.ts';
+import { uploadChanges } from '../upload/upload.ts';
+import { uploadSuite } from './upload.suite.ts';
+import { at, cols, contactInsert, request, uploadConfig } from './upload-config.ts';
 
 const database = await createTestDatabase('upload');
 const db = createPgKysely<unknown>(database.url);
