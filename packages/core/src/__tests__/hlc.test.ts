@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CarburetorError } from '../errors.ts';
-import { createHybridClock } from './hlc.ts';
-import { counterOfWriteTime, msOfWriteTime, writeTimeFromMs } from './stamp.ts';
+import { createHybridClock } from '../rules/hlc.ts';
+import { counterOfWriteTime, msOfWriteTime, writeTimeFromMs } from '../rules/stamp.ts';
 
 const RUNS = { numRuns: 1000 };
 const T0 = 1_700_000_000_000;

@@ -5,8 +5,8 @@ import {
   type ColumnKindValues,
   columnKinds,
   columnTypes,
-} from './column-types.ts';
-import { normalizeTimestamp } from './timestamp.ts';
+} from '../config/column-types.ts';
+import { normalizeTimestamp } from '../config/timestamp.ts';
 
 const samples: { [K in ColumnKind]: ColumnKindValues[K][] } = {
   text: [

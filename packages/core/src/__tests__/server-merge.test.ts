@@ -6,8 +6,8 @@ import {
   mergeDeletedFlag,
   mergeRow,
   type RowState,
-} from './server-merge.ts';
-import { compareStamps, type WriteStamp } from './stamp.ts';
+} from '../rules/server-merge.ts';
+import { compareStamps, type WriteStamp } from '../rules/stamp.ts';
 
 const RUNS = { numRuns: 1000 };
 const DELETED = 'is_deleted';

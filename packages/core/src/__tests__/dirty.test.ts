@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ClientColumnMetadata, ServerColumnMetadata } from './column-metadata.ts';
-import { acknowledge, dirtyColumns, markDirty, uploadSnapshot } from './dirty.ts';
-import { compareStamps } from './stamp.ts';
+import type { ClientColumnMetadata, ServerColumnMetadata } from '../rules/column-metadata.ts';
+import { acknowledge, dirtyColumns, markDirty, uploadSnapshot } from '../rules/dirty.ts';
+import { compareStamps } from '../rules/stamp.ts';
 
 const RUNS = { numRuns: 1000 };
 const ME = 'dev-1';

@@ -12,7 +12,7 @@ import {
   SERVER_CLIENT_ID,
   type WriteStamp,
   writeTimeFromMs,
-} from './stamp.ts';
+} from '../rules/stamp.ts';
 
 const RUNS = { numRuns: 1000 };
 const MAX_MS = Math.floor(Number.MAX_SAFE_INTEGER / 1000) - 1;

@@ -5,10 +5,10 @@ import {
   type IncomingRow,
   type LocalRow,
   mergeIncomingRow,
-} from './client-merge.ts';
-import type { ClientColumnMetadata } from './column-metadata.ts';
-import { mergeRow, type RowState } from './server-merge.ts';
-import type { WriteStamp } from './stamp.ts';
+} from '../rules/client-merge.ts';
+import type { ClientColumnMetadata } from '../rules/column-metadata.ts';
+import { mergeRow, type RowState } from '../rules/server-merge.ts';
+import type { WriteStamp } from '../rules/stamp.ts';
 
 const RUNS = { numRuns: 1000 };
 const DELETED = 'is_deleted';

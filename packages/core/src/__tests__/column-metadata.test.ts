@@ -5,7 +5,7 @@ import {
   type ClientColumnMetadata,
   decodeColumnMetadata,
   encodeColumnMetadata,
-} from './column-metadata.ts';
+} from '../rules/column-metadata.ts';
 
 const RUNS = { numRuns: 1000 };
 

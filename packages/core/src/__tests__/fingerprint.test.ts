@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CarburetorError } from '../errors.ts';
-import { fingerprint } from './fingerprint.ts';
+import { fingerprint } from '../rules/fingerprint.ts';
 
 const RUNS = { numRuns: 1000 };
 

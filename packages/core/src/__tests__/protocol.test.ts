@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { phoneBookConfig as config } from '../../test/phone-book.fixture.ts';
-import { DownloadRowReader, downloadRowsToWire } from './download-rows.ts';
-import { MAX_UPLOAD_ROWS, MAX_VALUE_BYTES, PROTOCOL_VERSION } from './limits.ts';
-import { checkUploadRow, type DownloadRow, type UploadRow } from './messages.ts';
-import { groupProtocol } from './schemas.ts';
-import { checkValue, checkWireValue, encodeValues } from './values.ts';
+import { DownloadRowReader, downloadRowsToWire } from '../protocol/download-rows.ts';
+import { MAX_UPLOAD_ROWS, MAX_VALUE_BYTES, PROTOCOL_VERSION } from '../protocol/limits.ts';
+import { checkUploadRow, type DownloadRow, type UploadRow } from '../protocol/messages.ts';
+import { groupProtocol } from '../protocol/schemas.ts';
+import { checkValue, checkWireValue, encodeValues } from '../protocol/values.ts';
 
 const protocol = groupProtocol(config, 'private_contacts');
 const phoneBook = protocol.group.table['phone_book']!;
