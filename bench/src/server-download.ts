@@ -20,7 +20,7 @@ import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { startBenchPostgres } from './bench-postgres.ts';
-import { type Comparison, median, sideBySide, time } from './measure.ts';
+import { type Comparison, median, type Settled, settle, sideBySide, time } from './measure.ts';
 import { sampleMetadataSql, sampleSyncedAtSql } from './sample-history.ts';
 
 function benchConfig(plural: string) {
@@ -70,7 +70,7 @@ const request = (cursor: string | null, pageSize?: number): DownloadRequest => (
  * size 10,000, every page), against one raw SELECT of the same rows and
  * columns with plain pg.
  */
-export async function downloadOverHttp(runs = 5): Promise<Comparison[]> {
+export async function downloadOverHttp(runs = 5): Promise<Settled[]> {
   const postgres = await startBenchPostgres('bench_http');
   const db = createPgKysely(postgres.database.url);
   const plain = new pg.Pool({ connectionString: postgres.database.url, max: 2 });
@@ -103,17 +103,19 @@ export async function downloadOverHttp(runs = 5): Promise<Comparison[]> {
     };
     await ours(); // warm up both paths once
     await baseline();
-    const samples = await sideBySide(runs, ours, baseline);
-    if (received !== 100_000 || selected !== 100_000) {
-      throw new Error(`expected 100000 rows, got ${received} (router) and ${selected} (select)`);
-    }
-    return [
-      {
-        name: 'first download of 100k rows via router over HTTP (10 pages of 10k) vs raw pg SELECT',
-        ...samples,
-        limit: 1.3,
-      },
-    ];
+    return await settle('server-download-http', async () => {
+      const samples = await sideBySide(runs, ours, baseline);
+      if (received !== 100_000 || selected !== 100_000) {
+        throw new Error(`expected 100000 rows, got ${received} (router) and ${selected} (select)`);
+      }
+      return [
+        {
+          name: 'first download of 100k rows via router over HTTP (10 pages of 10k) vs raw pg SELECT',
+          ...samples,
+          limit: 1.3,
+        },
+      ];
+    });
   } finally {
     server.close();
     await plain.end();
@@ -127,7 +129,7 @@ export async function downloadOverHttp(runs = 5): Promise<Comparison[]> {
  * same in a 1k-row table: the cursor must find changes through its index,
  * whatever the table's size.
  */
-export async function incrementalDownload(runs = 25): Promise<Comparison[]> {
+export async function incrementalDownload(runs = 25): Promise<Settled[]> {
   const postgres = await startBenchPostgres('bench_incremental');
   const db = createPgKysely(postgres.database.url);
   const big = benchConfig('big_contacts');
@@ -176,29 +178,34 @@ export async function incrementalDownload(runs = 25): Promise<Comparison[]> {
       }
       if (got < 1 || got > 10) throw new Error(`expected up to 10 changed rows, got ${got}`);
     };
-    const ours: number[] = [];
-    const baseline: number[] = [];
-    for (let i = 0; i < runs + 3; i++) {
+    const pair = async () => {
       await change('small_contacts', 1_000);
       const b = await time(() => downloadChanged('small_contacts', small));
       await change('big_contacts', 1_000_000);
       const o = await time(() => downloadChanged('big_contacts', big));
-      if (i >= 3) {
+      return { o, b };
+    };
+    for (let i = 0; i < 3; i++) await pair(); // warm-up
+    return await settle('server-download-incremental', async (): Promise<Comparison[]> => {
+      const ours: number[] = [];
+      const baseline: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const { o, b } = await pair();
         baseline.push(b);
         ours.push(o);
       }
-    }
-    console.log(
-      `incremental: median ${median(ours).toFixed(2)} ms (1M rows) vs ${median(baseline).toFixed(2)} ms (1k rows)`,
-    );
-    return [
-      {
-        name: 'incremental download of 10 changes: 1M-row table vs 1k-row table',
-        ours,
-        baseline,
-        limit: 1.5,
-      },
-    ];
+      console.log(
+        `incremental: median ${median(ours).toFixed(2)} ms (1M rows) vs ${median(baseline).toFixed(2)} ms (1k rows)`,
+      );
+      return [
+        {
+          name: 'incremental download of 10 changes: 1M-row table vs 1k-row table',
+          ours,
+          baseline,
+          limit: 1.5,
+        },
+      ];
+    });
   } finally {
     await db.destroy();
     await postgres.stop();

@@ -2,14 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { largeConfigSource } from './large-config.ts';
-import { type Comparison, sideBySide } from './measure.ts';
+import { type Settled, settle, sideBySide } from './measure.ts';
 
 /**
  * `tsc --noEmit` on a 50-table, 20-column config that uses every generated
  * name, against `tsc` on an empty file with the same settings: the type-level
  * cost of the config DSL.
  */
-export async function typecheckConfig(runs = 5): Promise<Comparison[]> {
+export async function typecheckConfig(runs = 5): Promise<Settled[]> {
   const dir = fileURLToPath(new URL('../.typecheck/', import.meta.url));
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -26,18 +26,20 @@ export async function typecheckConfig(runs = 5): Promise<Comparison[]> {
     execFileSync(process.execPath, [tsc, '--noEmit', '-p', `${dir}tsconfig.${name}.json`], {
       stdio: 'inherit',
     });
-  const samples = await sideBySide(
-    runs,
-    () => run('config'),
-    () => run('empty'),
-  );
-  rmSync(dir, { recursive: true, force: true });
-  return [
-    {
-      name: 'tsc --noEmit: 50 tables x 20 columns, every name used, vs an empty file',
-      ...samples,
-      limit: 3000,
-      mode: 'difference',
-    },
-  ];
+  try {
+    return await settle('core-typecheck', async () => [
+      {
+        name: 'tsc --noEmit: 50 tables x 20 columns, every name used, vs an empty file',
+        ...(await sideBySide(
+          runs,
+          () => run('config'),
+          () => run('empty'),
+        )),
+        limit: 3000,
+        mode: 'difference',
+      },
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

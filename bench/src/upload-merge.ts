@@ -20,8 +20,7 @@ import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { startBenchPostgres } from './bench-postgres.ts';
-import type { Comparison } from './measure.ts';
-import { sideBySide } from './measure.ts';
+import { type Settled, settle, sideBySide } from './measure.ts';
 
 const ROWS = 10_000;
 const RUNS = 7;
@@ -49,7 +48,7 @@ const batches = <T>(list: readonly T[]) =>
  * the tRPC router over real HTTP, in requests of MAX_UPLOAD_ROWS, against a
  * raw pg UNNEST upsert of the same rows in batches of the same size.
  */
-export async function uploadMerge(): Promise<Comparison[]> {
+export async function uploadMerge(): Promise<Settled[]> {
   const postgres = await startBenchPostgres('upload-bench');
   const db = createPgKysely<unknown>(postgres.database.url);
   const pool = new pg.Pool({ connectionString: postgres.database.url, max: 2 });
@@ -107,14 +106,13 @@ export async function uploadMerge(): Promise<Comparison[]> {
     // Warm up both paths (connections, plans, JIT of the merge code).
     await baseline();
     await ours();
-    const samples = await sideBySide(RUNS, ours, baseline);
-    return [
+    return await settle('server-upload', async () => [
       {
         name: `upload ${ROWS} changed rows (2 columns) via router over HTTP vs raw UNNEST upsert`,
-        ...samples,
+        ...(await sideBySide(RUNS, ours, baseline)),
         limit: 1.5,
       },
-    ];
+    ]);
   } finally {
     await new Promise((resolve) => server.close(resolve));
     await db.destroy();
