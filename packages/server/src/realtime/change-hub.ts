@@ -1,4 +1,4 @@
-import type { AnySyncConfig, ResolvedGroup, ResolvedTable } from '@carburetor/core';
+import type { AnySyncConfig, ResolvedGroup } from '@carburetor/core';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
@@ -6,14 +6,15 @@ import { type ContextValues, checkContext } from '../download/download.ts';
 import { burstReporter } from '../driver/burst-reporter.ts';
 import { databaseSourceOf } from '../driver/database-source.ts';
 import { CarburetorServerError } from '../errors.ts';
-import { notifyScopeKey } from '../schema/notify-trigger.ts';
 import {
-  type ListenConnection,
   type ListenConnector,
   listenConfigOfPool,
   pgListenConnector,
   pgliteListenConnector,
 } from './listen-connection.ts';
+import { ListenSession } from './listen-session.ts';
+import { PokeCoalescer } from './poke-coalescer.ts';
+import { type ChangePayload, type Watch, WatchIndex } from './watch-index.ts';
 
 /** What a subscriber is told: these tables of its group changed (download them). */
 export interface ChangePoke {
@@ -53,45 +54,11 @@ export interface ChangeHubOptions {
   onError?: (error: unknown) => void;
 }
 
-/** One subscription: its listener and the tables it has been poked about since the last delivery. */
+/** One subscription: its listener and its watches in the index. */
 interface Subscriber {
   readonly listener: (poke: ChangePoke) => void;
-  readonly pending: Set<string>;
-  readonly watches: Watch[];
+  watches: readonly Watch<Subscriber>[];
 }
-
-/** A subscriber's interest in one SQL table, under one of its table keys. */
-interface Watch {
-  readonly subscriber: Subscriber;
-  readonly tableKey: string;
-  /** Where it is filed: its scope's key, and its restriction value (undefined when unrestricted). */
-  readonly scope: string;
-  readonly value: string | undefined;
-}
-
-/**
- * Everyone who listens to one SQL table, by scope key: a restriction column
- * (`r` of the payload) or `<filter key>:<column or ''>` (`s`), '' for a
- * group with neither.
- */
-interface TableWatchers {
-  /** scope key → watches of unrestricted groups. */
-  readonly open: Map<string, Set<Watch>>;
-  /** scope key → restriction value as PostgreSQL's text → watches. */
-  readonly restricted: Map<string, Map<string, Set<Watch>>>;
-}
-
-/** The NOTIFY payload the triggers send (see `notifyFunctionSql`). */
-interface ChangePayload {
-  /** SQL table name. */
-  t: string;
-  /** restriction column → values touched, or '*' for many. */
-  r?: Record<string, string[] | '*'>;
-  /** filtered scope → values (or, unrestricted, whether any row) in the filter or leaving it. */
-  s?: Record<string, string[] | '*' | boolean>;
-}
-
-type HubState = 'idle' | 'connecting' | 'connected' | 'retrying' | 'closed';
 
 /**
  * Fans PostgreSQL change notifications out to subscribers in this process,
@@ -114,38 +81,15 @@ type HubState = 'idle' | 'connecting' | 'connected' | 'retrying' | 'closed';
  */
 export class ChangeHub {
   readonly config: AnySyncConfig;
-  readonly #connect: ListenConnector;
-  readonly #coalesceMs: number;
-  readonly #retryInitial: number;
-  readonly #retryMax: number;
-  readonly #idleTimeoutMs: number;
   readonly #onError: (error: unknown) => void;
-  /** SQL table name → table by key, per group, built once. */
-  readonly #sqlNames = new Map<string, string>();
   readonly #subscribers = new Set<Subscriber>();
-  readonly #tables = new Map<string, TableWatchers>();
-  readonly #dirty = new Set<Subscriber>();
-  readonly #readyWaiters = new Set<() => void>();
-  #state: HubState = 'idle';
-  #connection: ListenConnection | undefined;
-  /** Bumped whenever a connection (or attempt) is abandoned, so its late callbacks are ignored. */
-  #generation = 0;
-  #attempt = 0;
-  /** Changes may have been missed since the last connection: poke everyone when it is back. */
-  #missed = false;
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
-  #lastFlush = Number.NEGATIVE_INFINITY;
-  #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #index = new WatchIndex<Subscriber>();
+  readonly #coalescer: PokeCoalescer<Subscriber>;
+  readonly #session: ListenSession;
 
   /** @internal Use {@link createChangeHub}. */
   constructor(config: AnySyncConfig, connect: ListenConnector, options: ChangeHubOptions = {}) {
     this.config = config;
-    this.#connect = connect;
-    this.#coalesceMs = options.coalesceMs ?? 50;
-    this.#retryInitial = options.retryDelayMs?.initial ?? 100;
-    this.#retryMax = options.retryDelayMs?.max ?? 5_000;
-    this.#idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
     // By default one warning per burst: each reconnect attempt fails while PostgreSQL is away.
     this.#onError =
       options.onError ??
@@ -155,9 +99,32 @@ export class ChangeHub {
           `Carburetor: the LISTEN connection for realtime changes failed${more}; retrying. ${String(error)}`,
         );
       });
-    for (const table of Object.values(config.tables) as ResolvedTable[]) {
-      this.#sqlNames.set(table.key, table.sqlName);
-    }
+    this.#coalescer = new PokeCoalescer(options.coalesceMs ?? 50, (subscriber, tables) => {
+      try {
+        subscriber.listener({ tables });
+      } catch (error) {
+        this.#report(error);
+      }
+    });
+    this.#session = new ListenSession(
+      connect,
+      {
+        retryInitial: options.retryDelayMs?.initial ?? 100,
+        retryMax: options.retryDelayMs?.max ?? 5_000,
+        idleTimeout: options.idleTimeoutMs ?? 10_000,
+      },
+      {
+        notify: (payload) => this.#deliver(payload),
+        // Changes may have been missed while the connection was down: poke everyone once.
+        recovered: () => {
+          for (const subscriber of this.#subscribers) {
+            for (const watch of subscriber.watches)
+              this.#coalescer.poke(subscriber, watch.tableKey);
+          }
+        },
+        report: (error) => this.#report(error),
+      },
+    );
   }
 
   /** How many subscribers are listening. */
@@ -167,7 +134,7 @@ export class ChangeHub {
 
   /** Whether the LISTEN connection is open. */
   get connected(): boolean {
-    return this.#state === 'connected';
+    return this.#session.connected;
   }
 
   /**
@@ -191,7 +158,7 @@ export class ChangeHub {
     contextValues: ContextValues,
     listener: (poke: ChangePoke) => void,
   ): () => void {
-    if (this.#state === 'closed') {
+    if (this.#session.closed) {
       throw new CarburetorServerError('bad_request', 'This ChangeHub is closed.');
     }
     const resolved = (this.config.groups as Record<string, ResolvedGroup | undefined>)[group];
@@ -202,42 +169,10 @@ export class ChangeHub {
       );
     }
     checkContext(resolved, contextValues);
-    const subscriber: Subscriber = { listener, pending: new Set(), watches: [] };
-    for (const entry of resolved.tables) {
-      const sqlName = entry.table.sqlName;
-      let watchers = this.#tables.get(sqlName);
-      if (!watchers) {
-        watchers = { open: new Map(), restricted: new Map() };
-        this.#tables.set(sqlName, watchers);
-      }
-      const restriction = entry.restrictTo;
-      const filtered = entry.filter !== undefined && Object.keys(entry.filter).length > 0;
-      const scope = filtered
-        ? notifyScopeKey(entry.filter!, restriction?.column)
-        : (restriction?.column ?? '');
-      if (!restriction) {
-        const watch: Watch = { subscriber, tableKey: entry.table.key, scope, value: undefined };
-        setIn(watchers.open, scope).add(watch);
-        subscriber.watches.push(watch);
-        continue;
-      }
-      const column = entry.table.column[restriction.column];
-      const value = restrictionValueText(column?.kind, contextValues[restriction.context]!);
-      let byValue = watchers.restricted.get(scope);
-      if (!byValue) {
-        byValue = new Map();
-        watchers.restricted.set(scope, byValue);
-      }
-      const watch: Watch = { subscriber, tableKey: entry.table.key, scope, value };
-      setIn(byValue, value).add(watch);
-      subscriber.watches.push(watch);
-    }
+    const subscriber: Subscriber = { listener, watches: [] };
+    subscriber.watches = this.#index.add(subscriber, resolved, contextValues);
     this.#subscribers.add(subscriber);
-    if (this.#idleTimer) {
-      clearTimeout(this.#idleTimer);
-      this.#idleTimer = undefined;
-    }
-    if (this.#state === 'idle') void this.#open();
+    this.#session.setWanted(true);
     let subscribed = true;
     return () => {
       if (!subscribed) return;
@@ -252,19 +187,10 @@ export class ChangeHub {
    * subscribers; download after it to catch what came before.
    */
   ready(signal?: AbortSignal): Promise<void> {
-    if (this.#state === 'connected' || signal?.aborted) return Promise.resolve();
-    if (this.#state === 'closed') {
+    if (this.#session.closed) {
       return Promise.reject(new CarburetorServerError('bad_request', 'This ChangeHub is closed.'));
     }
-    return new Promise((resolve) => {
-      const done = () => {
-        this.#readyWaiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      this.#readyWaiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+    return this.#session.ready(signal);
   }
 
   /**
@@ -272,113 +198,17 @@ export class ChangeHub {
    * listeners are not called again). For shutdown; the hub cannot be reused.
    */
   async close(): Promise<void> {
-    this.#state = 'closed';
-    this.#generation++;
-    for (const timer of [this.#flushTimer, this.#retryTimer, this.#idleTimer]) clearTimeout(timer);
     this.#subscribers.clear();
-    this.#tables.clear();
-    this.#dirty.clear();
-    for (const waiter of [...this.#readyWaiters]) waiter();
-    const connection = this.#connection;
-    this.#connection = undefined;
-    await connection?.close();
+    this.#index.clear();
+    this.#coalescer.clear();
+    await this.#session.close();
   }
 
   #remove(subscriber: Subscriber): void {
     if (!this.#subscribers.delete(subscriber)) return;
-    this.#dirty.delete(subscriber);
-    for (const watch of subscriber.watches) {
-      const sqlName = this.#sqlNames.get(watch.tableKey)!;
-      const watchers = this.#tables.get(sqlName);
-      if (!watchers) continue;
-      if (watch.value === undefined) {
-        const set = watchers.open.get(watch.scope);
-        set?.delete(watch);
-        if (set?.size === 0) watchers.open.delete(watch.scope);
-      } else {
-        const byValue = watchers.restricted.get(watch.scope);
-        const set = byValue?.get(watch.value);
-        set?.delete(watch);
-        if (set?.size === 0) byValue?.delete(watch.value);
-        if (byValue?.size === 0) watchers.restricted.delete(watch.scope);
-      }
-      if (watchers.open.size === 0 && watchers.restricted.size === 0) this.#tables.delete(sqlName);
-    }
-    if (this.#subscribers.size === 0 && this.#state !== 'closed') {
-      this.#idleTimer = setTimeout(() => this.#idle(), this.#idleTimeoutMs);
-      this.#idleTimer.unref?.();
-    }
-  }
-
-  /** Nobody listened for `idleTimeoutMs`: let the connection go. */
-  #idle(): void {
-    this.#idleTimer = undefined;
-    if (this.#subscribers.size > 0 || this.#state === 'closed') return;
-    this.#generation++;
-    clearTimeout(this.#retryTimer);
-    this.#state = 'idle';
-    this.#missed = false;
-    this.#attempt = 0;
-    const connection = this.#connection;
-    this.#connection = undefined;
-    void connection?.close();
-  }
-
-  async #open(): Promise<void> {
-    this.#state = 'connecting';
-    const generation = ++this.#generation;
-    let connection: ListenConnection;
-    try {
-      connection = await this.#connect({
-        notify: (payload) => {
-          if (generation === this.#generation) this.#deliver(payload);
-        },
-        lost: (error) => {
-          if (generation === this.#generation) this.#lost(error);
-        },
-      });
-    } catch (error) {
-      if (generation !== this.#generation) return;
-      this.#lost(error);
-      return;
-    }
-    if (generation !== this.#generation) {
-      await connection.close();
-      return;
-    }
-    this.#connection = connection;
-    this.#state = 'connected';
-    this.#attempt = 0;
-    for (const waiter of [...this.#readyWaiters]) waiter();
-    if (this.#missed) {
-      this.#missed = false;
-      for (const subscriber of this.#subscribers) {
-        for (const watch of subscriber.watches) this.#poke(subscriber, watch.tableKey);
-      }
-    }
-  }
-
-  #lost(error: unknown): void {
-    this.#generation++;
-    this.#connection = undefined;
-    this.#missed = true;
-    this.#report(error);
-    if (this.#subscribers.size === 0) {
-      this.#state = 'idle';
-      this.#missed = false;
-      this.#attempt = 0;
-      return;
-    }
-    this.#state = 'retrying';
-    const base = Math.min(this.#retryMax, this.#retryInitial * 2 ** this.#attempt);
-    this.#attempt++;
-    // Jitter, so server instances that lost the database together do not return in lockstep.
-    const delay = base / 2 + Math.random() * (base / 2);
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined;
-      if (this.#state === 'retrying') void this.#open();
-    }, delay);
-    this.#retryTimer.unref?.();
+    this.#coalescer.forget(subscriber);
+    this.#index.remove(subscriber.watches);
+    if (this.#subscribers.size === 0) this.#session.setWanted(false);
   }
 
   /** Tells `onError`; a handler that throws must stop neither the reconnecting nor the process (this runs in timers). */
@@ -397,77 +227,8 @@ export class ChangeHub {
     } catch {
       return;
     }
-    const watchers = this.#tables.get(payload.t);
-    if (!watchers) return;
-    for (const [scope, set] of watchers.open) {
-      // A filtered scope the payload says nothing of (an older trigger) pokes everyone.
-      if (scope !== '' && payload.s?.[scope] === false) continue;
-      for (const watch of set) this.#poke(watch.subscriber, watch.tableKey);
-    }
-    for (const [scope, byValue] of watchers.restricted) {
-      const values = scope.includes(':') ? payload.s?.[scope] : payload.r?.[scope];
-      if (Array.isArray(values)) {
-        for (const value of values) {
-          const set = byValue.get(value);
-          if (set) for (const watch of set) this.#poke(watch.subscriber, watch.tableKey);
-        }
-      } else {
-        // "*" (too many to list), or a payload without the column: everyone.
-        for (const set of byValue.values()) {
-          for (const watch of set) this.#poke(watch.subscriber, watch.tableKey);
-        }
-      }
-    }
+    this.#index.match(payload, (watch) => this.#coalescer.poke(watch.subscriber, watch.tableKey));
   }
-
-  #poke(subscriber: Subscriber, tableKey: string): void {
-    subscriber.pending.add(tableKey);
-    this.#dirty.add(subscriber);
-    if (this.#flushTimer === undefined) {
-      // At once (after this batch of notifications) when the last delivery is a window old;
-      // otherwise when its window ends, so a burst makes one poke per window.
-      const wait = Math.max(0, this.#lastFlush + this.#coalesceMs - performance.now());
-      this.#flushTimer = setTimeout(() => this.#flush(), wait);
-    }
-  }
-
-  #flush(): void {
-    this.#flushTimer = undefined;
-    this.#lastFlush = performance.now();
-    const dirty = [...this.#dirty];
-    this.#dirty.clear();
-    for (const subscriber of dirty) {
-      const tables = [...subscriber.pending];
-      subscriber.pending.clear();
-      try {
-        subscriber.listener({ tables });
-      } catch (error) {
-        this.#report(error);
-      }
-    }
-  }
-}
-
-/** The set filed under `key`, made on first use. */
-function setIn<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
-  let set = map.get(key);
-  if (!set) {
-    set = new Set();
-    map.set(key, set);
-  }
-  return set;
-}
-
-/**
- * A context value as PostgreSQL prints the restriction column's value
- * (`col::text`), so the payload's values can be looked up directly.
- */
-function restrictionValueText(kind: string | undefined, value: string | number): string {
-  if (kind === 'uuid') return String(value).toLowerCase();
-  if ((kind === 'integer' || kind === 'bigint') && /^[+-]?\d+$/.test(String(value).trim())) {
-    return BigInt(String(value).trim()).toString();
-  }
-  return String(value);
 }
 
 /**
