@@ -19,9 +19,13 @@ function refusal(text: string): CarburetorServerError {
 describe('decodeCursor refuses every cursor the server could not have made, before any SQL', () => {
   it('reads back what encodeCursor made', () => {
     const states: CursorState[] = [
-      { f: 'abc', l: null },
-      { f: 'abc', l: '18446744073709551615' },
-      { f: 'abc', l: null, p: '5', x: '7', i: 'row-1', h: true },
+      { fingerprint: 'abc', floor: null },
+      { fingerprint: 'abc', floor: '18446744073709551615' },
+      {
+        fingerprint: 'abc',
+        floor: null,
+        pass: { floor: '5', lastXid: '7', lastId: 'row-1', startedWithRows: true },
+      },
     ];
     for (const state of states) expect(decodeCursor(encodeCursor(state), 'contact')).toEqual(state);
   });
@@ -68,10 +72,10 @@ describe('decodeCursor refuses every cursor the server could not have made, befo
           expect((error as CarburetorServerError).code).toBe('bad_request');
           return;
         }
-        for (const xid of [state.l, state.p, state.x]) {
+        for (const xid of [state.floor, state.pass?.floor, state.pass?.lastXid]) {
           if (xid != null) expect(BigInt(xid) < 2n ** 64n && BigInt(xid) >= 0n).toBe(true);
         }
-        if (state.i !== undefined) expect(state.i.includes('\u0000')).toBe(false);
+        if (state.pass) expect(state.pass.lastId.includes('\u0000')).toBe(false);
       }),
       { numRuns: 500 },
     );

@@ -9,25 +9,46 @@ import { CarburetorServerError } from '../errors.ts';
 /**
  * Where a replica stands in one table of one group. Positions are
  * transaction ids (`xid8`, as decimal text) of the transactions that wrote
- * the rows:
- *
- * - `l`: the floor of the last completed pass: every row written by a
- *   transaction below it has been sent. `null` before the first pass ends.
- * - `p`, `x`, `i`, only inside a pass: the floor this pass took on its first
- *   page, and the (xid, id) of the last row sent.
- * - `h`, only inside a first pass: whether the replica held rows when it
- *   began, so every page of it leaves out (or sends) deletions alike.
- *
- * `f` fingerprints the group's definition of the table and the caller's
- * context values, so a cursor from another definition or user is not reused.
+ * the rows.
  */
 export interface CursorState {
-  readonly f: string;
-  readonly l: string | null;
-  readonly p?: string;
-  readonly x?: string;
-  readonly i?: string;
-  readonly h?: boolean;
+  /** The group's definition of the table and the caller's context value, hashed: see {@link cursorFingerprint}. */
+  readonly fingerprint: string;
+  /**
+   * The floor of the last completed pass: every row written by a
+   * transaction below it has been sent. `null` before the first pass ends.
+   */
+  readonly floor: string | null;
+  /** Only inside a pass (more pages follow). */
+  readonly pass?: PassPosition;
+}
+
+/** Where a pass stands between two of its pages. */
+export interface PassPosition {
+  /** The floor this pass took on its first page: the next pass starts there. */
+  readonly floor: string;
+  /** The (xid, id) of the last row sent. */
+  readonly lastXid: string;
+  readonly lastId: string;
+  /**
+   * Only inside a first pass: whether the replica held rows when it began,
+   * so every page of it leaves out (or sends) deletions alike.
+   */
+  readonly startedWithRows?: boolean;
+}
+
+/**
+ * The wire form, compact: `{ v, f: fingerprint, l: floor, p: pass floor,
+ * x: last xid, i: last id, h: started with rows }`, base64url of its JSON.
+ */
+interface CursorWire {
+  v: number;
+  f: string;
+  l: string | null;
+  p?: string;
+  x?: string;
+  i?: string;
+  h?: boolean;
 }
 
 const VERSION = 1;
@@ -53,7 +74,15 @@ const isRowId = (value: unknown): value is string =>
 
 /** The opaque form of a cursor: base64url of its JSON. */
 export function encodeCursor(state: CursorState): string {
-  return Buffer.from(JSON.stringify({ v: VERSION, ...state }), 'utf8').toString('base64url');
+  const wire: CursorWire = { v: VERSION, f: state.fingerprint, l: state.floor };
+  const { pass } = state;
+  if (pass) {
+    wire.p = pass.floor;
+    wire.x = pass.lastXid;
+    wire.i = pass.lastId;
+    if (pass.startedWithRows !== undefined) wire.h = pass.startedWithRows;
+  }
+  return Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url');
 }
 
 /**
@@ -80,10 +109,15 @@ export function decodeCursor(text: string, table: string): CursorState {
   if (v !== VERSION) return fail(`unknown version ${JSON.stringify(v)}`);
   if (typeof f !== 'string' || !FINGERPRINT.test(f)) return fail('bad fingerprint');
   if (l !== null && !isXid(l)) return fail('bad floor');
-  if (p === undefined && x === undefined && i === undefined) return { f, l };
+  if (p === undefined && x === undefined && i === undefined) return { fingerprint: f, floor: l };
   if (!isXid(p) || !isXid(x) || !isRowId(i)) return fail('bad position');
   if (h !== undefined && typeof h !== 'boolean') return fail('bad first-pass flag');
-  return h === undefined ? { f, l, p, x, i } : { f, l, p, x, i, h };
+  const pass: PassPosition = { floor: p, lastXid: x, lastId: i };
+  return {
+    fingerprint: f,
+    floor: l,
+    pass: h === undefined ? pass : { ...pass, startedWithRows: h },
+  };
 }
 
 /**

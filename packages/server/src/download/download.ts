@@ -87,7 +87,7 @@ export async function downloadChanges(
     const entry = groupTableOf(group, key);
     const fingerprint = cursorFingerprint(group, entry, contextValues);
     const sent = tableRequest.cursor === null ? undefined : decodeCursor(tableRequest.cursor, key);
-    const accepted = sent?.f === fingerprint ? sent : undefined;
+    const accepted = sent?.fingerprint === fingerprint ? sent : undefined;
     plans.push({
       key,
       entry,
@@ -142,9 +142,10 @@ async function readTable(
   // What changes during the pass has a newer xid, so the next pass reports it.
   // A first pass decides on its first page whether the replica holds rows,
   // and keeps to it: later pages would otherwise see the rows page 1 brought.
-  const firstPass = cursor === undefined || cursor.l === null;
-  const startedWithRows = cursor?.h ?? plan.hasRows;
-  const lean = firstPass && !startedWithRows;
+  const firstPass = cursor === undefined || cursor.floor === null;
+  const startedWithRows = cursor?.pass?.startedWithRows ?? plan.hasRows;
+  // Into an empty replica only live rows in scope can matter: no tombstones, no out-of-scope ids.
+  const onlyLiveRowsInScope = firstPass && !startedWithRows;
 
   const where: RawBuilder<unknown>[] = [];
   if (entry.restrictTo) {
@@ -152,11 +153,13 @@ async function readTable(
     const value = contextValues[entry.restrictTo.context]!;
     where.push(sql`${sql.ref(column.name)} = cast(${String(value)} as ${sql.raw(column.type.pg)})`);
   }
-  if (cursor?.l != null) where.push(sql`${xid} >= cast(${cursor.l} as xid8)`);
-  if (cursor?.x !== undefined) {
-    where.push(sql`(${xid}, ${id}) > (cast(${cursor.x} as xid8), ${cursor.i})`);
+  const floor = cursor?.floor ?? null;
+  if (floor !== null) where.push(sql`${xid} >= cast(${floor} as xid8)`);
+  if (cursor?.pass) {
+    const { lastXid, lastId } = cursor.pass;
+    where.push(sql`(${xid}, ${id}) > (cast(${lastXid} as xid8), ${lastId})`);
   }
-  if (lean) {
+  if (onlyLiveRowsInScope) {
     where.push(sql`not ${deleted}`);
     if (filter) where.push(filter);
   } else if (filter && entry.filter) {
@@ -166,8 +169,8 @@ async function readTable(
     // never passed the filter (another user's private row) is never named.
     const exit = sql`${sql.ref(EXITS_COLUMN)} -> ${filterKey(entry.filter)}`;
     where.push(
-      cursor?.l != null
-        ? sql`(${filter} or (${exit} #>> '{}')::xid8 >= cast(${cursor.l} as xid8))`
+      floor !== null
+        ? sql`(${filter} or (${exit} #>> '{}')::xid8 >= cast(${floor} as xid8))`
         : sql`(${filter} or ${exit} is not null)`,
     );
   }
@@ -175,11 +178,10 @@ async function readTable(
   // and replicas must converge on them too. A first pass into a replica that
   // holds rows sends id-only tombstones. The filter comes first: a row that
   // left it is out of scope, deleted or not.
-  const incremental = cursor?.l != null;
-  const whole = incremental ? sql.lit(true) : sql`not ${deleted}`;
-  const kind = lean
+  const sentWithValues = floor !== null ? sql.lit(true) : sql`not ${deleted}`;
+  const kind = onlyLiveRowsInScope
     ? sql.lit(ROW)
-    : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${whole} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
+    : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${sentWithValues} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
 
   const doubles = table.syncedColumns.flatMap((name, n) =>
     table.column[name]!.kind === 'double' ? [n] : [],
@@ -207,18 +209,20 @@ async function readTable(
     }
   }
   // Inside a pass the floor is the one its first page took; a new pass takes this snapshot's.
-  const passFloor = cursor?.p ?? snapshotFloor;
+  const passFloor = cursor?.pass?.floor ?? snapshotFloor;
   const next: CursorState =
     more && last
       ? {
-          f: plan.fingerprint,
-          l: cursor?.l ?? null,
-          p: passFloor,
-          x: await xidOf(trx, table, last.i),
-          i: last.i,
-          ...(firstPass ? { h: startedWithRows } : {}),
+          fingerprint: plan.fingerprint,
+          floor,
+          pass: {
+            floor: passFloor,
+            lastXid: await xidOf(trx, table, last.i),
+            lastId: last.i,
+            ...(firstPass ? { startedWithRows } : {}),
+          },
         }
-      : { f: plan.fingerprint, l: passFloor };
+      : { fingerprint: plan.fingerprint, floor: passFloor };
   return {
     columns: [...table.syncedColumns],
     clients: compact.clients,
