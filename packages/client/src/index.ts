@@ -49,7 +49,7 @@ export { migrateClient } from './schema/migrate.ts';
 export type { BackoffOptions } from './sync/backoff.ts';
 export type { ChangeEvent, ChangeListener } from './sync/change-emitter.ts';
 export type { RealtimeOptions } from './sync/realtime-feed.ts';
-export type { StartOptions } from './sync/sync-loop.ts';
+export type { StartOptions } from './sync/sync-scheduler.ts';
 export {
   NOT_STARTED_STATUS,
   type SyncStatus,

@@ -7,7 +7,7 @@ import { createSyncClient } from '../../src/client/create-sync-client.ts';
 import { createReplicaKysely } from '../../src/driver/sqlite-dialect.ts';
 import type { SqliteValue } from '../../src/driver/sqlite-driver.ts';
 import type { ChangeEvent } from '../../src/sync/change-emitter.ts';
-import type { StartOptions } from '../../src/sync/sync-loop.ts';
+import type { StartOptions } from '../../src/sync/sync-scheduler.ts';
 
 /** A SQLite value as JSON, so it survives `page.evaluate`. */
 export type WireValue = null | number | string | { $bigint: string } | { $bytes: number[] };

@@ -14,7 +14,7 @@ import type {
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
 import type { LocalRejectionCode } from '../replica/rejections.ts';
 import type { ChangeEvent } from '../sync/change-emitter.ts';
-import type { StartOptions } from '../sync/sync-loop.ts';
+import type { StartOptions } from '../sync/sync-scheduler.ts';
 import type { SyncStatus } from '../sync/sync-status-store.ts';
 
 /** Table keys of any of the groups `G` (distributes over a union of groups). */
@@ -140,8 +140,9 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
   /** Wipes the replica's rows, cursors and rejections (sign-out); the client keeps working. */
   reset(): Promise<void>;
   /**
-   * Starts syncing in the background: at once, then every `intervalMs`,
-   * `debounceMs` after local writes, at once when the device comes back
+   * Starts syncing in the background: at once, then every `intervalMs`, at
+   * once after a lone local write (a burst within `debounceMs` of the last
+   * upload goes up together), at once when the device comes back
    * online or the app becomes visible, and after a growing, jittered backoff
    * while syncs fail. One sync at a time; offline, nothing is sent. Errors
    * never escape the loop: they are in `status.lastError`. A no-op when
@@ -149,7 +150,7 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
    *
    * @example
    * ```ts
-   * client.start(); // every 30 s, 100 ms after writes
+   * client.start(); // every 30 s, and at once after a lone write
    * client.start({ intervalMs: 10_000, debounceMs: 50, backoff: { baseMs: 500, maxMs: 30_000 } });
    * ```
    */

@@ -30,8 +30,9 @@ export class Replica {
   readonly driver: SqliteDriver;
   readonly clientId: string;
   readonly now: () => number;
-  clock: HybridClock;
-  readonly scopes: Map<string, LearnedScope>;
+  #clock: HybridClock;
+  /** Restriction values learned per group; saved with the rows that taught them ({@link scopeStatement}). */
+  readonly #scopes: Map<string, LearnedScope>;
 
   private constructor(
     config: AnySyncConfig,
@@ -45,8 +46,8 @@ export class Replica {
     this.driver = driver;
     this.clientId = clientId;
     this.now = now;
-    this.clock = clock;
-    this.scopes = scopes;
+    this.#clock = clock;
+    this.#scopes = scopes;
   }
 
   /** Migrates the replica and loads (or creates) its client id and clock. */
@@ -88,12 +89,56 @@ export class Replica {
 
   /** A new write stamp of this client. */
   stamp(): WriteStamp {
-    return { t: this.clock.stamp(), c: this.clientId };
+    return { t: this.#clock.stamp(), c: this.clientId };
+  }
+
+  /** Keeps the clock at or above write times seen in stamps the server sent. */
+  observeStamps(stamps: Readonly<Record<string, { readonly t: number }>>): void {
+    for (const stamp of Object.values(stamps)) {
+      if (Number.isSafeInteger(stamp.t) && stamp.t >= 0) this.#clock.observe(stamp.t);
+    }
+  }
+
+  /** Learns the server's clock from a response's server time (sent and received in local time). */
+  observeServerTime(serverTime: number, sentAt: number, receivedAt: number): void {
+    this.#clock.observeServerTime(serverTime, sentAt, receivedAt);
+  }
+
+  /** After a `clock_skew` refusal: the clock comes back to server time (the refused stamps reached no one). */
+  rebaseClock(serverTime: number, sentAt: number, receivedAt: number): void {
+    this.#clock.rebase(serverTime, sentAt, receivedAt);
+  }
+
+  /** The restriction values learned for `group`, if any. */
+  learnedScope(group: string): Readonly<LearnedScope> | undefined {
+    return this.#scopes.get(group);
+  }
+
+  /**
+   * Records that `group`'s restriction `context` has `value` for this
+   * replica's user; save it with {@link scopeStatement} in the same
+   * transaction. Returns whether it was new.
+   */
+  learnScope(group: string, context: string, value: unknown): boolean {
+    const scope = this.#scopes.get(group) ?? {};
+    if (scope[context] === value) return false;
+    this.#scopes.set(group, { ...scope, [context]: value });
+    return true;
+  }
+
+  /** Forgets what was learned of `group` (its cursor was reset); returns whether there was anything. */
+  forgetScope(group: string): boolean {
+    return this.#scopes.delete(group);
+  }
+
+  /** Forgets every learned scope (the replica was wiped). */
+  forgetScopes(): void {
+    this.#scopes.clear();
   }
 
   /** The statement that saves the clock. */
   clockStatement(): SqliteStatement {
-    this.#savedClock = JSON.stringify(this.clock.state());
+    this.#savedClock = JSON.stringify(this.#clock.state());
     return {
       sql: `INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`,
       params: [CLOCK_KEY, this.#savedClock],
@@ -114,8 +159,8 @@ export class Replica {
     const saved = row === undefined ? undefined : String(row['value']);
     if (saved === undefined || saved === this.#savedClock) return;
     const theirs = JSON.parse(saved) as ClockState;
-    const mine = this.clock.state();
-    this.clock = createHybridClock({
+    const mine = this.#clock.state();
+    this.#clock = createHybridClock({
       now: this.now,
       state: {
         last: Math.max(theirs.last, mine.last),
@@ -128,7 +173,7 @@ export class Replica {
 
   /** The statement that saves a group's learned scope values. */
   scopeStatement(group: string): SqliteStatement {
-    const scope = this.scopes.get(group);
+    const scope = this.#scopes.get(group);
     return scope === undefined
       ? { sql: `DELETE FROM ${STATE_TABLE} WHERE key = ?`, params: [scopeKey(group)] }
       : {

@@ -1,6 +1,7 @@
 import type { ResolvedTable } from '@carburetor/core';
 import type { SqliteStatement } from '../driver/sqlite-driver.ts';
 import { CURSOR_TABLE, quote, REJECTED_TABLE, SEEN_TABLE, STATE_TABLE } from '../schema/names.ts';
+import type { Replica } from './replica.ts';
 
 /**
  * Empties a replica of what it learned from a user: the tables' rows,
@@ -15,4 +16,13 @@ export function wipeStatements(tables: readonly ResolvedTable[]): SqliteStatemen
     { sql: `DELETE FROM ${SEEN_TABLE}` },
     { sql: `DELETE FROM ${STATE_TABLE} WHERE key LIKE 'scope:%' OR key LIKE 'sweep:%'` },
   ];
+}
+
+/** Wipes the replica ({@link wipeStatements}) in one transaction, and forgets its learned scopes. */
+export async function wipeReplica(
+  replica: Replica,
+  tables: readonly ResolvedTable[],
+): Promise<void> {
+  await replica.transaction((ex) => ex.executeBatch(wipeStatements(tables)));
+  replica.forgetScopes();
 }

@@ -35,7 +35,7 @@ import {
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
-import { decodeDownloadRows, observeStamps } from './wire.ts';
+import { decodeDownloadRows } from './wire.ts';
 
 async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
   const result = await replica.driver.execute(
@@ -216,7 +216,7 @@ async function applyTablePage(
       corrupt.delete(row.id);
       statements.push(clearQuarantine(table, row.id, 'corrupt_local_row'));
     }
-    observeStamps(replica.clock, row.metadata);
+    replica.observeStamps(row.metadata);
     const local = current.get(row.id);
     const merged = mergeIncomingRow(local, row, table.isDeleted);
     learned = learnScope(replica, group, table, row.values) || learned;
@@ -312,11 +312,8 @@ async function applyPage(
     const statements: SqliteStatement[] = [];
     let learned = false;
     const pages = Object.entries(response.tables);
-    if (pages.some(([, page]) => page.reset) && replica.scopes.has(group.name)) {
-      // A reset means the group or the caller changed: what was learned is stale.
-      replica.scopes.delete(group.name);
-      learned = true;
-    }
+    // A reset means the group or the caller changed: what was learned is stale.
+    if (pages.some(([, page]) => page.reset) && replica.forgetScope(group.name)) learned = true;
     for (const [key, page] of pages) {
       const table = group.table[key]?.table;
       if (!table) continue;
@@ -359,7 +356,7 @@ export async function downloadGroup(
     }
     const sentAt = replica.now();
     const response = await transport.download(group.name, request);
-    replica.clock.observeServerTime(response.serverTime, sentAt, replica.now());
+    replica.observeServerTime(response.serverTime, sentAt, replica.now());
     const changed = await applyPage(replica, group, clientGroups, response);
     let delivered = 0;
     for (const page of Object.values(response.tables)) {

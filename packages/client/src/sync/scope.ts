@@ -1,5 +1,5 @@
 import type { JsonValue, ResolvedColumn, ResolvedGroup, ResolvedTable } from '@carburetor/core';
-import type { LearnedScope, Replica } from '../replica/replica.ts';
+import type { Replica } from '../replica/replica.ts';
 
 /** A value in a comparable wire form (timestamps normalized, uuids lowercased). */
 function comparable(column: ResolvedColumn, value: unknown): JsonValue | undefined {
@@ -30,10 +30,7 @@ export function learnScope(
   if (!column) return false;
   const value = comparable(column, values[restrictTo.column]);
   if (value === undefined) return false;
-  const scope: LearnedScope = replica.scopes.get(group.name) ?? {};
-  if (scope[restrictTo.context] === value) return false;
-  replica.scopes.set(group.name, { ...scope, [restrictTo.context]: value });
-  return true;
+  return replica.learnScope(group.name, restrictTo.context, value);
 }
 
 /** Whether a local row passes a group's filter and (as far as learned) its restriction. */
@@ -46,7 +43,7 @@ export function inGroupScope(
   const entry = group.table[table.key];
   if (!entry) return false;
   if (entry.restrictTo) {
-    const learned = replica.scopes.get(group.name)?.[entry.restrictTo.context];
+    const learned = replica.learnedScope(group.name)?.[entry.restrictTo.context];
     const column = table.column[entry.restrictTo.column];
     // Nothing confirmed in that group yet: the row is not known to be in it.
     if (learned === undefined || !column) return false;

@@ -31,7 +31,7 @@ import { quote, REJECTED_TABLE } from '../schema/names.ts';
 import { learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import { refusesContent, type SyncTransport, serverRefusalOf } from './transport.ts';
-import { decodeWireRow, observeStamps, toUploadWire } from './wire.ts';
+import { decodeWireRow, toUploadWire } from './wire.ts';
 
 /** How many times rows refused with `clock_skew` are re-stamped and sent again in one sync. */
 const MAX_SKEW_RETRIES = 3;
@@ -238,7 +238,7 @@ async function applyAnswer(
           continue;
         }
         const resolved = decodeWireRow(table, answer.columns, result.row);
-        observeStamps(replica.clock, resolved.metadata);
+        replica.observeStamps(resolved.metadata);
         const { metadata, takeResolvedValue } = acknowledge(
           local.metadata,
           sentRow.uploaded,
@@ -398,12 +398,12 @@ async function sendRows(
   }
   probe.answered();
   const receivedAt = replica.now();
-  replica.clock.observeServerTime(response.serverTime, sentAt, receivedAt);
+  replica.observeServerTime(response.serverTime, sentAt, receivedAt);
   const { skewed, changed } = await applyAnswer(replica, group, sent, response);
   await observer?.answerApplied(changed);
   if (skewed.length === 0) return;
   // Our refused stamps reached no replica, so the clock may come back to server time.
-  replica.clock.rebase(response.serverTime, sentAt, receivedAt);
+  replica.rebaseClock(response.serverTime, sentAt, receivedAt);
   if (attempt >= MAX_SKEW_RETRIES) {
     throw new CarburetorClientError(
       'sync_failed',

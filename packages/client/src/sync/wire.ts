@@ -1,4 +1,3 @@
-import type { HybridClock } from '@carburetor/core';
 import {
   DownloadRowReader,
   type DownloadTablePage,
@@ -168,11 +167,4 @@ export function decodeDownloadRows(
       return { id, problem: describeError(error) };
     }
   });
-}
-
-/** Every stamp the replica sees keeps its clock above it. */
-export function observeStamps(clock: HybridClock, metadata: Record<string, WireStamp>): void {
-  for (const stamp of Object.values(metadata)) {
-    if (Number.isSafeInteger(stamp.t) && stamp.t >= 0) clock.observe(stamp.t);
-  }
 }

@@ -1,0 +1,186 @@
+import type { ResolvedTable } from '@carburetor/core';
+import type { SqliteDriver } from '../driver/sqlite-driver.ts';
+import type { WriteEffects } from '../writes/local-writes.ts';
+import { ChangeEmitter, type ChangeEvent, type ChangeListener } from './change-emitter.ts';
+import { countPending } from './pending-counts.ts';
+import type { ChangeChannel } from './shared-replica.ts';
+import type { SyncObserver } from './sync-observer.ts';
+import {
+  NOT_STARTED_STATUS,
+  type SyncStatus,
+  type SyncStatusListener,
+  SyncStatusStore,
+} from './sync-status-store.ts';
+
+/** What {@link ClientState.open} needs. */
+export interface ClientStateOptions {
+  driver: SqliteDriver;
+  /** The tables whose dirty rows count as pending. */
+  writableTables: readonly ResolvedTable[];
+  /** The config's table keys, in the order change events list them. */
+  tableKeys: readonly string[];
+  online: { isOnline(): boolean; subscribe(listener: (online: boolean) => void): () => void };
+  /** Carries change events to and from the other clients of a shared replica. */
+  changeChannel?: ChangeChannel | undefined;
+  /** Another client of the shared replica committed a local write. */
+  otherClientWrote(): void;
+}
+
+/**
+ * The one owner of what the app observes: the status snapshot (phase,
+ * pending and rejected counts, online, running, live, last sync and error)
+ * and the change events, here and, through the change channel, in the other
+ * tabs of a shared replica.
+ */
+export class ClientState {
+  readonly #status: SyncStatusStore;
+  readonly #changes: ChangeEmitter;
+  readonly #driver: SqliteDriver;
+  readonly #writable: readonly ResolvedTable[];
+  readonly #channel: ChangeChannel | undefined;
+  readonly #unsubscribe: (() => void)[] = [];
+  #recount: Promise<void> | undefined;
+  #recountAgain = false;
+  #closed = false;
+
+  /** Reads the pending counts and starts listening to the online manager and the change channel. */
+  static async open(options: ClientStateOptions): Promise<ClientState> {
+    const counts = await options.driver.exclusive((ex) => countPending(ex, options.writableTables));
+    return new ClientState(options, counts);
+  }
+
+  private constructor(options: ClientStateOptions, counts: Partial<SyncStatus>) {
+    this.#driver = options.driver;
+    this.#writable = options.writableTables;
+    this.#channel = options.changeChannel;
+    this.#changes = new ChangeEmitter(options.tableKeys);
+    const { online } = options;
+    this.#status = new SyncStatusStore({
+      ...NOT_STARTED_STATUS,
+      online: online.isOnline(),
+      ...counts,
+    });
+    this.#unsubscribe.push(
+      online.subscribe((isOnline) => this.#status.update({ online: isOnline })),
+    );
+    this.#status.update({ online: online.isOnline() });
+    const unsubscribeChannel = this.#channel?.subscribe((event) => {
+      if (this.#closed) return;
+      // Another tab committed: its rows are in the shared replica already.
+      this.#changes.emit(event.tables, event.source);
+      if (event.source === 'local') options.otherClientWrote();
+      this.#recountSoon();
+    });
+    if (unsubscribeChannel) this.#unsubscribe.push(unsubscribeChannel);
+  }
+
+  get status(): SyncStatus {
+    return this.#status.current;
+  }
+
+  subscribe(listener: SyncStatusListener): () => void {
+    return this.#status.subscribe(listener);
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    return this.#changes.subscribe(listener);
+  }
+
+  /** Tells this client's listeners and, through the change channel, the other tabs'. */
+  announce(tables: Iterable<string>, source: ChangeEvent['source']): void {
+    const keys = [...tables];
+    this.#changes.emit(keys, source);
+    if (keys.length > 0) this.#channel?.publish({ tables: keys, source });
+  }
+
+  /**
+   * A local write transaction committed (called under the driver's lock, so
+   * counts and events follow commit order). Returns whether it wrote anything.
+   */
+  localCommitted(effects: WriteEffects): boolean {
+    if (effects.tables.size === 0) return false;
+    const { pendingCount, rejectedCount } = this.#status.current;
+    this.#status.update({
+      pendingCount: pendingCount + effects.pending,
+      rejectedCount: rejectedCount + effects.rejected,
+    });
+    this.announce(effects.tables, 'local');
+    return true;
+  }
+
+  /** Recounts pending and rejected rows, under the driver's lock so no write slips between. */
+  recount(): Promise<void> {
+    return this.#driver.exclusive(async (ex) =>
+      this.#status.update(await countPending(ex, this.#writable)),
+    );
+  }
+
+  /** What the upload and download steps report as they commit. */
+  readonly observer: SyncObserver = {
+    pageApplied: (changed, delivered) => {
+      if (delivered > 0) {
+        this.#status.update({
+          downloadedInSync: this.#status.current.downloadedInSync + delivered,
+        });
+      }
+      this.announce(changed, 'sync');
+    },
+    answerApplied: async (changed) => {
+      this.announce(changed, 'sync');
+      await this.recount();
+    },
+  };
+
+  passStarted(): void {
+    this.#status.update({ downloadedInSync: 0 });
+  }
+
+  phase(phase: SyncStatus['phase']): void {
+    this.#status.update({ phase });
+  }
+
+  /** A pass succeeded, ending at `at` (ISO 8601): the error, if any, is cleared. */
+  passSucceeded(at: string): void {
+    this.#status.update({ phase: 'idle', lastSyncedAt: at, lastError: null });
+  }
+
+  /** A pass failed at `at` (ISO 8601) with `error`. */
+  passFailed(at: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.#status.update({ phase: 'idle', lastError: Object.freeze({ message, at }) });
+  }
+
+  /** The background loop was started or stopped. */
+  running(running: boolean): void {
+    this.#status.update({ running });
+  }
+
+  /** Realtime connected or lost. */
+  live(live: boolean): void {
+    this.#status.update({ live });
+  }
+
+  /** Stops listening; waits for a recount in progress. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+    await this.#recount;
+  }
+
+  /** One recount at a time, and one more if events came during it. */
+  #recountSoon(): void {
+    if (this.#recount) {
+      this.#recountAgain = true;
+      return;
+    }
+    this.#recount = this.recount()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#recount = undefined;
+        if (this.#recountAgain && !this.#closed) {
+          this.#recountAgain = false;
+          this.#recountSoon();
+        }
+      });
+  }
+}

@@ -1,0 +1,94 @@
+import type { ResolvedGroup } from '@carburetor/core';
+import type { AsyncMutex } from '../driver/async-mutex.ts';
+import type { Replica } from '../replica/replica.ts';
+import type { ClientGroups } from './client-groups.ts';
+import type { ClientState } from './client-state.ts';
+import { downloadGroup } from './download.ts';
+import type { SyncPass } from './sync-scheduler.ts';
+import { type SyncTransport, serverRefusalOf } from './transport.ts';
+import { uploadGroup } from './upload.ts';
+
+/** What a {@link SyncRunner} works with. */
+export interface SyncRunnerOptions {
+  replica: Replica;
+  transport: SyncTransport;
+  groups: ClientGroups;
+  /** Rows per table per download page (the server caps it). */
+  pageSize?: number | undefined;
+  /** Reports phases, counts, change events and how each pass ended. */
+  state: ClientState;
+  /** Held for a whole pass, so `discard` and `reset` never run in the middle of one. */
+  lifecycle: AsyncMutex;
+}
+
+/**
+ * Runs one pass over the replica and the transport: for each group in
+ * order, its upload then its download (a full sync), or the download of the
+ * poked groups only. It decides nothing about when: the scheduler calls it.
+ */
+export class SyncRunner {
+  readonly #options: SyncRunnerOptions;
+
+  constructor(options: SyncRunnerOptions) {
+    this.#options = options;
+  }
+
+  /** Runs `pass` and records in the status how it ended; rejects when it failed. */
+  async run(pass: SyncPass): Promise<void> {
+    const { lifecycle, state } = this.#options;
+    try {
+      await lifecycle.run(() => this.#pass(pass));
+    } catch (error) {
+      state.passFailed(this.#iso(), error);
+      throw error;
+    }
+    state.passSucceeded(this.#iso());
+  }
+
+  /** Uploads the tables `group` uploads (tests drive single steps). */
+  upload(group: ResolvedGroup): Promise<void> {
+    const { replica, transport, groups, state } = this.#options;
+    return uploadGroup(replica, transport, group, groups.uploadedBy(group), state.observer);
+  }
+
+  /** Downloads `group` until caught up (tests drive single steps). */
+  download(group: ResolvedGroup): Promise<void> {
+    const { replica, transport, groups, pageSize, state } = this.#options;
+    return downloadGroup(replica, transport, group, groups.list, pageSize, state.observer);
+  }
+
+  async #pass(pass: SyncPass): Promise<void> {
+    const { groups, state } = this.#options;
+    state.passStarted();
+    const targets =
+      pass.kind === 'sync' ? groups.list : groups.list.filter((g) => pass.groups.includes(g.name));
+    // The first failure the server answered: the other steps still run, then the pass fails with it.
+    let failure: unknown;
+    const step = async (run: () => Promise<void>) => {
+      try {
+        await run();
+      } catch (error) {
+        // No answer at all (network, timeout, a crashed replica): the rest would fare no better.
+        if (serverRefusalOf(error) === undefined) throw error;
+        failure ??= error;
+      }
+    };
+    try {
+      for (const group of targets) {
+        if (pass.kind === 'sync') {
+          state.phase('uploading');
+          await step(() => this.upload(group));
+        }
+        state.phase('downloading');
+        await step(() => this.download(group));
+      }
+      if (failure !== undefined) throw failure;
+    } finally {
+      await state.recount().catch(() => undefined);
+    }
+  }
+
+  #iso(): string {
+    return new Date(this.#options.replica.now()).toISOString();
+  }
+}
