@@ -28,6 +28,25 @@ export {
   isStorableText,
   type JsonValue,
 } from './config/column-types.ts';
+export {
+  type AnySyncConfig,
+  type ClientDatabase,
+  type GroupContext,
+  type GroupContextKey,
+  type GroupName,
+  type GroupTableKey,
+  type GroupTableOptions,
+  type InferInsert,
+  type InferNames,
+  type InferRow,
+  type InferUpdate,
+  RESERVED_GROUP_NAMES,
+  type ServerDatabase,
+  type SyncConfig,
+  type SyncGroupsShape,
+  type TableKey,
+  type WritableTableKey,
+} from './config/config-types.ts';
 export type {
   ClientTable,
   ColumnValue,
@@ -39,31 +58,14 @@ export type {
   TableUpdate,
 } from './config/infer.ts';
 export { type PascalCase, pascalCase, type TableNames, tableNames } from './config/names.ts';
-export {
-  type AnySyncConfig,
-  type ClientDatabase,
-  defineSyncConfig,
-  type GroupContext,
-  type GroupContextKey,
-  type GroupName,
-  type GroupTableKey,
-  type GroupTableOptions,
-  type InferInsert,
-  type InferNames,
-  type InferRow,
-  type InferUpdate,
-  RESERVED_COLUMN_PREFIX,
-  RESERVED_GROUP_NAMES,
-  type ResolvedColumn,
-  type ResolvedGroup,
-  type ResolvedGroupTable,
-  type ResolvedTable,
-  type ServerDatabase,
-  type SyncConfig,
-  type SyncGroupsShape,
-  type TableKey,
-  type WritableTableKey,
-} from './config/sync-config.ts';
+export { RESERVED_COLUMN_PREFIX } from './config/resolve-table.ts';
+export type {
+  ResolvedColumn,
+  ResolvedGroup,
+  ResolvedGroupTable,
+  ResolvedTable,
+} from './config/resolved.ts';
+export { defineSyncConfig } from './config/sync-config.ts';
 export { type AnyTable, type ColumnsShape, type Table, table } from './config/table.ts';
 export { normalizeTimestamp, timestampFromMicros, timestampToMs } from './config/timestamp.ts';
 export {
@@ -132,6 +134,7 @@ export {
   compareStamps,
   counterOfWriteTime,
   isNewer,
+  isReplicaClientId,
   isValidClientId,
   isValidWriteTime,
   maxStamp,

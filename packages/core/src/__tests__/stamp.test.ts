@@ -5,6 +5,7 @@ import {
   compareStamps,
   counterOfWriteTime,
   isNewer,
+  isReplicaClientId,
   isValidClientId,
   isValidWriteTime,
   maxStamp,
@@ -194,6 +195,13 @@ describe('isValidClientId', () => {
     ['trailing newline', 'abc\n'],
   ])('refuses %s', (_label, id) => {
     expect(isValidClientId(id)).toBe(false);
+  });
+
+  it("a replica's client id is any valid one but the server's", () => {
+    expect(isReplicaClientId('device-7f3a_01')).toBe(true);
+    expect(isReplicaClientId(SERVER_CLIENT_ID)).toBe(false);
+    expect(isReplicaClientId('Device')).toBe(false);
+    expect(isReplicaClientId(5)).toBe(false);
   });
 
   it('refuses non-strings', () => {

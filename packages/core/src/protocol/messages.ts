@@ -1,5 +1,5 @@
 import { isStorableText, type JsonValue } from '../config/column-types.ts';
-import type { ResolvedGroupTable } from '../config/sync-config.ts';
+import type { ResolvedGroupTable } from '../config/resolved.ts';
 import type { PROTOCOL_VERSION } from './limits.ts';
 import { checkWireValue, describeValue } from './values.ts';
 

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import type { JsonValue } from '../config/column-types.ts';
-import type { AnySyncConfig, ResolvedGroup } from '../config/sync-config.ts';
+import type { AnySyncConfig } from '../config/config-types.ts';
+import type { ResolvedGroup } from '../config/resolved.ts';
 import { CarburetorError } from '../errors.ts';
+import { isReplicaClientId, isValidClientId } from '../rules/stamp.ts';
 import { MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_UPLOAD_ROWS, PROTOCOL_VERSION } from './limits.ts';
 import type {
   DownloadRequest,
@@ -12,13 +14,11 @@ import type {
   WireRow,
 } from './messages.ts';
 
-const CLIENT_ID = /^[a-z0-9_-]{1,64}$/;
-
-/** A client id: 1–64 lowercase letters, digits, '-' or '_' ('server' is taken). */
+/** A replica's client id ({@link isReplicaClientId}): 1–64 lowercase letters, digits, '-' or '_', not 'server'. */
 export const clientIdSchema = z
   .string()
-  .regex(CLIENT_ID, 'a client id is 1-64 lowercase letters, digits, "-" or "_"')
-  .refine((id) => id !== 'server', '"server" is reserved for writes made outside Carburetor');
+  .refine(isValidClientId, 'a client id is 1-64 lowercase letters, digits, "-" or "_"')
+  .refine(isReplicaClientId, '"server" is reserved for writes made outside Carburetor');
 
 const rowIdSchema = z.string().min(1).max(255);
 const writeTimeSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

@@ -1,6 +1,6 @@
 import { runValidator } from '../config/column.ts';
 import type { ColumnKind, JsonValue } from '../config/column-types.ts';
-import type { ResolvedColumn, ResolvedTable } from '../config/sync-config.ts';
+import type { ResolvedColumn, ResolvedTable } from '../config/resolved.ts';
 import { MAX_VALUE_BYTES } from './limits.ts';
 
 /** A value check's answer: the decoded value, or what is wrong with it. */

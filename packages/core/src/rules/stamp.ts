@@ -135,3 +135,19 @@ export function isValidWriteTime(t: unknown): t is number {
 export function isValidClientId(c: unknown): c is string {
   return typeof c === 'string' && CLIENT_ID.test(c);
 }
+
+/**
+ * Whether `c` can be a replica's client id: a valid client id other than
+ * {@link SERVER_CLIENT_ID}, which stamps writes made outside Carburetor. The
+ * one rule for client ids: `createSyncClient` refuses any other, and the
+ * server refuses any other on every request.
+ *
+ * @example
+ * ```ts
+ * isReplicaClientId('device-7f3a'); // true
+ * isReplicaClientId(SERVER_CLIENT_ID); // false
+ * ```
+ */
+export function isReplicaClientId(c: unknown): c is string {
+  return isValidClientId(c) && c !== SERVER_CLIENT_ID;
+}
