@@ -258,5 +258,17 @@ describe('local writes', () => {
         clientId: 'Bad Id',
       }),
     ).rejects.toMatchObject({ code: 'invalid_options' });
+    // The server refuses it on every request: the client refuses it at once.
+    await expect(
+      createSyncClient(phoneBookConfig, {
+        driver,
+        url: NOWHERE,
+        groups: ['directory'],
+        clientId: 'server',
+      }),
+    ).rejects.toMatchObject({
+      code: 'invalid_options',
+      message: expect.stringContaining('server'),
+    });
   });
 });

@@ -3,7 +3,8 @@ import {
   type ClockState,
   createHybridClock,
   type HybridClock,
-  isValidClientId,
+  isReplicaClientId,
+  SERVER_CLIENT_ID,
   type WriteStamp,
 } from '@carburetor/core';
 import type { SqliteDriver, SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
@@ -56,10 +57,11 @@ export class Replica {
     driver: SqliteDriver,
     options: ReplicaOptions,
   ): Promise<Replica> {
-    if (options.clientId !== undefined && !isValidClientId(options.clientId)) {
+    // The server refuses any other id on every request: refuse it here, before a write is stamped with it.
+    if (options.clientId !== undefined && !isReplicaClientId(options.clientId)) {
       throw new CarburetorClientError(
         'invalid_options',
-        `Client id ${JSON.stringify(options.clientId)} is not valid: use 1 to 64 of a-z, 0-9, '-' and '_'.`,
+        `Client id ${JSON.stringify(options.clientId)} is not valid: use 1 to 64 of a-z, 0-9, '-' and '_', not "${SERVER_CLIENT_ID}" (it stamps writes made outside Carburetor).`,
       );
     }
     await migrateClient(driver, config);

@@ -3,7 +3,7 @@ import {
   checkUploadRow,
   columnTypes,
   describeValue,
-  isValidClientId,
+  isReplicaClientId,
   type JsonValue,
   mergeRow,
   PROTOCOL_VERSION,
@@ -68,7 +68,7 @@ export async function uploadChanges<DB>(
       `Upload protocol version ${JSON.stringify(request.protocol)} is not supported; this server speaks version ${PROTOCOL_VERSION}.`,
     );
   }
-  if (!isValidClientId(request.clientId) || request.clientId === SERVER_CLIENT_ID) {
+  if (!isReplicaClientId(request.clientId)) {
     throw new CarburetorServerError(
       'bad_request',
       `Client id ${JSON.stringify(request.clientId)} is not valid: use 1-64 lowercase letters, digits, "-" or "_", not "${SERVER_CLIENT_ID}".`,
