@@ -188,9 +188,9 @@ export interface Settled {
   baseline: number[];
   /** Per run: ours / baseline of each alternated pair (ours − baseline for a difference). */
   pairs: number[];
-  /** Each round's own result. */
+  /** Each round's own result, exactly as the benchmark defines it (ratio or difference of that round's medians). */
   roundResults: number[];
-  /** The running result after each round (medians of all samples so far). */
+  /** The running result after each round: the median of the rounds' results so far. */
   running: number[];
   /** The load during each round. */
   loads: Load[];
@@ -215,10 +215,10 @@ function driftOf(row: Settled, window: number): number {
 /**
  * Runs `round` (one full sample set as the benchmark defines it: its runs,
  * alternating ours and baseline) again and again: at least minRounds times,
- * then until the running result of every line (the ratio, or difference, of
- * the medians of all samples so far) has stayed within the tolerance over
- * the last `window` rounds, or the count or time cap is reached, in which
- * case the lines that did not settle say so. Records the load of each round.
+ * then until the running result of every line (the median of the rounds'
+ * own results so far) has stayed within the tolerance over the last
+ * `window` rounds, or the count or time cap is reached, in which case the
+ * lines that did not settle say so. Records the load of each round.
  */
 export async function settle(
   label: string,
@@ -262,7 +262,9 @@ export async function settle(
         });
       }
       row.roundResults.push(resultOf(row.mode, c.ours, c.baseline));
-      row.running.push(resultOf(row.mode, row.ours, row.baseline));
+      // The median of the rounds' own results, not a ratio of pooled medians: each round's
+      // ours and baseline ran side by side under the same load, another round's may not have.
+      row.running.push(median(row.roundResults));
       row.loads.push(load);
       row.drift = driftOf(row, o.window);
       row.settled = row.drift <= o.tolerance;
@@ -333,7 +335,7 @@ function measuredCommit(): string {
   }
 }
 
-export const HOW_TO_READ = `How to read: each round is the sample set described above, run alternately (ours, baseline); rounds repeat until the running result (ratio or difference of the medians of all samples so far) has stayed within ${(SETTLING.tolerance * 100).toFixed(0)}% (of the ratio, or of our median for a difference) over the last ${SETTLING.window} rounds, at least ${SETTLING.minRounds} and at most ${SETTLING.maxRounds} rounds or about ${SETTLING.maxSeconds} s of rounds; "settled: no" means a cap came first, and gives how far the last ${SETTLING.window} running results still moved. Spread: per run, the IQR (and min–max) of each run's own ours/baseline ratio (difference) for the alternated pairs; per round, the min–max of the rounds' own results (one figure per round for p95/p99 lines). Load: "others" is the CPU other processes used during the rounds, in cores out of ${CORES} (busy time of the whole machine from /proc/stat, minus the CPU of this benchmark's own process tree: this process and what it started, PostgreSQL, Chromium, tsc, from /proc/<pid>/stat), averaged over the rounds and for the busiest round; loadavg is os.loadavg()'s 1-minute figure at the first round's start and the last round's end.`;
+export const HOW_TO_READ = `How to read: each round is the sample set described above, run alternately (ours, baseline); each round's result is its ratio (or difference) of medians as defined above, the result shown is the median of the rounds' results, and rounds repeat until that running median has stayed within ${(SETTLING.tolerance * 100).toFixed(0)}% (of the ratio, or of our median for a difference) over the last ${SETTLING.window} rounds, at least ${SETTLING.minRounds} and at most ${SETTLING.maxRounds} rounds or about ${SETTLING.maxSeconds} s of rounds; "settled: no" means a cap came first, and gives how far the last ${SETTLING.window} running results still moved. Spread: per run, the IQR (and min–max) of each run's own ours/baseline ratio (difference) for the alternated pairs; per round, the min–max of the rounds' own results (one figure per round for p95/p99 lines). Load: "others" is the CPU other processes used during the rounds, in cores out of ${CORES} (busy time of the whole machine from /proc/stat, minus the CPU of this benchmark's own process tree: this process and what it started, PostgreSQL, Chromium, tsc, from /proc/<pid>/stat), averaged over the rounds and for the busiest round; loadavg is os.loadavg()'s 1-minute figure at the first round's start and the last round's end.`;
 
 /** Prints a result table and writes it to bench/results/<file>.md; returns whether every limit held. */
 export function report(file: string, title: string, notes: string, rows: Settled[]): boolean {
@@ -346,7 +348,7 @@ export function report(file: string, title: string, notes: string, rows: Settled
     '',
     `Measured ${new Date().toISOString()} on ${process.platform}/${process.arch}, ${CORES} cores, Node ${process.version}, ${measuredCommit()}.`,
     '',
-    '| benchmark | ours (median) | baseline (median) | result | spread per run: IQR (min–max) | spread of rounds | limit | runs (rounds) | settled | load | ok |',
+    '| benchmark | ours (median of all runs) | baseline (median of all runs) | result (median of rounds) | spread per run: IQR (min–max) | spread of rounds | limit | runs (rounds) | settled | load | ok |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   let allOk = true;
@@ -370,6 +372,12 @@ export function report(file: string, title: string, notes: string, rows: Settled
     );
   }
   const text = `${lines.join('\n')}\n`;
+  const raw = process.env['BENCH_RAW_DIR'];
+  if (raw) {
+    // Every sample and round, for a later look (not committed).
+    mkdirSync(raw, { recursive: true });
+    writeFileSync(`${raw}/${file}.json`, JSON.stringify({ file, title, rows }, null, 1));
+  }
   mkdirSync(new URL('../results/', import.meta.url), { recursive: true });
   writeFileSync(new URL(`../results/${file}.md`, import.meta.url), text);
   console.log(text);
