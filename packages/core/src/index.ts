@@ -127,6 +127,12 @@ export { acknowledge, dirtyColumns, markDirty, uploadSnapshot } from './rules/di
 export { fingerprint } from './rules/fingerprint.ts';
 export type { ClockState, HybridClock, HybridClockOptions } from './rules/hlc.ts';
 export { createHybridClock } from './rules/hlc.ts';
+export {
+  contextValueWire,
+  type ScopeMiss,
+  scopeMiss,
+  scopeValueKey,
+} from './rules/scope.ts';
 export type { ColumnState, RowState } from './rules/server-merge.ts';
 export { mergeColumn, mergeDeletedFlag, mergeRow } from './rules/server-merge.ts';
 export type { WriteStamp } from './rules/stamp.ts';

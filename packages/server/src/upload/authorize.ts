@@ -1,31 +1,25 @@
 import {
+  contextValueWire,
   describeValue,
   type JsonValue,
   type ResolvedColumn,
   type ResolvedGroupTable,
   type ResolvedTable,
   type RowState,
+  scopeMiss,
+  scopeValueKey,
 } from '@carburetor/core';
 import { CarburetorServerError } from '../errors.ts';
-import { valueKey } from './resolved-rows.ts';
 
 /** The caller's scope in one table of a group: the restriction and the filter, ready to compare. */
 export interface TableScope {
+  readonly entry: ResolvedGroupTable;
   readonly table: ResolvedTable;
+  readonly contextValues: Readonly<Record<string, string | number>>;
   /** The restriction column and the caller's value for it, or undefined when unrestricted. */
-  readonly restriction:
-    | { readonly column: ResolvedColumn; readonly wire: JsonValue; readonly key: string }
-    | undefined;
+  readonly restriction: { readonly column: ResolvedColumn; readonly wire: JsonValue } | undefined;
   /** Filter columns and the wire value each must have. */
   readonly filter: readonly { readonly column: ResolvedColumn; readonly wire: JsonValue }[];
-}
-
-// Matches no stored value: a context value that is not even of the column's type.
-const NO_MATCH = '\u0000no match';
-
-function contextWire(column: ResolvedColumn, value: string | number): JsonValue {
-  if (column.kind === 'integer' || column.kind === 'double') return Number(value);
-  return String(value);
 }
 
 /**
@@ -52,39 +46,27 @@ export function tableScope(
       );
     }
     const column = table.column[entry.restrictTo.column]!;
-    const wire = contextWire(column, value);
-    let key: string;
-    try {
-      key = valueKey(column, wire);
-    } catch {
-      key = NO_MATCH;
-    }
-    restriction = { column, wire, key };
+    restriction = { column, wire: contextValueWire(column, value) };
   }
   const filter = Object.entries(entry.filter ?? {}).map(([name, value]) => {
     const column = table.column[name]!;
     const wire = value === null ? null : column.type.toWire(value as never);
     return { column, wire };
   });
-  return { table, restriction, filter };
+  return { entry, table, contextValues, restriction, filter };
 }
 
-/** Why a row is outside the caller's scope, or undefined when it is inside. */
+/** Why a row is outside the caller's scope (naming the caller's own values only), or undefined. */
 export function outOfScope(scope: TableScope, row: RowState): string | undefined {
-  const { restriction } = scope;
-  if (restriction) {
-    const value = row[restriction.column.name]?.value as JsonValue | undefined;
-    if (valueKey(restriction.column, value) !== restriction.key) {
-      return `its ${restriction.column.name} is ${describeValue(value)}, not yours (${describeValue(restriction.wire)})`;
-    }
+  const valueOf = (name: string) => row[name]?.value as JsonValue | undefined;
+  const miss = scopeMiss(scope.entry, scope.contextValues, valueOf);
+  if (miss === undefined) return undefined;
+  const { name } = miss.column;
+  if (miss.reason === 'restriction') {
+    return `its ${name} is ${describeValue(valueOf(name))}, not yours (${describeValue(scope.restriction?.wire)})`;
   }
-  for (const { column, wire } of scope.filter) {
-    const value = row[column.name]?.value as JsonValue | undefined;
-    if (valueKey(column, value) !== valueKey(column, wire)) {
-      return `its ${column.name} is ${describeValue(value)}, but the group only holds rows whose ${column.name} is ${describeValue(wire)}`;
-    }
-  }
-  return undefined;
+  const wanted = scope.filter.find((f) => f.column.name === name)?.wire;
+  return `its ${name} is ${describeValue(valueOf(name))}, but the group only holds rows whose ${name} is ${describeValue(wanted)}`;
 }
 
 /** The first immutable column whose incoming value differs from the stored one. */
@@ -98,7 +80,9 @@ export function changedImmutable(
     const theirs = incoming[column.name];
     if (theirs === undefined) continue;
     const ours = stored[column.name]?.value as JsonValue | undefined;
-    if (valueKey(column, theirs.value as JsonValue) !== valueKey(column, ours)) return column;
+    if (scopeValueKey(column, theirs.value as JsonValue) !== scopeValueKey(column, ours)) {
+      return column;
+    }
   }
   return undefined;
 }
