@@ -1,5 +1,6 @@
 import {
   type AnySyncConfig,
+  contextValueWire,
   DEFAULT_PAGE_SIZE,
   type DownloadRequest,
   type DownloadResponse,
@@ -277,8 +278,7 @@ export function checkContext(group: ResolvedGroup, contextValues: ContextValues)
     if (!restrictTo) continue;
     const column = table.column[restrictTo.column]!;
     const value = contextValues[restrictTo.context]!;
-    const wire =
-      column.kind === 'integer' || column.kind === 'double' ? Number(value) : String(value);
+    const wire = contextValueWire(column, value);
     const bytes = typeof wire === 'string' ? Buffer.byteLength(wire) : 0;
     const problem =
       bytes > MAX_CONTEXT_VALUE_BYTES

@@ -58,15 +58,15 @@ export function tableScope(
 
 /** Why a row is outside the caller's scope (naming the caller's own values only), or undefined. */
 export function outOfScope(scope: TableScope, row: RowState): string | undefined {
-  const valueOf = (name: string) => row[name]?.value as JsonValue | undefined;
-  const miss = scopeMiss(scope.entry, scope.contextValues, valueOf);
+  const wireOf = (name: string) => row[name]?.value as JsonValue | undefined;
+  const miss = scopeMiss(scope.entry, scope.contextValues, wireOf);
   if (miss === undefined) return undefined;
   const { name } = miss.column;
   if (miss.reason === 'restriction') {
-    return `its ${name} is ${describeValue(valueOf(name))}, not yours (${describeValue(scope.restriction?.wire)})`;
+    return `its ${name} is ${describeValue(wireOf(name))}, not yours (${describeValue(scope.restriction?.wire)})`;
   }
   const wanted = scope.filter.find((f) => f.column.name === name)?.wire;
-  return `its ${name} is ${describeValue(valueOf(name))}, but the group only holds rows whose ${name} is ${describeValue(wanted)}`;
+  return `its ${name} is ${describeValue(wireOf(name))}, but the group only holds rows whose ${name} is ${describeValue(wanted)}`;
 }
 
 /** The first immutable column whose incoming value differs from the stored one. */
