@@ -41,6 +41,7 @@ export {
   visibilityManager,
 } from './environment/visibility-manager.ts';
 export { CarburetorClientError, type ClientErrorCode } from './errors.ts';
+export type { LiveOptions, LiveQuery, LiveResult, LiveSource } from './live/live-query.ts';
 export { ReplicaDecodePlugin } from './replica/decode-plugin.ts';
 export type { IdentityChange } from './replica/identity.ts';
 export { LOCAL_REJECTION_CODES, type LocalRejectionCode } from './replica/rejections.ts';

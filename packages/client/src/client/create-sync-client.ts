@@ -5,6 +5,7 @@ import { SqliteDriverDialect } from '../driver/sqlite-dialect.ts';
 import { onlineManager } from '../environment/online-manager.ts';
 import { visibilityManager } from '../environment/visibility-manager.ts';
 import { CarburetorClientError } from '../errors.ts';
+import { createLive } from '../live/create-live.ts';
 import { ReplicaDecodePlugin } from '../replica/decode-plugin.ts';
 import { discardRow } from '../replica/discard.ts';
 import { claimReplica } from '../replica/identity.ts';
@@ -139,12 +140,13 @@ export async function createSyncClient<
     },
     subscribe: (listener) => state.subscribe(listener),
     onChange: (listener) => state.onChange(listener as Parameters<ClientState['onChange']>[0]),
+    live: createLive(config, db, (listener) => state.onChange(listener)),
     rejected: () => listRejected<C>(driver),
     discard: (id) =>
       lifecycle.run(async () => {
         const changed = await discardRow(replica, config, groups.list, id);
         await state.recount();
-        state.announce(changed, 'local');
+        state.announce(changed, 'local', new Map([...changed].map((key) => [key, new Set([id])])));
       }),
     reset: () =>
       lifecycle.run(async () => {

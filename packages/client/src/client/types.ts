@@ -12,6 +12,7 @@ import type {
   WritableTableKey,
 } from '@carburetor/core';
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import type { LiveOptions, LiveQuery, LiveSource } from '../live/live-query.ts';
 import type { LocalRejectionCode } from '../replica/rejections.ts';
 import type { ChangeEvent } from '../sync/change-emitter.ts';
 import type { StartOptions } from '../sync/sync-scheduler.ts';
@@ -202,6 +203,25 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
    */
   onChange(listener: (event: SyncChangeEvent<C>) => void): () => void;
   /**
+   * A live query over the replica: `query` (a kysely select on `db`, e.g. an
+   * `active…()` query refined) runs when the live query is first subscribed,
+   * then again, or patched with just the changed rows, after each change
+   * event naming a table it reads, until `close()`. Its `current` result is
+   * a snapshot fit for `useSyncExternalStore`; `result()` waits until the
+   * changes announced so far are in it.
+   *
+   * @example
+   * ```ts
+   * const contacts = client.live(client.activePhoneBooks().orderBy('name'));
+   * const stop = contacts.subscribe(({ status, rows }) => status === 'success' && render(rows));
+   * await client.insertPhoneBook({ owner_id: me, name: 'Ada', phone_number: '1' });
+   * (await contacts.result()).some((c) => c.name === 'Ada'); // true
+   * stop();
+   * contacts.close();
+   * ```
+   */
+  live<R>(query: LiveSource<R>, options?: LiveOptions<TableKey<C>>): LiveQuery<R>;
+  /**
    * Stops the background loop, waits for a running sync and closes the
    * replica's driver.
    */
@@ -211,6 +231,7 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
 /** A change event of a client for config `C`: {@link ChangeEvent} with typed table keys. */
 export interface SyncChangeEvent<C extends AnySyncConfig = AnySyncConfig> extends ChangeEvent {
   readonly tables: readonly TableKey<C>[];
+  readonly ids?: { readonly [K in TableKey<C>]?: readonly string[] };
 }
 
 /**

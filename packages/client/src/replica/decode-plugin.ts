@@ -11,6 +11,7 @@ import {
   type UnknownRow,
   type ValueNode,
 } from 'kysely';
+import { sqlTablesOf } from '../live/query-tables.ts';
 
 const bit = (value: unknown) => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
 
@@ -42,22 +43,6 @@ function decoderOf(column: ResolvedColumn): Decoder | undefined {
     return (raw) => (raw === null || raw === undefined ? raw : column.type.fromSqlite(raw));
   }
   return undefined;
-}
-
-function collectTables(node: unknown, into: Set<string>, depth = 0): void {
-  if (depth > 64 || node === null || typeof node !== 'object') return;
-  if (Array.isArray(node)) {
-    for (const item of node) collectTables(item, into, depth + 1);
-    return;
-  }
-  const record = node as Record<string, unknown>;
-  if (record['kind'] === 'TableNode') {
-    const identifier = (record['table'] as { identifier?: { name?: unknown } } | undefined)
-      ?.identifier;
-    if (typeof identifier?.name === 'string') into.add(identifier.name);
-    return;
-  }
-  for (const value of Object.values(record)) collectTables(value, into, depth + 1);
 }
 
 /**
@@ -94,8 +79,7 @@ export class ReplicaDecodePlugin implements KyselyPlugin {
   }
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    const names = new Set<string>();
-    collectTables(args.node, names);
+    const names = sqlTablesOf(args.node);
     const decoders = new Map<string, Decoder>();
     for (const name of names) {
       for (const [column, decoder] of this.#tables.get(name) ?? []) {

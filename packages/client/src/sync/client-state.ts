@@ -1,7 +1,13 @@
 import type { ResolvedTable } from '@carburetor/core';
 import type { SqliteDriver } from '../driver/sqlite-driver.ts';
 import type { WriteEffects } from '../writes/local-writes.ts';
-import { ChangeEmitter, type ChangeEvent, type ChangeListener } from './change-emitter.ts';
+import {
+  type ChangedIds,
+  ChangeEmitter,
+  type ChangeEvent,
+  type ChangeListener,
+  changeMessage,
+} from './change-emitter.ts';
 import { countPending } from './pending-counts.ts';
 import type { ChangeChannel } from './shared-replica.ts';
 import type { SyncObserver } from './sync-observer.ts';
@@ -67,7 +73,7 @@ export class ClientState {
     const unsubscribeChannel = this.#channel?.subscribe((event) => {
       if (this.#closed) return;
       // Another tab committed: its rows are in the shared replica already.
-      this.#changes.emit(event.tables, event.source);
+      this.#changes.forward(event);
       if (event.source === 'local') options.otherClientWrote();
       this.#recountSoon();
     });
@@ -86,11 +92,13 @@ export class ClientState {
     return this.#changes.subscribe(listener);
   }
 
-  /** Tells this client's listeners and, through the change channel, the other tabs'. */
-  announce(tables: Iterable<string>, source: ChangeEvent['source']): void {
-    const keys = [...tables];
-    this.#changes.emit(keys, source);
-    if (keys.length > 0) this.#channel?.publish({ tables: keys, source });
+  /**
+   * Tells this client's listeners and, through the change channel, the
+   * other tabs' that rows of `tables` changed (`ids`: which, where known).
+   */
+  announce(tables: Iterable<string>, source: ChangeEvent['source'], ids?: ChangedIds): void {
+    const event = this.#changes.emit(tables, source, ids);
+    if (event) this.#channel?.publish(changeMessage(event));
   }
 
   /**
@@ -104,7 +112,7 @@ export class ClientState {
       pendingCount: pendingCount + effects.pending,
       rejectedCount: rejectedCount + effects.rejected,
     });
-    this.announce(effects.tables, 'local');
+    this.announce(effects.tables, 'local', effects.ids);
     return true;
   }
 
@@ -117,16 +125,16 @@ export class ClientState {
 
   /** What the upload and download steps report as they commit. */
   readonly observer: SyncObserver = {
-    pageApplied: (changed, delivered) => {
+    pageApplied: (changed, delivered, ids) => {
       if (delivered > 0) {
         this.#status.update({
           downloadedInSync: this.#status.current.downloadedInSync + delivered,
         });
       }
-      this.announce(changed, 'sync');
+      this.announce(changed, 'sync', ids);
     },
-    answerApplied: async (changed) => {
-      this.announce(changed, 'sync');
+    answerApplied: async (changed, ids) => {
+      this.announce(changed, 'sync', ids);
       await this.recount();
     },
   };

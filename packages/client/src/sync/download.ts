@@ -77,13 +77,13 @@ async function sweepStatements(
   group: ResolvedGroup,
   clientGroups: readonly ResolvedGroup[],
   table: ResolvedTable,
-): Promise<{ statements: SqliteStatement[]; removed: number }> {
+): Promise<{ statements: SqliteStatement[]; removed: string[] }> {
   const stale = await ex.execute(
     `SELECT * FROM ${quote(table.sqlName)} WHERE ${quote(table.dirtyFlag)} IS NULL AND ${quote(table.id)} NOT IN (SELECT id FROM ${SEEN_TABLE} WHERE group_name = ? AND table_key = ?)`,
     [group.name, table.key],
   );
   const statements: SqliteStatement[] = [];
-  let removed = 0;
+  const removed: string[] = [];
   for (const raw of stale.rows) {
     let row: StoredRow;
     try {
@@ -108,7 +108,7 @@ async function sweepStatements(
     }
     if (!coveredElsewhere(replica, group, clientGroups, table, row.values)) {
       statements.push(...forgetRow(table, row.id));
-      removed++;
+      removed.push(row.id);
     }
   }
   statements.push(
@@ -132,7 +132,7 @@ async function undecodableIds(ex: SqliteExecutor, table: ResolvedTable): Promise
 
 /**
  * Applies one table's part of a page, inside the page's transaction. Says
- * whether scope was learned and whether rows of the table changed.
+ * whether scope was learned and which rows of the table changed.
  */
 async function applyTablePage(
   ex: SqliteExecutor,
@@ -141,10 +141,10 @@ async function applyTablePage(
   clientGroups: readonly ResolvedGroup[],
   table: ResolvedTable,
   page: DownloadTablePage,
-): Promise<{ learned: boolean; changed: boolean }> {
+): Promise<{ learned: boolean; changed: Set<string> }> {
   const statements: SqliteStatement[] = [];
   let learned = false;
-  let changed = false;
+  const changed = new Set<string>();
   const key = sweepKey(group.name, table.key);
   let sweeping = page.reset;
   if (page.reset) {
@@ -225,7 +225,7 @@ async function applyTablePage(
     const next = { id: row.id, values: merged.values, metadata: merged.metadata, dirty };
     current.set(row.id, next);
     writes.set(row.id, next);
-    changed = true;
+    changed.add(row.id);
   }
 
   // An id-only tombstone (a first download into a replica that holds rows)
@@ -240,7 +240,7 @@ async function applyTablePage(
     if (damaged) {
       if (damaged.dirty === null) {
         forgotten.push(id);
-        changed = true;
+        changed.add(id);
       } else {
         setAside(damaged);
       }
@@ -250,7 +250,7 @@ async function applyTablePage(
     if (!local) continue;
     if (local.dirty === null) {
       forgotten.push(id);
-      changed = true;
+      changed.add(id);
       continue;
     }
     if (local.values[table.isDeleted]) continue;
@@ -261,7 +261,7 @@ async function applyTablePage(
     );
     const dirty = dirtyColumns(merged.metadata).length > 0 ? local.dirty : null;
     writes.set(id, { id, values: merged.values, metadata: merged.metadata, dirty });
-    changed = true;
+    changed.add(id);
   }
   statements.push(...upsertStatements(table, [...writes.values()]));
   for (const id of forgotten) statements.push(...forgetRow(table, id));
@@ -281,7 +281,7 @@ async function applyTablePage(
     if (!local || local.dirty !== null) continue;
     if (coveredElsewhere(replica, group, clientGroups, table, local.values)) continue;
     statements.push(...forgetRow(table, id));
-    changed = true;
+    changed.add(id);
   }
 
   statements.push({
@@ -292,22 +292,22 @@ async function applyTablePage(
   if (sweeping && !page.hasMore) {
     const sweep = await sweepStatements(ex, replica, group, clientGroups, table);
     await ex.executeBatch(sweep.statements);
-    changed = changed || sweep.removed > 0;
+    for (const id of sweep.removed) changed.add(id);
   }
   return { learned, changed };
 }
 
 /**
  * Applies a whole page, with its cursors, in one SQLite transaction; returns
- * the keys of the tables whose rows changed.
+ * the ids of the rows it changed, by table key (only tables with changes).
  */
 async function applyPage(
   replica: Replica,
   group: ResolvedGroup,
   clientGroups: readonly ResolvedGroup[],
   response: DownloadResponse,
-): Promise<Set<string>> {
-  const changed = new Set<string>();
+): Promise<Map<string, Set<string>>> {
+  const changed = new Map<string, Set<string>>();
   await replica.transaction(async (ex) => {
     const statements: SqliteStatement[] = [];
     let learned = false;
@@ -319,7 +319,7 @@ async function applyPage(
       if (!table) continue;
       const applied = await applyTablePage(ex, replica, group, clientGroups, table, page);
       learned = applied.learned || learned;
-      if (applied.changed) changed.add(table.key);
+      if (applied.changed.size > 0) changed.set(table.key, applied.changed);
     }
     if (learned) statements.push(replica.scopeStatement(group.name));
     if (statements.length > 0) await ex.executeBatch(statements);
@@ -362,7 +362,7 @@ export async function downloadGroup(
     for (const page of Object.values(response.tables)) {
       delivered += page.rows.length + page.tombstones.length + page.outOfScope.length;
     }
-    observer?.pageApplied(changed, delivered);
+    observer?.pageApplied(new Set(changed.keys()), delivered, changed);
     pending = pending.filter((t) => response.tables[t.key]?.hasMore === true);
   }
 }

@@ -185,16 +185,16 @@ async function quarantineUnreadable(replica: Replica, rows: readonly QueuedRow[]
  * Applies an upload answer in one transaction: OK rows are acknowledged
  * (core `acknowledge`) and take the resolved values of their clean columns;
  * refused rows are marked rejected, except `clock_skew` ones, returned to be
- * re-stamped and sent again. Also returns the tables whose rows changed.
+ * re-stamped and sent again. Also returns the ids of the rows it changed, by table key.
  */
 async function applyAnswer(
   replica: Replica,
   group: ResolvedGroup,
   sent: readonly SentRow[],
   response: UploadResponse,
-): Promise<{ skewed: QueuedRow[]; changed: Set<string> }> {
+): Promise<{ skewed: QueuedRow[]; changed: Map<string, Set<string>> }> {
   const skewed: QueuedRow[] = [];
-  const changed = new Set<string>();
+  const changed = new Map<string, Set<string>>();
   await replica.transaction(async (ex) => {
     const statements: SqliteStatement[] = [];
     let learned = false;
@@ -278,7 +278,12 @@ async function applyAnswer(
         // The server holds the row now: what is still dirty goes up as an update.
         const dirty = dirtyColumns(metadata).length > 0 ? 'update' : null;
         statements.push(upsertStatement(table, { id: local.id, values, metadata, dirty }));
-        changed.add(table.key);
+        let ids = changed.get(table.key);
+        if (!ids) {
+          ids = new Set();
+          changed.set(table.key, ids);
+        }
+        ids.add(local.id);
         statements.push(clearRejection(table, local.id));
         learned = learnScope(replica, group, table, values) || learned;
       }
@@ -400,7 +405,7 @@ async function sendRows(
   const receivedAt = replica.now();
   replica.observeServerTime(response.serverTime, sentAt, receivedAt);
   const { skewed, changed } = await applyAnswer(replica, group, sent, response);
-  await observer?.answerApplied(changed);
+  await observer?.answerApplied(new Set(changed.keys()), changed);
   if (skewed.length === 0) return;
   // Our refused stamps reached no replica, so the clock may come back to server time.
   replica.rebaseClock(response.serverTime, sentAt, receivedAt);

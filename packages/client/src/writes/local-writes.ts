@@ -64,6 +64,8 @@ function asRecord(table: ResolvedTable, input: unknown, what: string): Record<st
 export interface WriteEffects {
   /** Table keys written. */
   tables: Set<string>;
+  /** The ids written, per table key (for the change event). */
+  ids: Map<string, Set<string>>;
   /** Change of the number of rows waiting for upload. */
   pending: number;
   /** Change of the number of rejected rows (a write to a rejected row queues it again). */
@@ -72,7 +74,7 @@ export interface WriteEffects {
 
 /** Creates an empty {@link WriteEffects}. */
 export function noWriteEffects(): WriteEffects {
-  return { tables: new Set(), pending: 0, rejected: 0 };
+  return { tables: new Set(), ids: new Map(), pending: 0, rejected: 0 };
 }
 
 /**
@@ -94,6 +96,17 @@ async function wasRejected(
   return found.rows.length > 0;
 }
 
+/** Records that row `id` of `table` was written. */
+function recordRow(effects: WriteEffects, table: ResolvedTable, id: string): void {
+  effects.tables.add(table.key);
+  let ids = effects.ids.get(table.key);
+  if (!ids) {
+    ids = new Set();
+    effects.ids.set(table.key, ids);
+  }
+  ids.add(id);
+}
+
 /** Records a write to a row that was (or was not) waiting or rejected before. */
 function recordWrite(
   effects: WriteEffects | undefined,
@@ -102,7 +115,7 @@ function recordWrite(
   rejected: boolean,
 ): void {
   if (!effects) return;
-  effects.tables.add(table.key);
+  recordRow(effects, table, before.id);
   if (before.dirty === null || rejected) effects.pending += 1;
   if (rejected) effects.rejected -= 1;
 }
@@ -180,7 +193,7 @@ export async function insertRow(
   const statement = upsertStatement(table, row);
   await ex.executeBatch([statement, clearRejection(table, row.id)]);
   if (effects) {
-    effects.tables.add(table.key);
+    recordRow(effects, table, row.id);
     effects.pending += 1;
   }
   return appRow(table, row);
