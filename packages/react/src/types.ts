@@ -100,9 +100,10 @@ export interface CarburetorProviderProps<C extends AnySyncConfig> {
  */
 export interface LocalQueryOptions<C extends AnySyncConfig> {
   /**
-   * The table keys whose changes refresh the query. Default: the tables the
-   * query reads, found in kysely's operation tree (every table, when it
-   * names none of the config's tables).
+   * The table keys whose changes refresh the query (it is then re-run on
+   * each, never patched). Default: the tables the query reads, as
+   * `client.live` finds them (every table, when it names none of the
+   * config's tables).
    */
   tables?: readonly TableKey<C>[];
   /** `false` keeps the query idle (status `'pending'`) until it turns `true`. */
@@ -111,7 +112,7 @@ export interface LocalQueryOptions<C extends AnySyncConfig> {
 
 /**
  * `useLocalQuery(db => query, options?)`: any kysely query on `client.db`,
- * refetched when a change event names a table it reads.
+ * kept current by `client.live` (patched or re-run when a table it reads changes).
  *
  * @example
  * ```ts
@@ -174,7 +175,7 @@ export interface UpdateVariables<C extends AnySyncConfig, K extends TableKey<C>>
 
 /**
  * `useInsertPhoneBook()`: `mutate(row)`; `mutateAsync` resolves to the stored
- * row once the lists that read the table have refetched.
+ * row once the write committed and the live lists that read the table show it.
  *
  * @example
  * ```ts

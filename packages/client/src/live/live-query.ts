@@ -252,7 +252,7 @@ export class LiveQuery<R> {
         if (rows !== undefined || this.#current.status !== 'success') {
           this.#publish({
             status: 'success',
-            rows: Object.freeze(rows ?? (this.#current.rows as readonly R[])),
+            rows: rows ?? (this.#current.rows as readonly R[]),
             error: undefined,
           });
         }
