@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { browserFirstDownload } from './browser-first-download.ts';
 import { clientFirstDownload, clientLocalInsert, clientMerge } from './client-replica.ts';
 import { loadProbe, report } from './measure.ts';
@@ -84,7 +85,7 @@ for (const [file, bench] of Object.entries(benchmarks)) {
     rows = await bench.run();
   } catch (error) {
     // One broken benchmark must not hide the others' figures: say so, keep its old result file.
-    console.error(`benchmark ${file} failed:`, error);
+    console.error(`benchmark ${file} failed:`, inspect(error, { depth: 8 }));
     failed.push(file);
     ok = false;
     continue;
