@@ -1,4 +1,10 @@
-import type { JsonValue, ResolvedColumn, ResolvedGroup, ResolvedTable } from '@carburetor/core';
+import {
+  type JsonValue,
+  type ResolvedColumn,
+  type ResolvedGroup,
+  type ResolvedTable,
+  scopeMiss,
+} from '@carburetor/core';
 import type { Replica } from '../replica/replica.ts';
 
 /** A value in a comparable wire form (timestamps normalized, uuids lowercased). */
@@ -33,7 +39,11 @@ export function learnScope(
   return replica.learnScope(group.name, restrictTo.context, value);
 }
 
-/** Whether a local row passes a group's filter and (as far as learned) its restriction. */
+/**
+ * Whether a local row passes a group's filter and (as far as learned) its
+ * restriction: core's scope check, the server's own, with the learned
+ * restriction value standing in for the caller's context.
+ */
 export function inGroupScope(
   replica: Replica,
   group: ResolvedGroup,
@@ -42,19 +52,16 @@ export function inGroupScope(
 ): boolean {
   const entry = group.table[table.key];
   if (!entry) return false;
+  const context: Record<string, string | number> = {};
   if (entry.restrictTo) {
     const learned = replica.learnedScope(group.name)?.[entry.restrictTo.context];
-    const column = table.column[entry.restrictTo.column];
     // Nothing confirmed in that group yet: the row is not known to be in it.
-    if (learned === undefined || !column) return false;
-    if (comparable(column, values[entry.restrictTo.column]) !== learned) return false;
+    if (typeof learned !== 'string' && typeof learned !== 'number') return false;
+    context[entry.restrictTo.context] = learned;
   }
-  for (const [name, expected] of Object.entries(entry.filter ?? {})) {
+  const wireOf = (name: string) => {
     const column = table.column[name];
-    if (!column) return false;
-    const want =
-      expected === null ? null : comparable(column, column.type.fromWire(expected as JsonValue));
-    if (comparable(column, values[name]) !== want) return false;
-  }
-  return true;
+    return column ? comparable(column, values[name]) : undefined;
+  };
+  return scopeMiss(entry, context, wireOf) === undefined;
 }
