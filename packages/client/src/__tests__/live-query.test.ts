@@ -134,6 +134,21 @@ describe('client.live', () => {
     }
   });
 
+  test("client.close() closes the client's live queries: no listener fires after it, result() refuses", async () => {
+    const client = await localClient();
+    const live = client.live(client.activePhoneBooks());
+    const seen: number[] = [];
+    live.subscribe((result) => seen.push(result.rows?.length ?? -1));
+    await client.insertPhoneBook(contact('Ada'));
+    expect((await live.result()).map((r) => r.name)).toEqual(['Ada']);
+    await client.close();
+    const heard = seen.length;
+    await expect(live.result()).rejects.toMatchObject({ code: 'closed' });
+    expect(seen).toHaveLength(heard);
+    // Closing it again is harmless.
+    live.close();
+  });
+
   test('a query that fails reports the error, and recovers with the next change', async () => {
     const client = await localClient();
     try {

@@ -123,6 +123,7 @@ export async function createSyncClient<
   });
   const allTables = Object.values(config.tables) as ResolvedTable[];
 
+  const lives = createLive(config, db, (listener) => state.onChange(listener));
   const base: Omit<SyncClientBase<C, G[number]>, 'status'> = {
     db,
     clientId: replica.clientId,
@@ -140,7 +141,7 @@ export async function createSyncClient<
     },
     subscribe: (listener) => state.subscribe(listener),
     onChange: (listener) => state.onChange(listener as Parameters<ClientState['onChange']>[0]),
-    live: createLive(config, db, (listener) => state.onChange(listener)),
+    live: lives.live,
     rejected: () => listRejected<C>(driver),
     discard: (id) =>
       lifecycle.run(async () => {
@@ -162,6 +163,7 @@ export async function createSyncClient<
       if (closed) return;
       scheduler.stop();
       closed = true;
+      lives.closeAll();
       const stateClosed = state.close(); // stops listening now; awaits a recount in progress
       await scheduler.idle();
       await stateClosed;

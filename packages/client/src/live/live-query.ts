@@ -74,6 +74,8 @@ export interface LiveContext {
   readonly bySqlName: ReadonlyMap<string, ResolvedTable>;
   /** The client's change events (`client.onChange`). */
   onChange(listener: ChangeListener): () => void;
+  /** Told when a live query closes, so the client need not close it again. */
+  closed?(query: LiveQuery<unknown>): void;
 }
 
 const PENDING = Object.freeze({ status: 'pending', rows: undefined, error: undefined });
@@ -201,6 +203,7 @@ export class LiveQuery<R> {
     this.#unsubscribe?.();
     this.#listeners.clear();
     for (const waiter of this.#waiters.splice(0)) waiter.reject(closedError());
+    this.#context.closed?.(this as LiveQuery<unknown>);
   }
 
   #settled(): Promise<readonly R[]> {
