@@ -85,8 +85,8 @@ describe('scopeValueKey: equal in PostgreSQL exactly when the keys are equal', (
 
 describe('scopeMiss: the one scope check of the server and the client', () => {
   const values = (row: Record<string, unknown>) => (name: string) => row[name] as never;
-  const mine = config.groups.mine.table.item!;
-  const teamPublic = config.groups.team_public.table.item!;
+  const mine = config.groups.mine.table['item']!;
+  const teamPublic = config.groups.team_public.table['item']!;
   const team = 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11';
 
   it('a restricted row is in scope for its owner only', () => {
