@@ -5,6 +5,7 @@ import {
   type ResolvedColumn,
   type ResolvedTable,
 } from '@carburetor/core';
+import { compareCodePoints } from '../driver/binary-collation.ts';
 import type { SqliteExecutor, SqliteStatement, SqliteValue } from '../driver/sqlite-driver.ts';
 import { CarburetorClientError } from '../errors.ts';
 import { quote } from '../schema/names.ts';
@@ -166,24 +167,9 @@ export function decodeStoredRow(table: ResolvedTable, row: Record<string, unknow
   }
 }
 
-/**
- * Whether `a` sorts before `b` as SQLite's BINARY collation orders them
- * (UTF-8 bytes): like UTF-16 code units, except that surrogates (characters
- * above U+FFFF) sort after U+E000..U+FFFF.
- */
+/** Whether `a` sorts before `b` as SQLite's BINARY collation orders them (UTF-8 bytes). */
 export function sortsBefore(a: string, b: string): boolean {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-    }
-    return x < y;
-  }
-  return a.length < b.length;
+  return compareCodePoints(a, b) < 0;
 }
 
 /**
