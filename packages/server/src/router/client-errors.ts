@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type TRPC_ERROR_CODE_KEY, TRPCError } from '@trpc/server';
+import { clipText } from '../clip-text.ts';
 import { isDatabaseUnavailable } from '../driver/connection-errors.ts';
 import { CarburetorServerError } from '../errors.ts';
 
@@ -43,9 +44,7 @@ const TRPC_CODES: Partial<Record<CarburetorServerError['code'], TRPC_ERROR_CODE_
  * mounts the sync router inside its own router formats its errors).
  */
 export function clientError(code: TRPC_ERROR_CODE_KEY, message: string): TRPCError {
-  const clipped =
-    message.length > MAX_MESSAGE_LENGTH ? `${message.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : message;
-  const error = new TRPCError({ code, message: clipped });
+  const error = new TRPCError({ code, message: clipText(message, MAX_MESSAGE_LENGTH) });
   Object.defineProperty(error, 'stack', { value: undefined });
   return error;
 }

@@ -18,6 +18,7 @@ import {
 } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
+import { clipText } from '../clip-text.ts';
 import { type ContextValues, checkContext, downloadChanges } from '../download/download.ts';
 import {
   ChangeHub,
@@ -334,7 +335,7 @@ function safeParserOf<T>(schema: z.ZodType<T>) {
     if (result.success) return { ok: true, data: result.data };
     const issues = result.error.issues.slice(0, 5).map((issue) => {
       const where = issue.path.length > 0 ? issue.path.slice(0, 8).join('.') : 'request';
-      return `${clip(where, 120)}: ${clip(issue.message, 200)}`;
+      return `${clipText(where, 120)}: ${clipText(issue.message, 200)}`;
     });
     const more = result.error.issues.length > 5 ? ` (${result.error.issues.length - 5} more)` : '';
     return { ok: false, why: `${issues.join('; ')}${more}` };
@@ -347,9 +348,6 @@ function validRequest<T>(input: unknown, path: string): T {
   if (parsed.ok) return parsed.data;
   throw clientError('BAD_REQUEST', `Invalid ${path} request: ${parsed.why}.`);
 }
-
-const clip = (text: string, length: number) =>
-  text.length > length ? `${text.slice(0, length - 1)}…` : text;
 
 /** Runs a procedure's work; whatever it throws becomes the error the client should see. */
 async function answer<T>(

@@ -20,6 +20,7 @@ import {
   type WireRow,
 } from '@carburetor/core';
 import { type Kysely, type QueryExecutorProvider, sql } from 'kysely';
+import { clipText } from '../clip-text.ts';
 import { CarburetorServerError } from '../errors.ts';
 import { groupOf, groupTableOf } from '../group.ts';
 import { UPLOAD_SETTING } from '../schema/names.ts';
@@ -131,7 +132,7 @@ const ID_TAKEN =
 
 function refusal(id: string, code: RowErrorCode, message: string): UploadRowResult {
   // Messages quote cut values already; this bounds whatever else a message may grow to.
-  return { id, ok: false, code, message: clip(message, 1_000) };
+  return { id, ok: false, code, message: clipText(message, 1_000) };
 }
 
 async function uploadTable(
@@ -307,7 +308,7 @@ async function uploadTable(
       results[index] = refusal(
         id,
         'invalid_value',
-        `${table.key} ${id}: the database refused this row: ${clip(reason)}`,
+        `${table.key} ${id}: the database refused this row: ${clipText(reason, 300)}`,
       );
       continue;
     }
@@ -330,10 +331,6 @@ async function uploadTable(
   }
   return { columns, results: results as UploadRowResult[] };
 }
-
-/** The database's message, short: it may quote the value it refused. */
-const clip = (text: string, length = 300) =>
-  text.length > length ? `${text.slice(0, length - 1)}…` : text;
 
 function recordOf(id: string, state: RowState): IncomingRecord {
   const record: IncomingRecord = { id, values: {}, stamps: {} };
