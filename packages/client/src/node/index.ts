@@ -1,2 +1,2 @@
-export type { MemoryDriver, MemoryDriverOptions } from './wa-sqlite-driver.ts';
-export { deleteMemoryStore, memoryDriver } from './wa-sqlite-driver.ts';
+export type { MemoryDriver, MemoryDriverOptions } from './memory-driver.ts';
+export { deleteMemoryStore, memoryDriver } from './memory-driver.ts';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { SqliteDriverError, type SqliteValue } from '../driver/sqlite-driver.ts';
-import { deleteMemoryStore, type MemoryDriver, memoryDriver } from './index.ts';
-import { memoryImagePaths, readMemoryImage } from './memory-vfs.ts';
+import { deleteMemoryStore, type MemoryDriver, memoryDriver } from '../node/index.ts';
+import { memoryImagePaths, readMemoryImage } from '../node/memory-vfs.ts';
 
 const open: MemoryDriver[] = [];
 const names: string[] = [];

@@ -4,8 +4,8 @@ import * as SQLite from '@journeyapps/wa-sqlite';
 import SQLiteESMFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite.mjs';
 import { expect, test } from 'vitest';
 import type { SqliteStatement } from '../driver/sqlite-driver.ts';
-import { memoryDriver } from './index.ts';
-import { MemoryImageVFS, type WasmHeap } from './memory-vfs.ts';
+import { memoryDriver } from '../node/index.ts';
+import { MemoryImageVFS, type WasmHeap } from '../node/memory-vfs.ts';
 
 // A timing print for orientation, not an assertion: 100k prepared inserts in
 // one transaction, through the driver and through the raw wa-sqlite API (same

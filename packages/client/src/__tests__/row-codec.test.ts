@@ -1,10 +1,10 @@
 import type { ResolvedTable } from '@carburetor/core';
 import fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
-import { kindsConfig } from '../__tests__/fixtures.ts';
 import { type MemoryDriver, memoryDriver } from '../node/index.ts';
+import { readRows, type StoredRow, sortsBefore, upsertStatements } from '../replica/row-codec.ts';
 import { migrateClient } from '../schema/migrate.ts';
-import { readRows, type StoredRow, sortsBefore, upsertStatements } from './row-codec.ts';
+import { kindsConfig } from './fixtures.ts';
 
 const item = kindsConfig.tables.item as ResolvedTable;
 

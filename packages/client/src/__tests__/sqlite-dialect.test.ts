@@ -1,7 +1,7 @@
 import { type Generated, sql } from 'kysely';
 import { afterEach, describe, expect, test } from 'vitest';
+import { createReplicaKysely } from '../driver/sqlite-dialect.ts';
 import { type MemoryDriver, memoryDriver } from '../node/index.ts';
-import { createReplicaKysely } from './sqlite-dialect.ts';
 
 interface DB {
   notes: { id: Generated<number>; body: string; big: bigint | null; data: Uint8Array | null };
