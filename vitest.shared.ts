@@ -1,4 +1,16 @@
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+
+/**
+ * Inside the workspace, `@carburetor/*` resolve to their TypeScript source (the
+ * `@carburetor/source` export condition), so tests never wait for a build or
+ * run a stale one. Apps outside get the built `dist/`.
+ */
+export const SOURCE_CONDITION = '@carburetor/source';
+export const sourceResolve = {
+  resolve: { conditions: [SOURCE_CONDITION, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [SOURCE_CONDITION, ...defaultServerConditions] } },
+};
 
 /**
  * The vitest settings every package shares: type tests on, and a JSON report
@@ -8,6 +20,7 @@ export function packageTestConfig(
   overrides: { testTimeout?: number; globalSetup?: string[] } = {},
 ) {
   return defineConfig({
+    ...sourceResolve,
     test: {
       include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts'],
       typecheck: {

@@ -3,9 +3,27 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { E2E_DIST_DIR, webDir } from './paths.ts';
 
+/** Runs a command to its end; its output is kept for the error when it fails. */
+async function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+  const output: string[] = [];
+  const code = await new Promise<number | null>((done, fail) => {
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.on('error', fail);
+    child.on('exit', done);
+  });
+  if (code !== 0) {
+    throw new Error(
+      `e2e: \`${command} ${args.join(' ')}\` failed (exit ${code}):\n${output.join('')}`,
+    );
+  }
+}
+
 /**
- * Builds the demo once per run (`next build` into `.next-e2e`); every server
- * the tests start serves that build. `E2E_SKIP_BUILD=1` reuses the last
+ * Builds the demo once per run, as a user's app gets it: the packages' dist
+ * (turbo, cached when unchanged), then `next build` into `.next-e2e`; every
+ * server the tests start serves that build. `E2E_SKIP_BUILD=1` reuses the last
  * build (iterating on the tests alone).
  */
 export default async function setup(): Promise<void> {
@@ -14,26 +32,14 @@ export default async function setup(): Promise<void> {
     return;
   }
   const started = Date.now();
-  const output: string[] = [];
-  const code = await new Promise<number | null>((done, fail) => {
-    const child = spawn(join(webDir, 'node_modules/.bin/next'), ['build'], {
-      cwd: webDir,
-      env: {
-        ...process.env,
-        NEXT_DIST_DIR: E2E_DIST_DIR,
-        // `tsc` checks the app separately (its `typecheck` script).
-        NEXT_SKIP_TYPECHECK: '1',
-        NEXT_TELEMETRY_DISABLED: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.on('error', fail);
-    child.on('exit', done);
+  const root = join(webDir, '../..');
+  await run('pnpm', ['turbo', 'run', 'build', '--filter=@carburetor/web^...'], root, process.env);
+  await run(join(webDir, 'node_modules/.bin/next'), ['build'], webDir, {
+    ...process.env,
+    NEXT_DIST_DIR: E2E_DIST_DIR,
+    // `tsc` checks the app separately (its `typecheck` script).
+    NEXT_SKIP_TYPECHECK: '1',
+    NEXT_TELEMETRY_DISABLED: '1',
   });
-  if (code !== 0) {
-    throw new Error(`e2e: \`next build\` in apps/web failed (exit ${code}):\n${output.join('')}`);
-  }
   console.log(`e2e: built apps/web into ${E2E_DIST_DIR} in ${Date.now() - started} ms`);
 }

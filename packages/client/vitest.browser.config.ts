@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { sourceResolve } from '../../vitest.shared.ts';
 
 /**
  * The browser suite: Node-side vitest tests that build a test page with Vite
@@ -7,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  * origin. Run with `vitest run --config vitest.browser.config.ts`.
  */
 export default defineConfig({
+  ...sourceResolve,
   test: {
     include: ['browser-test/**/*.test.ts'],
     globalSetup: ['@carburetor/testing/global-setup'],

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { sourceResolve } from '../../vitest.shared.ts';
 
 /**
  * The browser suite: Node-side vitest tests that build a React test page with
@@ -6,6 +7,7 @@ import { defineConfig } from 'vitest/config';
  * `vitest run --config vitest.browser.config.ts`.
  */
 export default defineConfig({
+  ...sourceResolve,
   test: {
     include: ['browser-test/**/*.test.ts'],
     reporters: ['default', ['json', { outputFile: 'test-results/vitest-browser.json' }]],

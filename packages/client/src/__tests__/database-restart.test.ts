@@ -60,6 +60,7 @@ async function startChildServer(url: string): Promise<{ child: ChildProcess; url
   const started = spawn(
     process.execPath,
     [
+      '--conditions=@carburetor/source',
       '--import',
       pathToFileURL(tsx).href,
       fileURLToPath(new URL('./database-restart-server.ts', import.meta.url)),

@@ -303,6 +303,7 @@ describe('realtime: connections', () => {
     const child = spawn(
       process.execPath,
       [
+        '--conditions=@carburetor/source',
         '--import',
         pathToFileURL(tsx).href,
         fileURLToPath(new URL('./realtime-exit-child.ts', import.meta.url)),

@@ -1,5 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { exactTextParsers } from './exact-types.ts';
+import { pgModule } from './pg-module.ts';
 
 /**
  * A pg `types` config for one pool or query: the exact parsers of
@@ -15,6 +16,6 @@ export const exactPgTypes: pg.CustomTypesConfig = {
       const parser = exactTextParsers[oid];
       if (parser) return parser;
     }
-    return pg.types.getTypeParser(oid, format ?? 'text');
+    return pgModule().types.getTypeParser(oid, format ?? 'text');
   }) as pg.CustomTypesConfig['getTypeParser'],
 };

@@ -1,6 +1,6 @@
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import { type DialectAdapter, Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import {
   type ConnectionErrorHandler,
   type GuardedCheckout,
@@ -9,7 +9,8 @@ import {
 } from './connection-guard.ts';
 import { rememberDatabaseSource } from './database-source.ts';
 import { exactPgTypes } from './exact-pg-types.ts';
-import { RowStream } from './row-stream.ts';
+import { pgModule } from './pg-module.ts';
+import { rowStreamClass } from './row-stream.ts';
 
 /** What the pg driver can be built from: a URL, a pg pool config, or a pool the app owns. */
 export type PgSource = string | pg.PoolConfig | pg.Pool;
@@ -43,7 +44,7 @@ export function createPgPool(
   options: PgDriverOptions = {},
 ): pg.Pool {
   const base: pg.PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
-  const pool = new pg.Pool({
+  const pool = new (pgModule().Pool)({
     ...base,
     types: exactPgTypes,
     // Startup option, so it holds from the first statement and survives DISCARD ALL.
@@ -85,7 +86,7 @@ class SourcePostgresDialect extends PostgresDialect {
   readonly #pool: pg.Pool;
 
   constructor(pool: pg.Pool, exact: ExactPool) {
-    super({ pool: exact, cursor: RowStream });
+    super({ pool: exact, cursor: rowStreamClass() });
     this.#pool = pool;
   }
 
@@ -186,7 +187,7 @@ class ExactClient implements PostgresPoolClient {
     const checkout = this.checkout;
     const failed = (error: unknown) => checkout?.queryFailed(error);
     if (typeof sqlOrCursor !== 'string') {
-      if (!(sqlOrCursor instanceof RowStream)) {
+      if (!(sqlOrCursor instanceof rowStreamClass())) {
         throw new Error(
           'createPgDialect streams through its own cursor: another one would bypass the exact parsers.',
         );

@@ -1,6 +1,7 @@
 import type { PostgresCursor } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { exactPgTypes } from './exact-pg-types.ts';
+import { pgModule } from './pg-module.ts';
 
 /**
  * A query whose rows are handed over in chunks as PostgreSQL sends them:
@@ -18,61 +19,79 @@ import { exactPgTypes } from './exact-pg-types.ts';
  *   for (const row of chunk.rows) handle(row);
  * }
  * ```
+ *
  */
-export class RowStream<R> extends pg.Query implements PostgresCursor<R> {
-  #rows: R[] = [];
-  #ended = false;
-  #closed = false;
-  #error: Error | undefined;
-  #wanted = 0;
-  #wake: (() => void) | undefined;
-  readonly #settled: Promise<void>;
+export type RowStream<R> = pg.Query & PostgresCursor<R>;
 
-  constructor(text: string, values: unknown[]) {
-    super({ text, values, types: exactPgTypes });
-    // Listening to 'row' (from the start) is what keeps pg from collecting the rows itself.
-    this.on('row', (row: R) => {
-      if (this.#closed) return;
-      this.#rows.push(row);
-      if (this.#rows.length >= this.#wanted) this.#wake?.();
-    });
-    this.#settled = new Promise<void>((resolve) => {
-      this.on('end', () => {
-        this.#ended = true;
-        this.#wake?.();
-        resolve();
-      });
-      this.on('error', (error: Error) => {
-        this.#error = error;
-        this.#ended = true;
-        this.#wake?.();
-        resolve();
-      });
-    });
-  }
+/** The RowStream class, made on first use: it extends pg's Query, and pg loads lazily (pg-module.ts). */
+export const rowStreamClass: () => new <R>(text: string, values: unknown[]) => RowStream<R> = once(
+  () => {
+    const { Query } = pgModule();
+    return class RowStream<R> extends Query implements PostgresCursor<R> {
+      #rows: R[] = [];
+      #ended = false;
+      #closed = false;
+      #error: Error | undefined;
+      #wanted = 0;
+      #wake: (() => void) | undefined;
+      readonly #settled: Promise<void>;
 
-  /** The next rows, at most `count`, once that many arrived or the result ended; none at the end. */
-  async read(count: number): Promise<R[]> {
-    while (this.#rows.length < count && !this.#ended) {
-      this.#wanted = count;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-      this.#wake = undefined;
-    }
-    if (this.#error) throw this.#error;
-    if (this.#rows.length <= count) {
-      const rows = this.#rows;
-      this.#rows = [];
-      return rows;
-    }
-    return this.#rows.splice(0, count);
-  }
+      constructor(text: string, values: unknown[]) {
+        super({ text, values, types: exactPgTypes });
+        // Listening to 'row' (from the start) is what keeps pg from collecting the rows itself.
+        this.on('row', (row: R) => {
+          if (this.#closed) return;
+          this.#rows.push(row);
+          if (this.#rows.length >= this.#wanted) this.#wake?.();
+        });
+        this.#settled = new Promise<void>((resolve) => {
+          this.on('end', () => {
+            this.#ended = true;
+            this.#wake?.();
+            resolve();
+          });
+          this.on('error', (error: Error) => {
+            this.#error = error;
+            this.#ended = true;
+            this.#wake?.();
+            resolve();
+          });
+        });
+      }
 
-  /** Drops what is left and waits for the query to end, so the connection is free again. */
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#rows = [];
-    await this.#settled;
-  }
+      /** The next rows, at most `count`, once that many arrived or the result ended; none at the end. */
+      async read(count: number): Promise<R[]> {
+        while (this.#rows.length < count && !this.#ended) {
+          this.#wanted = count;
+          await new Promise<void>((resolve) => {
+            this.#wake = resolve;
+          });
+          this.#wake = undefined;
+        }
+        if (this.#error) throw this.#error;
+        if (this.#rows.length <= count) {
+          const rows = this.#rows;
+          this.#rows = [];
+          return rows;
+        }
+        return this.#rows.splice(0, count);
+      }
+
+      /** Drops what is left and waits for the query to end, so the connection is free again. */
+      async close(): Promise<void> {
+        this.#closed = true;
+        this.#rows = [];
+        await this.#settled;
+      }
+    };
+  },
+);
+
+/** Runs `make` once, on the first call, and returns its result from then on. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: make() };
+    return made.value;
+  };
 }

@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
+import type pg from 'pg';
+import { pgModule } from '../driver/pg-module.ts';
 import { withPgliteSession } from '../driver/pglite-dialect.ts';
 import { CHANGES_CHANNEL } from '../schema/names.ts';
 
@@ -25,7 +26,7 @@ export type ListenConnector = (handlers: ListenHandlers) => Promise<ListenConnec
  */
 export function pgListenConnector(config: pg.ClientConfig): ListenConnector {
   return async (handlers) => {
-    const client = new pg.Client({
+    const client = new (pgModule().Client)({
       application_name: 'carburetor-listen',
       ...config,
       keepAlive: true,
