@@ -1,8 +1,9 @@
 // The test page: exposes the browser driver and a sync client to Playwright as `window.carburetor`.
-import { measureRawInserts, type OpfsDriver, opfsDriver } from '@carburetor/client/browser';
+import { type OpfsDriver, opfsDriver } from '@carburetor/client/browser';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { phoneBookConfig } from '../../src/__tests__/fixtures.ts';
+import { measureRawInserts } from '../../src/browser/measure-raw-inserts.ts';
 import { createSyncClient } from '../../src/client/create-sync-client.ts';
 import { createReplicaKysely } from '../../src/driver/sqlite-dialect.ts';
 import type { SqliteValue } from '../../src/driver/sqlite-driver.ts';

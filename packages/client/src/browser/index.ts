@@ -1,7 +1,2 @@
-export {
-  measureRawInserts,
-  type OpfsDriver,
-  type OpfsDriverOptions,
-  opfsDriver,
-} from './opfs-driver.ts';
+export { type OpfsDriver, type OpfsDriverOptions, opfsDriver } from './opfs-driver.ts';
 export type { OpfsStorage } from './worker-protocol.ts';

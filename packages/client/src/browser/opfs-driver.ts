@@ -1,4 +1,4 @@
-import { type SqliteDriver, SqliteDriverError, type SqliteValue } from '../driver/sqlite-driver.ts';
+import { type SqliteDriver, SqliteDriverError } from '../driver/sqlite-driver.ts';
 import type { ChangeChannel, SyncLeadership } from '../sync/shared-replica.ts';
 import { SharedDatabase } from './shared-database.ts';
 import type { OpfsStorage } from './worker-protocol.ts';
@@ -58,8 +58,13 @@ interface Registered {
 const registry = new Map<string, Registered>();
 /** Closes in flight, by name: a new driver for the name opens after it. */
 const closing = new Map<string, Promise<void>>();
-/** Each driver's shared database, for {@link measureRawInserts}. */
+/** Each driver's shared database, for the benchmark hook (measure-raw-inserts.ts). */
 const databases = new WeakMap<OpfsDriver, SharedDatabase>();
+
+/** The shared database behind a driver made by {@link opfsDriver}; not exported by the package. */
+export function sharedDatabaseOf(driver: OpfsDriver): SharedDatabase | undefined {
+  return databases.get(driver);
+}
 
 /**
  * The browser replica driver: SQLite (wa-sqlite) in a dedicated module
@@ -137,35 +142,4 @@ export function opfsDriver(options: OpfsDriverOptions): OpfsDriver {
   registry.set(name, { driver, fallback });
   databases.set(driver, database);
   return driver;
-}
-
-/**
- * Benchmark hook: inserts `rows` with `sql` (one `?` per value) through the
- * bare wa-sqlite API inside the driver's worker, one prepared statement in
- * one transaction, and resolves to the milliseconds measured there. It is the
- * floor a download into the replica is compared with. Holds the driver's
- * lock while it runs; in a tab that does not own the database, the owner's
- * worker runs it.
- *
- * @example
- * ```ts
- * await driver.execute('CREATE TABLE raw (id INTEGER PRIMARY KEY, name TEXT)');
- * const ms = await measureRawInserts(driver, 'INSERT INTO raw VALUES (?, ?)', [[1, 'a'], [2, 'b']]);
- * ```
- */
-export function measureRawInserts(
-  driver: OpfsDriver,
-  sql: string,
-  rows: readonly (readonly SqliteValue[])[],
-): Promise<number> {
-  const database = databases.get(driver);
-  if (!database) {
-    return Promise.reject(
-      new SqliteDriverError(
-        'invalid_parameter',
-        'measureRawInserts: pass a driver made by opfsDriver().',
-      ),
-    );
-  }
-  return database.run('rawInsert', { sql, rows });
 }

@@ -35,7 +35,8 @@ export interface WorkerOps {
   /**
    * Benchmark hook: runs `sql` once per row of `rows` with the bare
    * wa-sqlite API (one prepared statement, one transaction, no results) and
-   * answers the milliseconds it took inside the worker.
+   * answers the milliseconds it took inside the worker (raw-insert-op.ts).
+   * Only measure-raw-inserts.ts sends it; no driver method does.
    */
   rawInsert: {
     args: { readonly sql: string; readonly rows: readonly (readonly SqliteValue[])[] };

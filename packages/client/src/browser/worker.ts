@@ -12,6 +12,7 @@ import {
   type WaSqliteModule,
   WaSqliteRunner,
 } from '../driver/wa-sqlite-runner.ts';
+import { rawInsert } from './raw-insert-op.ts';
 import type {
   OpfsStorage,
   WireError,
@@ -124,27 +125,6 @@ async function close(): Promise<null> {
   return null;
 }
 
-async function rawInsert({ sql, rows }: WorkerOps['rawInsert']['args']): Promise<number> {
-  const { api, db } = ready();
-  const { sqlite3 } = api;
-  const start = performance.now();
-  await sqlite3.exec(db, 'BEGIN');
-  try {
-    for await (const stmt of sqlite3.statements(db, sql)) {
-      for (const row of rows) {
-        sqlite3.bind_collection(stmt, row as SQLiteCompatibleType[]);
-        await sqlite3.step(stmt);
-        await sqlite3.reset(stmt);
-      }
-    }
-    await sqlite3.exec(db, 'COMMIT');
-  } catch (error) {
-    await sqlite3.exec(db, 'ROLLBACK').catch(() => undefined);
-    throw sqliteError(error, sql, undefined);
-  }
-  return performance.now() - start;
-}
-
 async function handle(request: WorkerRequest): Promise<WorkerOps[WorkerOp]['result']> {
   switch (request.op) {
     case 'open':
@@ -161,8 +141,10 @@ async function handle(request: WorkerRequest): Promise<WorkerOps[WorkerOp]['resu
     }
     case 'close':
       return close();
-    case 'rawInsert':
-      return rawInsert(request);
+    case 'rawInsert': {
+      const { api, db } = ready();
+      return rawInsert(api, db, request);
+    }
   }
 }
 
