@@ -122,6 +122,16 @@ export type {
   ServerColumnMetadata,
 } from './rules/column-metadata.ts';
 export { decodeColumnMetadata, encodeColumnMetadata } from './rules/column-metadata.ts';
+export {
+  type AcknowledgedFlag,
+  applyTombstone,
+  deletionWinner,
+  isDeleted,
+  mayBecome,
+  mergeDeletedFlag,
+  mergedDeleted,
+  takesResolvedDeletion,
+} from './rules/deleted-flag.ts';
 export type { Acknowledgement } from './rules/dirty.ts';
 export { acknowledge, dirtyColumns, markDirty, uploadSnapshot } from './rules/dirty.ts';
 export { fingerprint } from './rules/fingerprint.ts';
@@ -134,7 +144,7 @@ export {
   scopeValueKey,
 } from './rules/scope.ts';
 export type { ColumnState, RowState } from './rules/server-merge.ts';
-export { mergeColumn, mergeDeletedFlag, mergeRow } from './rules/server-merge.ts';
+export { mergeColumn, mergeRow } from './rules/server-merge.ts';
 export type { WriteStamp } from './rules/stamp.ts';
 export {
   compareStamps,

@@ -1,4 +1,5 @@
 import {
+  applyTombstone,
   type DownloadRequest,
   type DownloadResponse,
   type DownloadTablePage,
@@ -253,12 +254,8 @@ async function applyTablePage(
       changed.add(id);
       continue;
     }
-    if (local.values[table.isDeleted]) continue;
-    const merged = mergeIncomingRow(
-      local,
-      { values: { [table.isDeleted]: true }, metadata: {} },
-      table.isDeleted,
-    );
+    const merged = applyTombstone(local, table.isDeleted);
+    if (!merged.changed) continue;
     const dirty = dirtyColumns(merged.metadata).length > 0 ? local.dirty : null;
     writes.set(id, { id, values: merged.values, metadata: merged.metadata, dirty });
     changed.add(id);

@@ -243,6 +243,11 @@ async function applyAnswer(
           local.metadata,
           sentRow.uploaded,
           resolved.metadata,
+          {
+            column: table.isDeleted,
+            local: local.values[table.isDeleted],
+            resolved: resolved.values[table.isDeleted],
+          },
         );
         const undecodable = takeResolvedValue.filter((c) => resolved.problems.has(c));
         if (undecodable.length > 0) {
@@ -269,12 +274,6 @@ async function applyAnswer(
         }
         values[table.lastSyncedAt] =
           resolved.values[table.lastSyncedAt] ?? values[table.lastSyncedAt];
-        const deletedStamp = resolved.metadata[table.isDeleted];
-        if (resolved.values[table.isDeleted] === true && !values[table.isDeleted] && deletedStamp) {
-          // The deleted flag is one-way at the server whatever the stamps say.
-          values[table.isDeleted] = true;
-          metadata[table.isDeleted] = { t: deletedStamp.t, c: deletedStamp.c };
-        }
         // The server holds the row now: what is still dirty goes up as an update.
         const dirty = dirtyColumns(metadata).length > 0 ? 'update' : null;
         statements.push(upsertStatement(table, { id: local.id, values, metadata, dirty }));

@@ -1,12 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type ColumnState,
-  mergeColumn,
-  mergeDeletedFlag,
-  mergeRow,
-  type RowState,
-} from '../rules/server-merge.ts';
+import { mergeDeletedFlag } from '../rules/deleted-flag.ts';
+import { type ColumnState, mergeColumn, mergeRow, type RowState } from '../rules/server-merge.ts';
 import { compareStamps, type WriteStamp } from '../rules/stamp.ts';
 
 const RUNS = { numRuns: 1000 };

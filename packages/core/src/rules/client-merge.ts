@@ -3,6 +3,7 @@ import type {
   ClientColumnStamp,
   ServerColumnMetadata,
 } from './column-metadata.ts';
+import { deletionWinner } from './deleted-flag.ts';
 import { compareStamps, type WriteStamp } from './stamp.ts';
 
 /** A row as the replica holds it: its values and its client column metadata. */
@@ -44,10 +45,10 @@ export function decideIncomingColumn(
 
 /**
  * Merges one downloaded row into the replica's copy, column by column with
- * {@link decideIncomingColumn}. The deleted flag is a one-way switch: the
- * result is deleted when either side is (truthy), and an incoming deletion
- * overrides a local not-deleted value even when that one is dirty (it could
- * never win at the server). Incoming columns without a stamp (bookkeeping
+ * {@link decideIncomingColumn}. The deleted flag is a one-way switch
+ * (`deleted-flag.ts`'s `deletionWinner`): the result is deleted when either
+ * side is (truthy), and an incoming deletion overrides a local not-deleted
+ * value even when that one is dirty (it could never win at the server). Incoming columns without a stamp (bookkeeping
  * such as `last_synced_at`) are taken only when the replica holds no stamp
  * for them. Columns only in the local row are kept.
  *
@@ -75,9 +76,11 @@ export function mergeIncomingRow(
     const value = incoming.values[column];
     const theirs = incoming.metadata[column];
     const ours = local.metadata[column];
+    const winner =
+      column === deletedColumn ? deletionWinner(local.values[column], value) : undefined;
     let take: boolean;
-    if (column === deletedColumn && Boolean(local.values[column]) !== Boolean(value)) {
-      take = Boolean(value);
+    if (winner !== undefined) {
+      take = winner === 'theirs';
     } else if (theirs === undefined) {
       take = ours === undefined;
     } else {

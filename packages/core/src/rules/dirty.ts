@@ -1,4 +1,5 @@
 import type { ClientColumnMetadata, ServerColumnMetadata } from './column-metadata.ts';
+import { type AcknowledgedFlag, takesResolvedDeletion } from './deleted-flag.ts';
 import { compareStamps, type WriteStamp } from './stamp.ts';
 
 /** The result of {@link acknowledge}. */
@@ -75,11 +76,20 @@ export function uploadSnapshot(
  * from a download applied meanwhile, is ignored so it cannot undo that
  * download. Equal stamps are the same write and need no change.
  *
+ * The deleted flag, when `deleted` describes it, is one-way whatever the
+ * stamps: a deletion the server holds and the replica does not is taken
+ * with its stamp, even over a dirty mark (`deleted-flag.ts`).
+ *
  * @param uploaded What {@link uploadSnapshot} returned when the upload was sent.
  * @param resolved The server's column metadata for the row in its answer.
+ * @param deleted The deleted flag's column, local value and resolved value.
  * @example
  * ```ts
- * const { metadata, takeResolvedValue } = acknowledge(meta, uploaded, answer.metadata);
+ * const { metadata, takeResolvedValue } = acknowledge(meta, uploaded, answer.metadata, {
+ *   column: 'is_deleted',
+ *   local: row.is_deleted,
+ *   resolved: answer.values.is_deleted,
+ * });
  * for (const column of takeResolvedValue) row[column] = answer.values[column];
  * ```
  */
@@ -87,6 +97,7 @@ export function acknowledge(
   meta: ClientColumnMetadata,
   uploaded: Readonly<Record<string, number>>,
   resolved: ServerColumnMetadata,
+  deleted?: AcknowledgedFlag,
 ): Acknowledgement {
   const metadata: ClientColumnMetadata = {};
   for (const column of Object.keys(meta)) {
@@ -103,6 +114,15 @@ export function acknowledge(
     if (ours !== undefined && (ours.d === 1 || compareStamps(theirs, ours) <= 0)) continue;
     metadata[column] = { t: theirs.t, c: theirs.c };
     takeResolvedValue.push(column);
+  }
+  if (
+    deleted !== undefined &&
+    !takeResolvedValue.includes(deleted.column) &&
+    takesResolvedDeletion(deleted, resolved)
+  ) {
+    const theirs = resolved[deleted.column]!;
+    metadata[deleted.column] = { t: theirs.t, c: theirs.c };
+    takeResolvedValue.push(deleted.column);
   }
   return { metadata, takeResolvedValue };
 }

@@ -1,3 +1,4 @@
+import { mergeDeletedFlag } from './deleted-flag.ts';
 import { compareStamps, type WriteStamp } from './stamp.ts';
 
 /** One column's value and the stamp of the write that produced it. */
@@ -29,37 +30,11 @@ export function mergeColumn<V>(
 }
 
 /**
- * Merges the deleted flag, a one-way switch: once true it stays true. The
- * result is the greatest state ordered by (value, stamp) with true above
- * false, which keeps the merge commutative, associative and idempotent, so
- * the surviving stamp is the same whatever the arrival order. A value counts
- * as true when truthy (so SQLite's `1` works too). Returns one of its
- * arguments.
- *
- * @example
- * ```ts
- * mergeDeletedFlag(
- *   { value: true, stamp: { t: 1, c: 'a' } },
- *   { value: false, stamp: { t: 9, c: 'b' } },
- * ); // { value: true, stamp: { t: 1, c: 'a' } }
- * ```
- */
-export function mergeDeletedFlag<V>(
-  stored: ColumnState<V> | undefined,
-  incoming: ColumnState<V>,
-): ColumnState<V> {
-  if (stored === undefined) return incoming;
-  const storedDeleted = Boolean(stored.value);
-  if (storedDeleted !== Boolean(incoming.value)) return storedDeleted ? stored : incoming;
-  return compareStamps(incoming.stamp, stored.stamp) > 0 ? incoming : stored;
-}
-
-/**
  * Merges an incoming row into the stored one, column by column: every column
  * present in either is merged with {@link mergeColumn}, and `deletedColumn`
- * with {@link mergeDeletedFlag}. Returns `stored` itself when the incoming
- * row changes nothing (so callers can skip the write by identity), and
- * `incoming` itself when there is no stored row.
+ * with `deleted-flag.ts`'s one-way `mergeDeletedFlag`. Returns `stored`
+ * itself when the incoming row changes nothing (so callers can skip the
+ * write by identity), and `incoming` itself when there is no stored row.
  *
  * @example
  * ```ts

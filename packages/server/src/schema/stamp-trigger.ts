@@ -57,6 +57,7 @@ BEGIN
     IF NEW *= OLD THEN
       RETURN NULL;
     END IF;
+    -- The deleted flag is one-way: core's mayBecome (core/src/rules/deleted-flag.ts, sync-semantics §5).
     IF OLD.${q(table.isDeleted)} AND NOT NEW.${q(table.isDeleted)} THEN
       RAISE EXCEPTION USING
         ERRCODE = 'check_violation',

@@ -10,7 +10,8 @@ import type { RawRow } from './resolved-rows.ts';
  * text depends only on the config. The merge is core's `mergeRow` in SQL:
  * per column, the incoming value wins when its (write time, client id) is
  * greater than the stored one's, client ids compared in code-unit order
- * (`COLLATE "C"`); the deleted flag is a one-way switch, true wins.
+ * (`COLLATE "C"`); the deleted flag is a one-way switch, true wins
+ * ({@link deletedFlagWins}).
  */
 
 /** One row to write: wire values and stamps of the columns it sets. */
@@ -33,7 +34,10 @@ const COLUMNS_PER_OBJECT = 40;
 const ref = (alias: string, column: string) => sql.id(alias, column);
 
 /** Compares two stamps given as jsonb `{t, c}`: whether `incoming` beats `stored` (a missing one loses). */
-function beats(incoming: RawBuilder<unknown>, stored: RawBuilder<unknown>): RawBuilder<boolean> {
+export function beats(
+  incoming: RawBuilder<unknown>,
+  stored: RawBuilder<unknown>,
+): RawBuilder<boolean> {
   return sql<boolean>`(${stored} is null or ((${incoming}->>'t')::bigint, (${incoming}->>'c') collate "C") > ((${stored}->>'t')::bigint, (${stored}->>'c') collate "C"))`;
 }
 
@@ -48,10 +52,28 @@ function incomingWins(table: ResolvedTable, side: IncomingSide, name: string): R
   const stored = sql`${ref(STORED, table.columnSyncMetadata)}->${sql.lit(name)}`;
   if (name !== table.isDeleted)
     return sql<boolean>`(${incoming} is not null and ${beats(incoming, stored)})`;
-  // The deleted flag: true beats false whatever the stamps; equal flags compare stamps.
-  const theirs = side.value(table.column[name]!);
-  const ours = ref(STORED, name);
-  return sql<boolean>`(${incoming} is not null and ((${theirs} and not ${ours}) or (${theirs} = ${ours} and ${beats(incoming, stored)})))`;
+  const flag = deletedFlagWins(
+    side.value(table.column[name]!),
+    ref(STORED, name),
+    incoming,
+    stored,
+  );
+  return sql<boolean>`(${incoming} is not null and ${flag})`;
+}
+
+/**
+ * The deleted flag's one-way rule in SQL, core's `mergeDeletedFlag`
+ * (`core/src/rules/deleted-flag.ts`, docs/sync-semantics.md §3): whether the
+ * incoming flag wins. True beats false whatever the stamps; equal flags
+ * compare stamps. `deleted-flag.property.test.ts` checks the two agree.
+ */
+export function deletedFlagWins(
+  theirs: RawBuilder<unknown>,
+  ours: RawBuilder<unknown>,
+  incomingStamp: RawBuilder<unknown>,
+  storedStamp: RawBuilder<unknown>,
+): RawBuilder<boolean> {
+  return sql<boolean>`((${theirs} and not ${ours}) or (${theirs} = ${ours} and ${beats(incomingStamp, storedStamp)}))`;
 }
 
 /**
