@@ -51,3 +51,5 @@ export const names = (name: string) => ({
   tab: (id: string) => `carburetor:${name}:tab:${id}`,
   changes: `carburetor:${name}:changes`,
 });
+
+export type TabNames = ReturnType<typeof names>;

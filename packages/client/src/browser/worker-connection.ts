@@ -1,4 +1,5 @@
 import { SqliteDriverError } from '../driver/sqlite-driver.ts';
+import { cloneError, fromWire } from './wire-error.ts';
 import type {
   OpfsStorage,
   WorkerOp,
@@ -82,15 +83,8 @@ export class WorkerConnection {
       try {
         worker.postMessage(request);
       } catch (error) {
-        // DataCloneError: a parameter the structured clone cannot copy.
         this.#pending.delete(id);
-        reject(
-          new SqliteDriverError(
-            'invalid_parameter',
-            `Could not send the SQL to the worker: ${error instanceof Error ? error.message : String(error)}. Pass null, numbers, bigints, strings or Uint8Arrays.`,
-            { cause: error },
-          ),
-        );
+        reject(cloneError(error, 'the worker'));
       }
     });
   }
@@ -105,15 +99,7 @@ export class WorkerConnection {
       if (!pending) return;
       this.#pending.delete(response.id);
       if (response.ok) pending.resolve(response.result);
-      else {
-        const { code, message, sqliteCode, statementIndex } = response.error;
-        pending.reject(
-          new SqliteDriverError(code, message, {
-            ...(sqliteCode === undefined ? {} : { sqliteCode }),
-            ...(statementIndex === undefined ? {} : { statementIndex }),
-          }),
-        );
-      }
+      else pending.reject(fromWire(response.error));
     };
     worker.onerror = (event) => {
       event.preventDefault();
