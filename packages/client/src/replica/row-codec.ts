@@ -2,6 +2,7 @@ import {
   type ClientColumnMetadata,
   decodeColumnMetadata,
   encodeColumnMetadata,
+  isDeleted,
   type ResolvedColumn,
   type ResolvedTable,
 } from '@carburetor/core';
@@ -29,7 +30,7 @@ export interface CorruptRow {
 /** An app value → what SQLite stores for the column. */
 export function toStored(column: ResolvedColumn, value: unknown): SqliteValue {
   if (value === null || value === undefined) return null;
-  if (column.role === 'isDeleted') return value ? 1 : 0;
+  if (column.role === 'isDeleted') return isDeleted(value) ? 1 : 0;
   if (column.role !== 'data') return value as SqliteValue;
   return column.type.toSqlite(value as never);
 }
@@ -273,7 +274,7 @@ export function upsertStatements(
 export function appRow(table: ResolvedTable, row: StoredRow): Record<string, unknown> {
   const out: Record<string, unknown> = { [table.id]: row.id };
   for (const column of table.dataColumns) out[column.name] = row.values[column.name] ?? null;
-  out[table.isDeleted] = Boolean(row.values[table.isDeleted]);
+  out[table.isDeleted] = isDeleted(row.values[table.isDeleted]);
   out[table.lastSyncedAt] = row.values[table.lastSyncedAt] ?? null;
   return out;
 }

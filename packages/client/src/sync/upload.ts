@@ -31,7 +31,7 @@ import { quote, REJECTED_TABLE } from '../schema/names.ts';
 import { learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import { refusesContent, type SyncTransport, serverRefusalOf } from './transport.ts';
-import { decodeWireRow, toUploadWire } from './wire.ts';
+import { toUploadWire, wireRowDecoder } from './wire.ts';
 
 /** How many times rows refused with `clock_skew` are re-stamped and sent again in one sync. */
 const MAX_SKEW_RETRIES = 3;
@@ -202,6 +202,7 @@ async function applyAnswer(
       const answer = response.tables[table.key];
       if (!answer) continue; // not answered: still dirty, sent again next sync
       const results = new Map(answer.results.map((r) => [r.id, r]));
+      const decodeWireRow = wireRowDecoder(table, answer.columns);
       const corrupt = new Map<string, CorruptRow>();
       const current = await readRows(
         ex,
@@ -237,7 +238,7 @@ async function applyAnswer(
           }
           continue;
         }
-        const resolved = decodeWireRow(table, answer.columns, result.row);
+        const resolved = decodeWireRow(result.row);
         replica.observeStamps(resolved.metadata);
         const { metadata, takeResolvedValue } = acknowledge(
           local.metadata,

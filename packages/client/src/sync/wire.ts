@@ -1,6 +1,7 @@
 import {
   DownloadRowReader,
   type DownloadTablePage,
+  isDeleted,
   type JsonValue,
   normalizeTimestamp,
   type ResolvedColumn,
@@ -12,14 +13,14 @@ import {
 /** An app value → its wire form. */
 export function toWire(column: ResolvedColumn, value: unknown): JsonValue {
   if (value === null || value === undefined) return null;
-  if (column.role === 'isDeleted') return Boolean(value);
+  if (column.role === 'isDeleted') return isDeleted(value);
   return column.type.toWire(value as never);
 }
 
 /** A wire value → the app value. */
 export function fromWire(column: ResolvedColumn, wire: JsonValue | undefined): unknown {
   if (wire === null || wire === undefined) return null;
-  if (column.role === 'isDeleted') return Boolean(wire);
+  if (column.role === 'isDeleted') return isDeleted(wire);
   return column.type.fromWire(wire);
 }
 
@@ -82,18 +83,6 @@ export function fromIncomingWire(column: ResolvedColumn, wire: JsonValue | undef
   }
 }
 
-let lastSyncedAtIn = '';
-let lastSyncedAtOut = '';
-
-/** Rows written together share their last-synced-at, so the last one is remembered. */
-function normalizeSyncedAt(text: string): string {
-  if (text !== lastSyncedAtIn) {
-    lastSyncedAtOut = normalizeTimestamp(text);
-    lastSyncedAtIn = text;
-  }
-  return lastSyncedAtOut;
-}
-
 /** A decoded incoming row: values by column (plus last-synced-at) and metadata. */
 export interface IncomingRow {
   id: string;
@@ -101,36 +90,52 @@ export interface IncomingRow {
   metadata: Record<string, WireStamp>;
 }
 
+/** A decoded wire row, and the values the replica cannot hold by column, with why. */
+export type DecodedWireRow = IncomingRow & { problems: Map<string, string> };
+
+/** Where a {@link WireRow}'s values start: after its id, last-synced-at and metadata. */
+const WIRE_ROW_VALUES = 3;
+
 /**
- * A wire row's values by column (plus last-synced-at) and its metadata.
- * Values the replica cannot hold are left out and named in `problems` by
- * column: the caller decides whether it needs them.
+ * A decoder for the wire rows of one table's upload answer, whose values
+ * come in the order of `columns`. Each row decodes to its values by column
+ * (plus last-synced-at) and its metadata. Values the replica cannot hold are
+ * left out and named in `problems` by column: the caller decides whether it
+ * needs them.
  */
-export function decodeWireRow(
+export function wireRowDecoder(
   table: ResolvedTable,
   columns: readonly string[],
-  row: WireRow,
-): IncomingRow & { problems: Map<string, string> } {
-  const [id, lastSyncedAt, metadata] = row;
-  const values: Record<string, unknown> = {};
-  const problems = new Map<string, string>();
-  for (let i = 0; i < columns.length; i++) {
-    const name = columns[i]!;
-    const column = table.column[name];
-    if (!column) continue;
-    try {
-      values[name] = fromIncomingWire(column, row[i + 3] as JsonValue);
-    } catch (error) {
-      problems.set(name, describeError(error));
+): (row: WireRow) => DecodedWireRow {
+  const known = columns.map((name) => [name, table.column[name]] as const);
+  // Rows written together share their last-synced-at: the last one is remembered.
+  let syncedAtIn = '';
+  let syncedAtOut = '';
+  return (row) => {
+    const [id, lastSyncedAt, metadata] = row;
+    const values: Record<string, unknown> = {};
+    const problems = new Map<string, string>();
+    for (let i = 0; i < known.length; i++) {
+      const [name, column] = known[i]!;
+      if (!column) continue;
+      try {
+        values[name] = fromIncomingWire(column, row[WIRE_ROW_VALUES + i] as JsonValue);
+      } catch (error) {
+        problems.set(name, describeError(error));
+      }
     }
-  }
-  try {
-    values[table.lastSyncedAt] = lastSyncedAt ? normalizeSyncedAt(lastSyncedAt) : null;
-  } catch {
-    // A display time only: a row is never refused for it.
-    values[table.lastSyncedAt] = null;
-  }
-  return { id, values, metadata: metadata ?? {}, problems };
+    try {
+      if (lastSyncedAt && lastSyncedAt !== syncedAtIn) {
+        syncedAtOut = normalizeTimestamp(lastSyncedAt);
+        syncedAtIn = lastSyncedAt;
+      }
+      values[table.lastSyncedAt] = lastSyncedAt ? syncedAtOut : null;
+    } catch {
+      // A display time only: a row is never refused for it.
+      values[table.lastSyncedAt] = null;
+    }
+    return { id, values, metadata: metadata ?? {}, problems };
+  };
 }
 
 /** An incoming row the replica cannot hold: its id and why. */
