@@ -28,7 +28,14 @@ export function packageTestConfig(
         include: ['src/**/*.test-d.ts', 'test/**/*.test-d.ts'],
         tsconfig: './tsconfig.json',
       },
-      reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+      // TEST_REPORT_SUFFIX keeps a second run's report (CI's Node 24 pass) beside the first.
+      reporters: [
+        'default',
+        [
+          'json',
+          { outputFile: `test-results/vitest${process.env['TEST_REPORT_SUFFIX'] ?? ''}.json` },
+        ],
+      ],
       testTimeout: overrides.testTimeout ?? 10_000,
       hookTimeout: 60_000,
       ...(overrides.globalSetup ? { globalSetup: overrides.globalSetup } : {}),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the core, server and client Node suites on the lowest versions our peer
-# ranges allow (the lockfile holds the newest): tRPC 11.0.0 and kysely 0.28.2.
+# ranges allow (the lockfile holds the newest): tRPC 11.0.0 and kysely 0.28.19.
 # Works in a throwaway copy of the committed tree (git worktree), so the
 # checkout and its lockfile are never touched. Prints vitest's own summaries;
 # exits non-zero when a suite fails.
@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 LOWEST_TRPC=11.0.0
-LOWEST_KYSELY=0.28.2
+LOWEST_KYSELY=0.28.19
 
 dir="$(mktemp -d)/lowest"
 git worktree add --detach --quiet "$dir" HEAD

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { E2E_DIST_DIR, webDir } from './paths.ts';
+import { E2E_DIST_DIR, repoRoot, webDir } from './paths.ts';
 
 /** Runs a command to its end; its output is kept for the error when it fails. */
 async function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
@@ -27,13 +27,17 @@ async function run(command: string, args: string[], cwd: string, env: NodeJS.Pro
  * build (iterating on the tests alone).
  */
 export default async function setup(): Promise<void> {
+  const started = Date.now();
+  await run(
+    'pnpm',
+    ['turbo', 'run', 'build', '--filter=@carburetor/web^...'],
+    repoRoot,
+    process.env,
+  );
   if (process.env['E2E_SKIP_BUILD'] === '1' && existsSync(join(webDir, E2E_DIST_DIR, 'BUILD_ID'))) {
     console.log(`e2e: reusing apps/web/${E2E_DIST_DIR} (E2E_SKIP_BUILD=1)`);
     return;
   }
-  const started = Date.now();
-  const root = join(webDir, '../..');
-  await run('pnpm', ['turbo', 'run', 'build', '--filter=@carburetor/web^...'], root, process.env);
   await run(join(webDir, 'node_modules/.bin/next'), ['build'], webDir, {
     ...process.env,
     NEXT_DIST_DIR: E2E_DIST_DIR,

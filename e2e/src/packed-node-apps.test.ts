@@ -1,0 +1,234 @@
+// The packages as a user installs them: the tarballs `pnpm publish` would
+// upload, installed into fresh Node apps outside the workspace, with only the
+// optional driver each app uses. Each app type-checks its plain JavaScript
+// against our declaration files, then runs with plain `node` (no tsx, no
+// bundler): a sync server, and two clients that sync a row through it.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, type TestDatabase } from '@carburetor/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './paths.ts';
+
+// The versions the workspace's lockfile holds, so the apps install offline
+// from the pnpm store the workspace install filled.
+const VERSIONS = {
+  '@trpc/server': '11.19.0',
+  '@trpc/client': '11.19.0',
+  kysely: '0.29.9',
+  zod: '4.6.7',
+  pg: '8.23.1',
+  '@electric-sql/pglite': '0.5.16',
+  typescript: '5.9.3',
+  '@types/node': '22.20.7',
+  '@types/pg': '8.23.1',
+};
+
+const SYNC_CONFIG = `import { defineSyncConfig, table, text } from '@carburetor/core';
+
+export const config = defineSyncConfig({
+  tables: { note: table({ plural: 'notes' }, { body: text() }) },
+  syncGroups: { notes: { note: true } },
+});
+`;
+
+const DATABASE = {
+  pg: `import { createPgKysely } from '@carburetor/server';
+
+export const db = createPgKysely(process.env['DATABASE_URL'] ?? '');
+`,
+  pglite: `import { PGlite } from '@electric-sql/pglite';
+import { createPgliteKysely } from '@carburetor/server';
+
+export const db = createPgliteKysely(new PGlite(process.env['PGLITE_DIR'] ?? './data'));
+`,
+};
+
+const SERVER = `import { createServer } from 'node:http';
+import { createSyncRouter, migrateServer } from '@carburetor/server';
+import { initTRPC } from '@trpc/server';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { config } from './sync-config.mjs';
+import { db } from './database.mjs';
+
+await migrateServer(db, config);
+const t = initTRPC.create();
+const router = t.router({ sync: createSyncRouter(config, { db, procedure: t.procedure }) });
+const server = createServer(createHTTPHandler({ router }));
+server.listen(0, '127.0.0.1', () => {
+  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
+  console.log(\`listening on \${address.port}\`);
+});
+`;
+
+const CLIENTS = `import { createSyncClient } from '@carburetor/client';
+import { memoryDriver } from '@carburetor/client/node';
+import { config } from './sync-config.mjs';
+
+const url = process.argv[2] ?? '';
+/** @param {string} name */
+const open = (name) =>
+  createSyncClient(config, { driver: memoryDriver({ name }), url, path: 'sync', groups: ['notes'] });
+const a = await open('a');
+const b = await open('b');
+await a.insertNote({ body: 'written on A' });
+await a.sync();
+await b.sync();
+const notes = await b.activeNotes().execute();
+console.log(JSON.stringify(notes.map((note) => note.body)));
+await a.close();
+await b.close();
+`;
+
+const TSCONFIG = {
+  compilerOptions: {
+    module: 'nodenext',
+    target: 'es2022',
+    strict: true,
+    noEmit: true,
+    allowJs: true,
+    checkJs: true,
+    skipLibCheck: true,
+    types: ['node'],
+  },
+  include: ['*.mjs'],
+};
+
+let packs: string;
+let database: TestDatabase;
+const servers: ChildProcess[] = [];
+
+beforeAll(async () => {
+  // The global setup built dist/; pack what `pnpm publish` would upload.
+  packs = await mkdtemp(join(tmpdir(), 'carburetor-packs-'));
+  for (const name of ['core', 'server', 'client']) {
+    execFileSync('pnpm', ['pack', '--pack-destination', packs], {
+      cwd: join(repoRoot, 'packages', name),
+      stdio: 'pipe',
+    });
+  }
+  database = await createTestDatabase('e2e_packed_node');
+});
+
+afterAll(async () => {
+  for (const server of servers) server.kill('SIGKILL');
+  await database?.drop();
+  await rm(packs, { recursive: true, force: true });
+});
+
+/** A fresh app folder with our tarballs, its driver, and nothing else of ours. */
+async function createApp(driver: 'pg' | 'pglite'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `carburetor-app-${driver}-`));
+  const tarballs = Object.fromEntries(
+    (await readdir(packs)).map((file) => [
+      `@carburetor/${file.replace(/^carburetor-(.*)-\d.*$/, '$1')}`,
+      `file:${join(packs, file)}`,
+    ]),
+  );
+  const pick = (names: string[]) =>
+    Object.fromEntries(names.map((name) => [name, VERSIONS[name as keyof typeof VERSIONS]]));
+  const packageJson = {
+    name: `carburetor-app-${driver}`,
+    private: true,
+    type: 'module',
+    dependencies: {
+      ...tarballs,
+      ...pick(['@trpc/server', '@trpc/client', 'kysely', 'zod']),
+      ...pick(driver === 'pg' ? ['pg'] : ['@electric-sql/pglite']),
+    },
+    devDependencies: pick(
+      driver === 'pg' ? ['typescript', '@types/node', '@types/pg'] : ['typescript', '@types/node'],
+    ),
+  };
+  await writeFile(join(dir, 'package.json'), `${JSON.stringify(packageJson, null, 2)}\n`);
+  // The server tarball asks for @carburetor/core ^0.1.0: point that at our tarball
+  // too, as the registry would serve it.
+  await writeFile(
+    join(dir, 'pnpm-workspace.yaml'),
+    `overrides:\n${Object.entries(tarballs)
+      .map(([name, spec]) => `  "${name}": "${spec}"`)
+      .join('\n')}\n`,
+  );
+  await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
+  await writeFile(join(dir, 'sync-config.mjs'), SYNC_CONFIG);
+  await writeFile(join(dir, 'database.mjs'), DATABASE[driver]);
+  await writeFile(join(dir, 'server.mjs'), SERVER);
+  await writeFile(join(dir, 'clients.mjs'), CLIENTS);
+  await mkdir(join(dir, 'data'));
+  execFileSync('pnpm', ['install', '--offline', '--reporter=silent'], { cwd: dir, stdio: 'pipe' });
+  return dir;
+}
+
+/** Whether a package resolves from the app's folder. */
+function installed(dir: string, name: string): boolean {
+  try {
+    execFileSync(process.execPath, ['-e', `import(${JSON.stringify(name)})`], {
+      cwd: dir,
+      stdio: 'pipe',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts `node server.mjs` and resolves with its URL once it listens. */
+function startServer(dir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const child = spawn(process.execPath, ['server.mjs'], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  servers.push(child);
+  const output: string[] = [];
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output.push(chunk.toString());
+      const port = /listening on (\d+)/.exec(output.join(''))?.[1];
+      if (port) resolve(`http://127.0.0.1:${port}`);
+    });
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.on('exit', (code) =>
+      reject(new Error(`server.mjs exited (${code}):\n${output.join('')}`)),
+    );
+  });
+}
+
+describe.each([
+  ['pg', 'a pg-only app: no PGlite installed'],
+  ['pglite', 'a PGlite-only app: no pg installed'],
+] as const)('the packed packages in %s', (driver, title) => {
+  it(`${title}; it type-checks, serves the sync router with plain node, and two clients sync through it`, async () => {
+    const dir = await createApp(driver);
+    try {
+      const other = driver === 'pg' ? '@electric-sql/pglite' : 'pg';
+      expect(installed(dir, driver === 'pg' ? 'pg' : '@electric-sql/pglite')).toBe(true);
+      expect(installed(dir, other)).toBe(false);
+
+      const tsc = join(dir, 'node_modules/.bin/tsc');
+      const typeErrors = (() => {
+        try {
+          execFileSync(tsc, ['-p', 'tsconfig.json'], { cwd: dir, stdio: 'pipe', encoding: 'utf8' });
+          return '';
+        } catch (error) {
+          return String((error as { stdout?: string }).stdout ?? error);
+        }
+      })();
+      expect(typeErrors).toBe('');
+
+      const url = await startServer(
+        dir,
+        driver === 'pg' ? { DATABASE_URL: database.url } : { PGLITE_DIR: join(dir, 'data') },
+      );
+      const printed = execFileSync(process.execPath, ['clients.mjs', url], {
+        cwd: dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      expect(JSON.parse(printed.trim().split('\n').at(-1) ?? '')).toEqual(['written on A']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+});
