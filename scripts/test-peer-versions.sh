@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Runs the core, server and client Node suites on the lowest versions our peer
-# ranges allow (the lockfile holds the newest): tRPC 11.0.0 and kysely 0.28.19.
+# Runs the core, server and client Node suites on the edges of our peer ranges:
+#   lowest: tRPC 11.0.0 and kysely 0.28.19 (the oldest that ranges allow);
+#   newest: the newest tRPC 11 and kysely the ranges allow, as the registry
+#           serves them today (the lockfile may lag behind).
 # Works in a throwaway copy of the committed tree (git worktree), so the
 # checkout and its lockfile are never touched. Prints vitest's own summaries;
 # exits non-zero when a suite fails.
+# Use: bash scripts/test-peer-versions.sh lowest|newest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-LOWEST_TRPC=11.0.0
-LOWEST_KYSELY=0.28.19
+case "${1:-}" in
+  lowest) TRPC=11.0.0 KYSELY=0.28.19 ;;
+  newest) TRPC='^11.0.0' KYSELY='^0.29.8' ;;
+  *) echo "usage: test-peer-versions.sh lowest|newest" >&2; exit 2 ;;
+esac
 
-dir="$(mktemp -d)/lowest"
+dir="$(mktemp -d)/peers-$1"
 git worktree add --detach --quiet "$dir" HEAD
 cleanup() { git worktree remove --force "$dir" >/dev/null 2>&1 || rm -rf "$dir"; }
 trap cleanup EXIT
@@ -19,13 +25,13 @@ cd "$dir"
 cat >>pnpm-workspace.yaml <<YAML
 
 overrides:
-  "@trpc/server": "$LOWEST_TRPC"
-  "@trpc/client": "$LOWEST_TRPC"
-  "@trpc/react-query": "$LOWEST_TRPC"
-  kysely: "$LOWEST_KYSELY"
+  "@trpc/server": "$TRPC"
+  "@trpc/client": "$TRPC"
+  kysely: "$KYSELY"
 YAML
 pnpm install --no-frozen-lockfile --prefer-offline --reporter=silent
-echo "lowest versions: @trpc/server $(node -p "require('./packages/server/node_modules/@trpc/server/package.json').version"), kysely $(node -p "require('./packages/server/node_modules/kysely/package.json').version")"
+version() { node -p "require('./packages/server/node_modules/$1/package.json').version"; }
+echo "$1 peer versions: @trpc/server $(version @trpc/server), kysely $(version kysely)"
 
 status=0
 for package in core server client; do
