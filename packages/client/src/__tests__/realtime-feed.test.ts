@@ -1,6 +1,6 @@
 import { afterEach, expect, test, vi } from 'vitest';
-import { RealtimeFeed } from './realtime-feed.ts';
-import type { ChangesObserver, SyncTransport } from './transport.ts';
+import { RealtimeFeed } from '../sync/realtime-feed.ts';
+import type { ChangesObserver, SyncTransport } from '../sync/transport.ts';
 
 afterEach(() => {
   vi.useRealTimers();
