@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the core, server and client Node suites on the edges of our peer ranges:
-#   lowest: tRPC 11.0.0 and kysely 0.28.19 (the oldest that ranges allow);
+#   lowest: tRPC 11.2.0 and kysely 0.28.19 (the oldest the ranges allow);
 #   newest: the newest tRPC 11 and kysely the ranges allow, as the registry
 #           serves them today (the lockfile may lag behind).
 # Works in a throwaway copy of the committed tree (git worktree), so the
@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-}" in
-  lowest) TRPC=11.0.0 KYSELY=0.28.19 ;;
-  newest) TRPC='^11.0.0' KYSELY='^0.29.8' ;;
+  lowest) TRPC=11.2.0 KYSELY=0.28.19 ;;
+  newest) TRPC='^11.2.0' KYSELY='^0.29.8' ;;
   *) echo "usage: test-peer-versions.sh lowest|newest" >&2; exit 2 ;;
 esac
 

@@ -85,7 +85,10 @@ const TSCONFIG = {
   compilerOptions: {
     module: 'nodenext',
     target: 'es2022',
+    // A demanding app's settings: the declaration files must hold under them.
     strict: true,
+    exactOptionalPropertyTypes: true,
+    noUncheckedIndexedAccess: true,
     noEmit: true,
     allowJs: true,
     checkJs: true,
