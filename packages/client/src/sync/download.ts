@@ -36,7 +36,7 @@ import {
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
-import { decodeDownloadRows } from './wire.ts';
+import { decodeDownloadRows } from './wire-rows.ts';
 
 async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
   const result = await replica.driver.execute(

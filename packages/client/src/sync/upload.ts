@@ -31,7 +31,7 @@ import { quote, REJECTED_TABLE } from '../schema/names.ts';
 import { learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import { refusesContent, type SyncTransport, serverRefusalOf } from './transport.ts';
-import { toUploadWire, wireRowDecoder } from './wire.ts';
+import { toUploadWireValue, wireRowDecoder } from './wire-rows.ts';
 
 /** How many times rows refused with `clock_skew` are re-stamped and sent again in one sync. */
 const MAX_SKEW_RETRIES = 3;
@@ -96,7 +96,7 @@ function encodeRow(table: ResolvedTable, row: StoredRow): EncodedRow | undefined
   try {
     for (const name of columns) {
       upload.columns[name] = {
-        value: toUploadWire(table.column[name]!, row.values[name]),
+        value: toUploadWireValue(table.column[name]!, row.values[name]),
         t: row.metadata[name]!.t,
       };
     }

@@ -1,6 +1,13 @@
 import type { JsonValue } from '../config/column-types.ts';
 import { timestampFromMicros } from '../config/timestamp.ts';
-import type { DownloadRow, DownloadTablePage, WireMetadata, WireRow } from './messages.ts';
+import {
+  DOWNLOAD_ROW,
+  type DownloadRow,
+  type DownloadTablePage,
+  downloadRowStampAt,
+  type WireMetadata,
+  type WireRow,
+} from './messages.ts';
 
 /** What a download row says once its differences are resolved. */
 export interface ReadDownloadRow {
@@ -43,9 +50,9 @@ export class DownloadRowReader {
     // still moves the reader on, so the rows after it read right.
     const metadata = this.#metadata(row, count);
     return {
-      id: row[0],
-      lastSyncedAt: this.#lastSyncedAt(row[1]),
-      values: row.slice(2, 2 + count) as JsonValue[],
+      id: row[DOWNLOAD_ROW.id],
+      lastSyncedAt: this.#lastSyncedAt(row[DOWNLOAD_ROW.syncedAt]),
+      values: row.slice(DOWNLOAD_ROW.values, DOWNLOAD_ROW.values + count) as JsonValue[],
       metadata,
     };
   }
@@ -65,7 +72,7 @@ export class DownloadRowReader {
 
   #metadata(row: DownloadRow, count: number): WireMetadata {
     const metadata: WireMetadata = {};
-    for (let i = 0, at = 2 + count; i < count; i++, at += 2) {
+    for (let i = 0, at = downloadRowStampAt(count, 0); i < count; i++, at += 2) {
       const sent = row[at];
       const c = row[at + 1];
       if (typeof sent !== 'number' || typeof c !== 'number') continue;

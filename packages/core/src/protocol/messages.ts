@@ -3,6 +3,12 @@ import type { ResolvedGroupTable } from '../config/resolved.ts';
 import type { PROTOCOL_VERSION } from './limits.ts';
 import { checkWireValue, describeValue } from './values.ts';
 
+// "Wire" means the protocol, never a database: a *wire value* is one column
+// value in its JSON form (a column type's `toWire`), a *wire row* the tuple
+// an upload answer carries ({@link WireRow}; a download page carries the
+// flatter {@link DownloadRow}). What a database holds is a *stored value*:
+// SQLite's (a column type's `toSqlite`), or PostgreSQL's (read by `fromPg`).
+
 /** Per-column write stamp on the wire: HLC write time and writer's client id. */
 export interface WireStamp {
   t: number;
@@ -23,6 +29,17 @@ export type WireRow = [
   metadata: WireMetadata,
   ...values: JsonValue[],
 ];
+
+/**
+ * Where a {@link WireRow}'s items are: its values start at `values`, the
+ * first synced column's value there.
+ *
+ * @example
+ * ```ts
+ * const name = row[WIRE_ROW.values + columns.indexOf('name')];
+ * ```
+ */
+export const WIRE_ROW = Object.freeze({ id: 0, lastSyncedAt: 1, metadata: 2, values: 3 } as const);
 
 /**
  * One row of a download page, as a flat array to keep pages small and fast
@@ -48,6 +65,26 @@ export type WireRow = [
  * ```
  */
 export type DownloadRow = [id: string, syncedAt: number | null, ...rest: JsonValue[]];
+
+/**
+ * Where a {@link DownloadRow}'s items are: the value of column `n` of
+ * `count` at `values + n`, its stamp at {@link downloadRowStampAt}.
+ */
+export const DOWNLOAD_ROW = Object.freeze({ id: 0, syncedAt: 1, values: 2 } as const);
+
+/**
+ * Where the stamp of column `n` (of `count` columns) starts in a
+ * {@link DownloadRow}: its write time there, its writer's index next.
+ *
+ * @example
+ * ```ts
+ * const at = downloadRowStampAt(page.columns.length, 0);
+ * const [time, writer] = [row[at], row[at + 1]];
+ * ```
+ */
+export function downloadRowStampAt(count: number, n: number): number {
+  return DOWNLOAD_ROW.values + count + 2 * n;
+}
 
 /** Per-row error codes of an upload. */
 export type RowErrorCode =

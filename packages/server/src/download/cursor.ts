@@ -38,10 +38,11 @@ export interface PassPosition {
 }
 
 /**
- * The wire form, compact: `{ v, f: fingerprint, l: floor, p: pass floor,
- * x: last xid, i: last id, h: started with rows }`, base64url of its JSON.
+ * A cursor's JSON before base64url (not a protocol row or value), compact:
+ * `{ v, f: fingerprint, l: floor, p: pass floor, x: last xid, i: last id,
+ * h: started with rows }`.
  */
-interface CursorWire {
+interface CursorJson {
   v: number;
   f: string;
   l: string | null;
@@ -74,15 +75,15 @@ const isRowId = (value: unknown): value is string =>
 
 /** The opaque form of a cursor: base64url of its JSON. */
 export function encodeCursor(state: CursorState): string {
-  const wire: CursorWire = { v: VERSION, f: state.fingerprint, l: state.floor };
+  const json: CursorJson = { v: VERSION, f: state.fingerprint, l: state.floor };
   const { pass } = state;
   if (pass) {
-    wire.p = pass.floor;
-    wire.x = pass.lastXid;
-    wire.i = pass.lastId;
-    if (pass.startedWithRows !== undefined) wire.h = pass.startedWithRows;
+    json.p = pass.floor;
+    json.x = pass.lastXid;
+    json.i = pass.lastId;
+    if (pass.startedWithRows !== undefined) json.h = pass.startedWithRows;
   }
-  return Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url');
+  return Buffer.from(JSON.stringify(json), 'utf8').toString('base64url');
 }
 
 /**

@@ -18,8 +18,8 @@ import { groupOf, groupTableOf } from '../group.ts';
 import { EXITS_COLUMN, XID_COLUMN } from '../schema/names.ts';
 import { filterKey } from '../schema/scope-exits.ts';
 import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
-import { type PageRow, pageRowsSql, RowCompactor } from './page-row.ts';
-import { filterSql } from './wire-sql.ts';
+import { filterSql } from './filter-sql.ts';
+import { PAGE_ROW, PAGE_ROW_KIND, type PageRow, pageRowsSql, RowCompactor } from './page-row.ts';
 
 /** The caller's context values, e.g. `{ userId: 'u1' }`. */
 export type ContextValues = Readonly<Record<string, string | number>>;
@@ -35,10 +35,8 @@ interface TablePlan {
   readonly hasRows: boolean;
 }
 
-/** kind of a row in a page: a row with values, a tombstone, out of the filter. */
-const ROW = 0;
-const TOMBSTONE = 1;
-const OUT_OF_SCOPE = 2;
+// What a page row is, as the query's `kind` expression says it.
+const { row: ROW, tombstone: TOMBSTONE, outOfScope: OUT_OF_SCOPE } = PAGE_ROW_KIND;
 
 /**
  * Rows compacted at a time while a page streams in: each chunk's driver rows
@@ -204,9 +202,10 @@ async function readTable(
       }
       taken++;
       last = row;
-      if (row.k === ROW) rows.push(compact.row(row));
-      else if (row.k === TOMBSTONE) tombstones.push(row.i);
-      else outOfScope.push(row.i);
+      const kind = row[PAGE_ROW.kind];
+      if (kind === ROW) rows.push(compact.row(row));
+      else if (kind === TOMBSTONE) tombstones.push(row[PAGE_ROW.id]);
+      else outOfScope.push(row[PAGE_ROW.id]);
     }
   }
   // Inside a pass the floor is the one its first page took; a new pass takes this snapshot's.
@@ -218,8 +217,8 @@ async function readTable(
           floor,
           pass: {
             floor: passFloor,
-            lastXid: await xidOf(trx, table, last.i),
-            lastId: last.i,
+            lastXid: await xidOf(trx, table, last[PAGE_ROW.id]),
+            lastId: last[PAGE_ROW.id],
             ...(firstPass ? { startedWithRows } : {}),
           },
         }

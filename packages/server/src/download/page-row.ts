@@ -1,18 +1,39 @@
-import type { DownloadRow, JsonValue, ResolvedGroupTable } from '@carburetor/core';
+import {
+  DOWNLOAD_ROW,
+  type DownloadRow,
+  downloadRowStampAt,
+  type JsonValue,
+  type ResolvedGroupTable,
+} from '@carburetor/core';
 import { type RawBuilder, sql } from 'kysely';
 import { XID_COLUMN } from '../schema/names.ts';
-import { wireValueSql } from './wire-sql.ts';
+import { wireValueSql } from './wire-value-sql.ts';
 
 /**
- * A row of a download query: id, kind, and for a row with values its
- * last-synced-at in microseconds (`l`), each synced column's wire value
- * (`v0`, `v1`, …) and stamp (`t0`/`c0`, …: write time and writer, see
- * `pageRowsSql`).
+ * The names of a page row's fixed columns: short aliases, since the driver
+ * reads every row's names, but named here, so no code spells `i`, `k`, `l`.
+ */
+export const PAGE_ROW = Object.freeze({
+  /** The row's id. */
+  id: 'i',
+  /** What the row is: one of {@link PAGE_ROW_KIND}. */
+  kind: 'k',
+  /** Last-synced-at in microseconds since the epoch, as text; null for a row without values. */
+  syncedAtMicros: 'l',
+} as const);
+
+/** What a page row is: a row with values, a tombstone (id only), out of the filter (id only). */
+export const PAGE_ROW_KIND = Object.freeze({ row: 0, tombstone: 1, outOfScope: 2 } as const);
+
+/**
+ * A row of a download query: its fixed columns ({@link PAGE_ROW}), then each
+ * synced column's wire value (`v0`, `v1`, …) and stamp (`t0`/`c0`, …: write
+ * time and writer, see `pageRowsSql`).
  */
 export interface PageRow {
-  i: string;
-  k: number;
-  l: string | null;
+  [PAGE_ROW.id]: string;
+  [PAGE_ROW.kind]: number;
+  [PAGE_ROW.syncedAtMicros]: string | null;
   [column: string]: unknown;
 }
 
@@ -59,9 +80,9 @@ export function pageRowsSql(query: PageQuery): RawBuilder<PageRow> {
     (name, n) => sql`${metadata} -> ${sql.lit(name)} as ${sql.ref(stampKey(n))}`,
   );
   const items: RawBuilder<unknown>[] = [
-    sql`${sql.ref(`page.${table.id}`)} as i`,
-    sql`_carburetor_kind as k`,
-    sql`${microsSql(table.lastSyncedAt)} as l`,
+    sql`${sql.ref(`page.${table.id}`)} as ${sql.ref(PAGE_ROW.id)}`,
+    sql`_carburetor_kind as ${sql.ref(PAGE_ROW.kind)}`,
+    sql`${microsSql(table.lastSyncedAt)} as ${sql.ref(PAGE_ROW.syncedAtMicros)}`,
   ];
   columns.forEach((name, n) => {
     const stamp = sql.ref(stampKey(n));
@@ -127,10 +148,11 @@ export class RowCompactor {
 
   row(row: PageRow): DownloadRow {
     const count = this.#values.length;
-    const out = new Array<JsonValue>(2 + 3 * count);
-    out[0] = row.i;
-    const syncedAt = row.l === null ? null : Number(row.l);
-    out[1] =
+    const out = new Array<JsonValue>(DOWNLOAD_ROW.values + 3 * count);
+    out[DOWNLOAD_ROW.id] = row[PAGE_ROW.id];
+    const micros = row[PAGE_ROW.syncedAtMicros];
+    const syncedAt = micros === null ? null : Number(micros);
+    out[DOWNLOAD_ROW.syncedAt] =
       syncedAt === null || this.#syncedAt === undefined ? syncedAt : syncedAt - this.#syncedAt;
     if (syncedAt !== null) this.#syncedAt = syncedAt;
     // This column's write time and writer, carried from the previous column
@@ -140,8 +162,8 @@ export class RowCompactor {
     let indexed: unknown; // the writer whose index is `index`
     let index = 0;
     for (let n = 0; n < count; n++) {
-      out[2 + n] = row[this.#values[n]!] as JsonValue;
-      const at = 2 + count + 2 * n;
+      out[DOWNLOAD_ROW.values + n] = row[this.#values[n]!] as JsonValue;
+      const at = downloadRowStampAt(count, n);
       const sentTime = row[this.#times[n]!];
       const sentWriter = row[this.#writers[n]!];
       if (n === 0 || sentTime !== null || sentWriter !== null) {
@@ -163,10 +185,12 @@ export class RowCompactor {
       }
     }
     for (const n of this.#doubles) {
-      const value = out[2 + n];
+      const value = out[DOWNLOAD_ROW.values + n];
       // An outside write's NaN or infinity would become null in JSON: send it
       // as text, which the replica's value check refuses (quarantine).
-      if (typeof value === 'number' && !Number.isFinite(value)) out[2 + n] = String(value);
+      if (typeof value === 'number' && !Number.isFinite(value)) {
+        out[DOWNLOAD_ROW.values + n] = String(value);
+      }
     }
     return out as DownloadRow;
   }

@@ -107,8 +107,8 @@ function mergeAssignments(
   return sql.join(assignments);
 }
 
-/** A wire value as a typed SQL expression (a parameter; bytes decoded from base64). */
-function valueSql(column: ResolvedColumn, wire: JsonValue): RawBuilder<unknown> {
+/** A wire value as a typed PostgreSQL expression (a parameter; bytes decoded from base64): download's `wireValueSql` the other way. */
+function pgValueSql(column: ResolvedColumn, wire: JsonValue): RawBuilder<unknown> {
   if (wire === null) return sql`null`;
   if (column.kind === 'bytea') return sql`decode(${wire}, 'base64')`;
   if (column.kind === 'jsonb') return sql`cast(${JSON.stringify(wire)} as jsonb)`;
@@ -187,7 +187,7 @@ export async function mergeIntoStored(
   const side: IncomingSide = { value: recordValue, stamps: ref(INCOMING, STAMPS) };
   // The rows are locked and were authorized; the restriction is checked again as a safety net.
   const guard = restriction
-    ? sql` and ${ref(STORED, restriction.column.name)} = ${valueSql(restriction.column, restriction.wire)}`
+    ? sql` and ${ref(STORED, restriction.column.name)} = ${pgValueSql(restriction.column, restriction.wire)}`
     : sql``;
   const { rows } =
     await sql<RawRow>`update ${sql.id(table.sqlName)} as ${sql.id(STORED)} set ${mergeAssignments(table, side, carriedColumns(table, records))} from ${incomingRelation(table, records)} where ${ref(STORED, table.id)} = ${ref(INCOMING, table.id)}${guard} returning ${returned(table)}`.execute(
@@ -226,7 +226,7 @@ export async function insertNew(
     }
   }
   for (const { column, wire } of filter) {
-    const expected = valueSql(column, wire);
+    const expected = pgValueSql(column, wire);
     const merged = sql`case when ${incomingWins(table, side, column.name)} then ${excluded(column.name)} else ${ref(STORED, column.name)} end`;
     guard.push(sql`${ref(STORED, column.name)} is not distinct from ${expected}`);
     guard.push(sql`${merged} is not distinct from ${expected}`);

@@ -26,7 +26,7 @@ const UNSTAMPED: WriteStamp = Object.freeze({ t: -1, c: '' });
  * BC date, `infinity`, NaN) goes as PostgreSQL's own text: the replica's
  * value check refuses it and quarantines the row, and nothing here throws.
  */
-export function storedWire(column: ResolvedColumn, raw: unknown): JsonValue {
+export function wireValueOfPg(column: ResolvedColumn, raw: unknown): JsonValue {
   if (raw === null || raw === undefined) return null;
   let wire: JsonValue;
   try {
@@ -57,7 +57,7 @@ export function storedRowState(table: ResolvedTable, raw: RawRow): RowState {
   const state: RowState = {};
   for (const name of table.syncedColumns) {
     const column = table.column[name]!;
-    state[name] = { value: storedWire(column, raw[name]), stamp: metadata[name] ?? UNSTAMPED };
+    state[name] = { value: wireValueOfPg(column, raw[name]), stamp: metadata[name] ?? UNSTAMPED };
   }
   return state;
 }
@@ -80,6 +80,6 @@ export function wireRowOf(
     timestamps.set(lastSyncedAt, synced);
   }
   const row: WireRow = [String(raw[table.id]), synced, storedMetadata(table, raw)];
-  for (const name of table.syncedColumns) row.push(storedWire(table.column[name]!, raw[name]));
+  for (const name of table.syncedColumns) row.push(wireValueOfPg(table.column[name]!, raw[name]));
   return row;
 }

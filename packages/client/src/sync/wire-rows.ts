@@ -1,4 +1,7 @@
+// The client's side of the protocol's values and rows (wire values, wire
+// rows, download rows): app values to send, and the server's rows to take.
 import {
+  DOWNLOAD_ROW,
   DownloadRowReader,
   type DownloadTablePage,
   isDeleted,
@@ -6,19 +9,20 @@ import {
   normalizeTimestamp,
   type ResolvedColumn,
   type ResolvedTable,
+  WIRE_ROW,
   type WireRow,
   type WireStamp,
 } from '@carburetor/core';
 
 /** An app value → its wire form. */
-export function toWire(column: ResolvedColumn, value: unknown): JsonValue {
+export function toWireValue(column: ResolvedColumn, value: unknown): JsonValue {
   if (value === null || value === undefined) return null;
   if (column.role === 'isDeleted') return isDeleted(value);
   return column.type.toWire(value as never);
 }
 
 /** A wire value → the app value. */
-export function fromWire(column: ResolvedColumn, wire: JsonValue | undefined): unknown {
+export function fromWireValue(column: ResolvedColumn, wire: JsonValue | undefined): unknown {
   if (wire === null || wire === undefined) return null;
   if (column.role === 'isDeleted') return isDeleted(wire);
   return column.type.fromWire(wire);
@@ -30,7 +34,7 @@ export function fromWire(column: ResolvedColumn, wire: JsonValue | undefined): u
  * (core's `checkWire`). Validators and size limits are the server's to
  * enforce: a value the server holds is the truth, whatever a validator says.
  */
-export function wireProblem(column: ResolvedColumn, wire: unknown): string | undefined {
+export function wireValueProblem(column: ResolvedColumn, wire: unknown): string | undefined {
   if (wire === null || wire === undefined) {
     return column.role === 'data' && !column.nullable ? `${column.name} is null` : undefined;
   }
@@ -56,14 +60,14 @@ function describeError(error: unknown): string {
  *
  * @throws {UnusableValueError} when it has no wire form the server would take.
  */
-export function toUploadWire(column: ResolvedColumn, value: unknown): JsonValue {
+export function toUploadWireValue(column: ResolvedColumn, value: unknown): JsonValue {
   let wire: JsonValue;
   try {
-    wire = toWire(column, value);
+    wire = toWireValue(column, value);
   } catch (cause) {
     throw new UnusableValueError(`${column.name}: ${describeError(cause)}`, { cause });
   }
-  const problem = wireProblem(column, wire);
+  const problem = wireValueProblem(column, wire);
   if (problem !== undefined) throw new UnusableValueError(problem);
   return wire;
 }
@@ -73,11 +77,14 @@ export function toUploadWire(column: ResolvedColumn, value: unknown): JsonValue 
  *
  * @throws {UnusableValueError} when the replica cannot hold it as the server does.
  */
-export function fromIncomingWire(column: ResolvedColumn, wire: JsonValue | undefined): unknown {
-  const problem = wireProblem(column, wire);
+export function fromIncomingWireValue(
+  column: ResolvedColumn,
+  wire: JsonValue | undefined,
+): unknown {
+  const problem = wireValueProblem(column, wire);
   if (problem !== undefined) throw new UnusableValueError(problem);
   try {
-    return fromWire(column, wire);
+    return fromWireValue(column, wire);
   } catch (cause) {
     throw new UnusableValueError(`${column.name}: ${describeError(cause)}`, { cause });
   }
@@ -92,9 +99,6 @@ export interface IncomingRow {
 
 /** A decoded wire row, and the values the replica cannot hold by column, with why. */
 export type DecodedWireRow = IncomingRow & { problems: Map<string, string> };
-
-/** Where a {@link WireRow}'s values start: after its id, last-synced-at and metadata. */
-const WIRE_ROW_VALUES = 3;
 
 /**
  * A decoder for the wire rows of one table's upload answer, whose values
@@ -119,7 +123,7 @@ export function wireRowDecoder(
       const [name, column] = known[i]!;
       if (!column) continue;
       try {
-        values[name] = fromIncomingWire(column, row[WIRE_ROW_VALUES + i] as JsonValue);
+        values[name] = fromIncomingWireValue(column, row[WIRE_ROW.values + i] as JsonValue);
       } catch (error) {
         problems.set(name, describeError(error));
       }
@@ -158,13 +162,13 @@ export function decodeDownloadRows(
   const columns = page.columns.map((name) => [name, table.column[name]] as const);
   return page.rows.map((row) => {
     // Every row is read, in order, whatever becomes of it: times are differences.
-    const id = String(row[0]);
+    const id = String(row[DOWNLOAD_ROW.id]);
     try {
       const read = reader.read(row);
       const values: Record<string, unknown> = {};
       for (let i = 0; i < columns.length; i++) {
         const [name, column] = columns[i]!;
-        if (column) values[name] = fromIncomingWire(column, read.values[i]);
+        if (column) values[name] = fromIncomingWireValue(column, read.values[i]);
       }
       values[table.lastSyncedAt] = read.lastSyncedAt;
       return { id: read.id, values, metadata: read.metadata };

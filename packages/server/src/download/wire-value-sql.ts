@@ -1,4 +1,4 @@
-import type { ResolvedColumn, ResolvedGroupTable } from '@carburetor/core';
+import type { ResolvedColumn } from '@carburetor/core';
 import { type RawBuilder, sql } from 'kysely';
 
 /**
@@ -38,19 +38,6 @@ const FIRST_TIME = '0001-01-01 00:00:00+00';
 const PAST_LAST_TIME = '10000-01-01 00:00:00+00';
 
 /** A timestamptz column as canonical text: `2026-11-25T15:41:05.123456Z`. */
-export function timestampSql(name: string): RawBuilder<string> {
+function timestampSql(name: string): RawBuilder<string> {
   return sql<string>`to_char(${sql.ref(name)} at time zone 'UTC', ${sql.raw(`'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'`)})`;
-}
-
-/** The group's filter on the current row as a boolean, or undefined when the table has none. */
-export function filterSql(entry: ResolvedGroupTable): RawBuilder<boolean> | undefined {
-  const filter = entry.filter;
-  if (!filter || Object.keys(filter).length === 0) return undefined;
-  const terms = Object.entries(filter).map(([name, value]) => {
-    const column = entry.table.column[name]!;
-    return value === null
-      ? sql`${sql.ref(name)} is null`
-      : sql`${sql.ref(name)} is not distinct from cast(${value} as ${sql.raw(column.type.pg)})`;
-  });
-  return sql<boolean>`(${sql.join(terms, sql` and `)})`;
 }
