@@ -3,17 +3,23 @@
 // - publint --strict: exports, files and fields that point at what the tarball holds;
 // - @arethetypeswrong/cli, profile esm-only: the types resolve, under Node16 and
 //   bundler resolution, to declaration files that match the JavaScript.
-// Usage: node scripts/check-packages.mjs [--keep DIR]  (DIR keeps the tarballs)
+// Usage: node scripts/check-packages.mjs [--keep DIR]  (DIR keeps the tarballs: `pnpm release:dry`)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export const PUBLIC_PACKAGES = ['core', 'server', 'client', 'react'];
 
 const root = new URL('..', import.meta.url).pathname;
 const keep = process.argv.indexOf('--keep');
-const out = keep > 0 ? process.argv[keep + 1] : mkdtempSync(join(tmpdir(), 'carburetor-packs-'));
+const kept = keep > 0 ? process.argv[keep + 1] : undefined;
+const out = kept ? resolve(kept) : mkdtempSync(join(tmpdir(), 'carburetor-packs-'));
+if (kept) {
+  // Exactly this run's tarballs: nothing left over from an earlier version.
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+}
 
 const bin = (name) => join(root, 'node_modules/.bin', name);
 const run = (command, args, cwd) => {
@@ -49,5 +55,6 @@ for (const name of PUBLIC_PACKAGES) {
     console.log(`${failure ? '✗' : '✓'} ${tarball}: ${check}${failure ? `\n${failure}` : ''}`);
   }
 }
-if (keep < 0) rmSync(out, { recursive: true, force: true });
+if (!kept) rmSync(out, { recursive: true, force: true });
+else console.log(`tarballs in ${out}`);
 process.exit(failures > 0 ? 1 : 0);
