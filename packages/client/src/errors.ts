@@ -14,6 +14,13 @@ export type ClientErrorCode =
   | 'invalid_options'
   /** A sync request failed (network, server error, or an answer not in the protocol's shape). */
   | 'sync_failed'
+  /**
+   * The server did not answer as the sync router: `url` is not a tRPC
+   * endpoint, or nothing is mounted at `path` (or the server's config lacks
+   * the group). The message says what came back and what to pass instead;
+   * a sync fails with it until the app's options or the server change.
+   */
+  | 'sync_not_found'
   /** `discard` named a row that is not rejected. */
   | 'not_rejected'
   /**

@@ -103,7 +103,8 @@ const NEVER = Number.POSITIVE_INFINITY;
  *   after it. A poke hurries a retry: the server just proved reachable.
  * - interval: a full sync `intervalMs` after the last one.
  * - online, visible, leadership gained: a full sync at once.
- * - failure: a retry after a growing, jittered backoff.
+ * - failure: a retry after a growing, jittered backoff; after a setup
+ *   mistake (`sync_not_found`: wrong `url` or `path`), after the longest.
  * - stop: no timer, nothing queued; a pass in flight finishes.
  * - the app's `sync()`: runs at once (stopped or not), joins a full sync in
  *   flight, or runs right after a download in flight.
@@ -271,7 +272,7 @@ export class SyncScheduler {
       .then(
         () => this.#settled(true, pass.kind),
         (error: unknown) => {
-          this.#settled(false, pass.kind);
+          this.#settled(false, pass.kind, error);
           throw error;
         },
       );
@@ -282,7 +283,7 @@ export class SyncScheduler {
   }
 
   /** A pass ended: schedule the next one (the app's queued sync, once more, interval, or backoff). */
-  #settled(ok: boolean, kind: SyncPass['kind']): void {
+  #settled(ok: boolean, kind: SyncPass['kind'], error?: unknown): void {
     this.#inFlight = undefined;
     this.#failures = ok ? 0 : this.#failures + 1;
     const syncAfter = this.#syncAfterPass;
@@ -293,7 +294,14 @@ export class SyncScheduler {
     if (settings) {
       const now = this.#clock.now();
       if (!ok) {
-        this.#syncAt = now + backoffDelay(this.#failures, settings.backoff, this.#host.random);
+        // A wrong `url` or `path` stays wrong until the app or server changes: no quick retries.
+        const setupMistake =
+          error instanceof CarburetorClientError && error.code === 'sync_not_found';
+        this.#syncAt =
+          now +
+          (setupMistake
+            ? settings.backoff.maxMs
+            : backoffDelay(this.#failures, settings.backoff, this.#host.random));
       } else if (kind === 'sync') {
         this.#syncAt = syncAfter ? this.#nextUploadAt(settings) : now + settings.intervalMs;
       } else if (syncAfter) {
