@@ -111,6 +111,13 @@ export {
   type WireStamp,
 } from './protocol/messages.ts';
 export {
+  decodeWireValue,
+  encodeWireValue,
+  nonFiniteAsText,
+  wireValueOfPg,
+  wireValueText,
+} from './protocol/value-codec.ts';
+export {
   checkValue,
   checkWireValue,
   describeValue,

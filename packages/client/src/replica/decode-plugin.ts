@@ -12,6 +12,7 @@ import {
   type ValueNode,
 } from 'kysely';
 import { sqlTablesOf } from '../live/query-tables.ts';
+import { fromStored } from './row-codec.ts';
 
 const bit = (value: unknown) => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
 
@@ -35,14 +36,17 @@ class BooleanParameters extends OperationNodeTransformer {
 
 type Decoder = (raw: unknown) => unknown;
 
-/** The stored form differs from the app's only for these kinds. */
+/**
+ * The replica's decoding ({@link fromStored}), for the columns whose stored
+ * form differs from the app's: the deleted flag, boolean, bigint, jsonb.
+ */
 function decoderOf(column: ResolvedColumn): Decoder | undefined {
-  if (column.role === 'isDeleted') return (raw) => (raw === null ? raw : Number(raw) !== 0);
-  if (column.role !== 'data') return undefined;
-  if (column.kind === 'boolean' || column.kind === 'bigint' || column.kind === 'jsonb') {
-    return (raw) => (raw === null || raw === undefined ? raw : column.type.fromSqlite(raw));
-  }
-  return undefined;
+  const differs =
+    column.role === 'isDeleted' ||
+    (column.role === 'data' &&
+      (column.kind === 'boolean' || column.kind === 'bigint' || column.kind === 'jsonb'));
+  if (!differs) return undefined;
+  return (raw) => (raw === null || raw === undefined ? raw : fromStored(column, raw));
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  encodeWireValue,
   type JsonValue,
   type ResolvedColumn,
   type ResolvedGroup,
@@ -9,9 +10,8 @@ import type { Replica } from '../replica/replica.ts';
 
 /** A value in a comparable wire form (timestamps normalized, uuids lowercased). */
 function comparable(column: ResolvedColumn, value: unknown): JsonValue | undefined {
-  if (value === null || value === undefined) return null;
   try {
-    return column.type.toWire(value as never);
+    return encodeWireValue(column, value);
   } catch {
     return undefined;
   }

@@ -1,10 +1,13 @@
 // The client's side of the protocol's values and rows (wire values, wire
 // rows, download rows): app values to send, and the server's rows to take.
+// The value codec itself is core's (protocol/value-codec.ts); this adds what
+// the replica refuses, and quarantine's error.
 import {
   DOWNLOAD_ROW,
   DownloadRowReader,
   type DownloadTablePage,
-  isDeleted,
+  decodeWireValue,
+  encodeWireValue,
   type JsonValue,
   normalizeTimestamp,
   type ResolvedColumn,
@@ -13,20 +16,6 @@ import {
   type WireRow,
   type WireStamp,
 } from '@carburetor/core';
-
-/** An app value → its wire form. */
-export function toWireValue(column: ResolvedColumn, value: unknown): JsonValue {
-  if (value === null || value === undefined) return null;
-  if (column.role === 'isDeleted') return isDeleted(value);
-  return column.type.toWire(value as never);
-}
-
-/** A wire value → the app value. */
-export function fromWireValue(column: ResolvedColumn, wire: JsonValue | undefined): unknown {
-  if (wire === null || wire === undefined) return null;
-  if (column.role === 'isDeleted') return isDeleted(wire);
-  return column.type.fromWire(wire);
-}
 
 /**
  * What keeps a wire value out of a column, in both directions: null where
@@ -63,7 +52,7 @@ function describeError(error: unknown): string {
 export function toUploadWireValue(column: ResolvedColumn, value: unknown): JsonValue {
   let wire: JsonValue;
   try {
-    wire = toWireValue(column, value);
+    wire = encodeWireValue(column, value);
   } catch (cause) {
     throw new UnusableValueError(`${column.name}: ${describeError(cause)}`, { cause });
   }
@@ -84,7 +73,7 @@ export function fromIncomingWireValue(
   const problem = wireValueProblem(column, wire);
   if (problem !== undefined) throw new UnusableValueError(problem);
   try {
-    return fromWireValue(column, wire);
+    return decodeWireValue(column, wire);
   } catch (cause) {
     throw new UnusableValueError(`${column.name}: ${describeError(cause)}`, { cause });
   }

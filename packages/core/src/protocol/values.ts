@@ -2,6 +2,7 @@ import { runValidator } from '../config/column.ts';
 import type { ColumnKind, JsonValue } from '../config/column-types.ts';
 import type { ResolvedColumn, ResolvedTable } from '../config/resolved.ts';
 import { MAX_VALUE_BYTES } from './limits.ts';
+import { encodeWireValue } from './value-codec.ts';
 
 /** A value check's answer: the decoded value, or what is wrong with it. */
 export type ValueCheck =
@@ -124,7 +125,7 @@ export function encodeValues(
     const column = table.column[name];
     const value = values[name];
     if (!column || value === undefined) continue;
-    out[name] = value === null ? null : column.type.toWire(value as never);
+    out[name] = encodeWireValue(column, value);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import type { JsonValue } from '../config/column-types.ts';
 import type { ResolvedColumn, ResolvedGroupTable } from '../config/resolved.ts';
+import { encodeWireValue } from '../protocol/value-codec.ts';
 
 /**
  * Scope: which rows of a table a group holds for a caller — those whose
@@ -88,7 +89,7 @@ export function scopeMiss(
   }
   for (const [name, value] of Object.entries(filter ?? {})) {
     const column = table.column[name]!;
-    const wanted = value === null ? null : column.type.toWire(value as never);
+    const wanted = encodeWireValue(column, value);
     if (scopeValueKey(column, wireOf(name)) !== scopeValueKey(column, wanted)) {
       return { reason: 'filter', column };
     }

@@ -3,6 +3,7 @@ import {
   type DownloadRow,
   downloadRowStampAt,
   type JsonValue,
+  nonFiniteAsText,
   type ResolvedGroupTable,
 } from '@carburetor/core';
 import { type RawBuilder, sql } from 'kysely';
@@ -184,13 +185,9 @@ export class RowCompactor {
         out[at + 1] = null;
       }
     }
+    // An outside write's NaN or infinity goes as text (core's rule).
     for (const n of this.#doubles) {
-      const value = out[DOWNLOAD_ROW.values + n];
-      // An outside write's NaN or infinity would become null in JSON: send it
-      // as text, which the replica's value check refuses (quarantine).
-      if (typeof value === 'number' && !Number.isFinite(value)) {
-        out[DOWNLOAD_ROW.values + n] = String(value);
-      }
+      out[DOWNLOAD_ROW.values + n] = nonFiniteAsText(out[DOWNLOAD_ROW.values + n]!);
     }
     return out as DownloadRow;
   }

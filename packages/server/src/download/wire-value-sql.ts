@@ -3,11 +3,15 @@ import { type RawBuilder, sql } from 'kysely';
 
 /**
  * A column's value in its canonical wire form, computed by PostgreSQL so the
- * driver's value needs no further work (`columnTypes[kind].fromPg` then
- * `.toWire` give the same values; a test checks every kind). int8 and
- * numeric become text to keep every digit, timestamptz the UTC ISO form with
- * six fractional digits, date ISO whatever DateStyle says, bytea base64
- * without line breaks.
+ * driver's value needs no further work: int8 and numeric become text to keep
+ * every digit, timestamptz the UTC ISO form with six fractional digits, date
+ * ISO whatever DateStyle says, bytea base64 without line breaks.
+ *
+ * It is the SQL twin of core's `wireValueOfPg` and `encodeWireValue`
+ * (core/src/protocol/value-codec.ts), which an upload answer's values go
+ * through; `__tests__/wire-value.property.test.ts` checks they agree for
+ * random values of every kind. A double's NaN or infinity is left to the
+ * page's JavaScript (core's `nonFiniteAsText`).
  *
  * A value outside what Carburetor keeps (a BC or infinite date or time that
  * an outside write stored) goes as PostgreSQL's own text, `44-03-15 BC` or

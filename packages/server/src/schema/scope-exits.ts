@@ -1,8 +1,10 @@
 import {
   type AnySyncConfig,
+  encodeWireValue,
   fingerprint,
   type ResolvedGroupTable,
   type ResolvedTable,
+  wireValueText,
 } from '@carburetor/core';
 import { EXITS_COLUMN } from './names.ts';
 import { quoteIdent, quoteLiteral } from './sql-text.ts';
@@ -43,8 +45,7 @@ export function filterText(table: ResolvedTable, filter: Filter, row: string): s
     const column = table.column[name]!;
     const ref = `${row}.${quoteIdent(name)}`;
     if (value === null) return `${ref} IS NULL`;
-    const wire = column.type.toWire(value as never);
-    const text = typeof wire === 'string' ? wire : JSON.stringify(wire);
+    const text = wireValueText(encodeWireValue(column, value));
     return `${ref} IS NOT DISTINCT FROM CAST(${quoteLiteral(text)} AS ${column.type.pg})`;
   });
   return `(${terms.join(' AND ')})`;

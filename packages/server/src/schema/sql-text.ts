@@ -1,4 +1,4 @@
-import type { ResolvedColumn } from '@carburetor/core';
+import { encodeWireValue, type ResolvedColumn, wireValueText } from '@carburetor/core';
 
 /**
  * SQL text for DDL, which takes no parameters. Identifiers come from the
@@ -29,7 +29,5 @@ export function columnDefaultSql(column: ResolvedColumn): string | undefined {
   if (def.kind === 'sql') return def.sql;
   if (def.kind === 'now') return column.kind === 'date' ? 'current_date' : 'now()';
   if (def.value === null) return 'NULL';
-  const wire = column.type.toWire(def.value as never);
-  const text = typeof wire === 'string' ? wire : JSON.stringify(wire);
-  return `${quoteLiteral(text)}::${column.type.pg}`;
+  return `${quoteLiteral(wireValueText(encodeWireValue(column, def.value)))}::${column.type.pg}`;
 }

@@ -1,6 +1,7 @@
 import {
   contextValueWire,
   describeValue,
+  encodeWireValue,
   type JsonValue,
   type ResolvedColumn,
   type ResolvedGroupTable,
@@ -50,8 +51,7 @@ export function tableScope(
   }
   const filter = Object.entries(entry.filter ?? {}).map(([name, value]) => {
     const column = table.column[name]!;
-    const wire = value === null ? null : column.type.toWire(value as never);
-    return { column, wire };
+    return { column, wire: encodeWireValue(column, value) };
   });
   return { entry, table, contextValues, restriction, filter };
 }

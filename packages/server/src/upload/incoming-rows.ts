@@ -1,6 +1,7 @@
 import {
   type CheckedUploadRow,
   CLOCK_SKEW_TOLERANCE_MS,
+  encodeWireValue,
   type JsonValue,
   msOfWriteTime,
   type ResolvedColumn,
@@ -38,8 +39,7 @@ export function clockSkew(
 // Values as the merge compares and stores them: timestamps in canonical form, uuids in lowercase.
 function canonicalWire(column: ResolvedColumn, checked: Checked): JsonValue {
   if (column.kind === 'timestamptz' || column.kind === 'uuid') {
-    const value = checked.values[column.name];
-    return value === null ? null : column.type.toWire(value as never);
+    return encodeWireValue(column, checked.values[column.name]);
   }
   return checked.wire[column.name]!;
 }
@@ -48,7 +48,7 @@ function defaultWire(table: ResolvedTable, column: ResolvedColumn, clock: Server
   if (column.name === table.isDeleted) return false;
   const def = column.default;
   if (def?.kind === 'value') {
-    return def.value === null ? null : column.type.toWire(def.value as never);
+    return encodeWireValue(column, def.value);
   }
   if (def?.kind === 'now') return column.kind === 'date' ? clock.iso.slice(0, 10) : clock.iso;
   // checkUploadRow lets an insert leave out only defaulted or nullable columns.

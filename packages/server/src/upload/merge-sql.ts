@@ -108,7 +108,7 @@ function mergeAssignments(
 }
 
 /** A wire value as a typed PostgreSQL expression (a parameter; bytes decoded from base64): download's `wireValueSql` the other way. */
-function pgValueSql(column: ResolvedColumn, wire: JsonValue): RawBuilder<unknown> {
+export function pgValueSql(column: ResolvedColumn, wire: JsonValue): RawBuilder<unknown> {
   if (wire === null) return sql`null`;
   if (column.kind === 'bytea') return sql`decode(${wire}, 'base64')`;
   if (column.kind === 'jsonb') return sql`cast(${JSON.stringify(wire)} as jsonb)`;

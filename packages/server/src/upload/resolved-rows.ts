@@ -1,12 +1,11 @@
 import {
   columnTypes,
-  type JsonValue,
-  type ResolvedColumn,
   type ResolvedTable,
   type RowState,
   type WireMetadata,
   type WireRow,
   type WriteStamp,
+  wireValueOfPg,
 } from '@carburetor/core';
 
 /** A row as PostgreSQL returns it (exact parsers): column name → raw value. */
@@ -19,23 +18,6 @@ export type RawRow = Readonly<Record<string, unknown>>;
  * entry.
  */
 const UNSTAMPED: WriteStamp = Object.freeze({ t: -1, c: '' });
-
-/**
- * A stored column's value in its wire form (what the response and the checks
- * use). A value outside Carburetor's domain that an outside write stored (a
- * BC date, `infinity`, NaN) goes as PostgreSQL's own text: the replica's
- * value check refuses it and quarantines the row, and nothing here throws.
- */
-export function wireValueOfPg(column: ResolvedColumn, raw: unknown): JsonValue {
-  if (raw === null || raw === undefined) return null;
-  let wire: JsonValue;
-  try {
-    wire = column.type.toWire(column.type.fromPg(raw) as never);
-  } catch {
-    return typeof raw === 'string' ? raw : String(raw);
-  }
-  return typeof wire === 'number' && !Number.isFinite(wire) ? String(wire) : wire;
-}
 
 function storedMetadata(table: ResolvedTable, raw: RawRow): WireMetadata {
   const stored = raw[table.columnSyncMetadata];
