@@ -1,3 +1,9 @@
+// Why our own dialect, when kysely 0.29 ships a PGliteDialect: kysely
+// 0.28.x (in our peer range) has none; kysely's passes no value parsers (we
+// need exactTextParsers, the pg driver's exact values), throws on `.stream()`
+// (the download reads pages through it) and closes PGlite on `db.destroy()`;
+// its lock covers only transactions, ours is one session lock per PGlite
+// shared with LISTEN (`withPgliteSession`).
 import type { PGlite } from '@electric-sql/pglite';
 import {
   AbortedTransactionError,
