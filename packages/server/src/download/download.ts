@@ -19,7 +19,8 @@ import { EXITS_COLUMN, XID_COLUMN } from '../schema/names.ts';
 import { filterKey } from '../schema/scope-exits.ts';
 import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
 import { filterSql } from './filter-sql.ts';
-import { PAGE_ROW, PAGE_ROW_KIND, type PageRow, pageRowsSql, RowCompactor } from './page-row.ts';
+import { PAGE_ROW, PAGE_ROW_KIND, type PageRow, pageRowsSql } from './page-row.ts';
+import { RowCompactor } from './row-compactor.ts';
 
 /** The caller's context values, e.g. `{ userId: 'u1' }`. */
 export type ContextValues = Readonly<Record<string, string | number>>;
