@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the core, server and client Node suites on the edges of our peer ranges:
 #   lowest: tRPC 11.2.0 and kysely 0.28.19 (the oldest the ranges allow);
-#   newest: the newest tRPC 11 and kysely the ranges allow, as the registry
+#   newest: the highest tRPC and kysely the ranges allow, as the registry
 #           serves them today (the lockfile may lag behind).
 # Works in a throwaway copy of the committed tree (git worktree), so the
 # checkout and its lockfile are never touched. Prints vitest's own summaries;
@@ -10,9 +10,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The highest published version in a range (the lockfile would keep an older one that fits).
+newest() {
+  npm view "$1@$2" version --json | node -e '
+    const found = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const key = (v) => v.split(".").map(Number);
+    const order = (a, b) => { for (let i = 0; i < 3; i++) if (key(a)[i] !== key(b)[i]) return key(a)[i] - key(b)[i]; return 0; };
+    console.log([found].flat().sort(order).at(-1));'
+}
+
 case "${1:-}" in
   lowest) TRPC=11.2.0 KYSELY=0.28.19 ;;
-  newest) TRPC='^11.2.0' KYSELY='^0.29.8' ;;
+  newest)
+    TRPC="$(newest @trpc/server '^11.2.0')"
+    KYSELY="$(newest kysely '^0.28.19 || ^0.29.8')"
+    ;;
   *) echo "usage: test-peer-versions.sh lowest|newest" >&2; exit 2 ;;
 esac
 
