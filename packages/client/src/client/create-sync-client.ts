@@ -52,7 +52,8 @@ export { SYNC_INTERNALS, type SyncInternals } from './sync-internals.ts';
 export async function createSyncClient<
   C extends AnySyncConfig,
   const G extends readonly GroupName<C>[],
->(config: C, options: SyncClientOptions<C, G>): Promise<SyncClient<C, G[number]>> {
+  T extends object = object,
+>(config: C, options: SyncClientOptions<C, G, T>): Promise<SyncClient<C, G[number]>> {
   const { groups, realtime, identity, identityChange } = checkOptions(config, options);
   const { driver } = options;
   const transport = createTransport({

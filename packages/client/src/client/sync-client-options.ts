@@ -1,4 +1,6 @@
 import type { AnySyncConfig, GroupName } from '@carburetor/core';
+import type { TRPCClient } from '@trpc/client';
+import type { AnyRouter } from '@trpc/server';
 import type { SqliteDriver } from '../driver/sqlite-driver.ts';
 import type { OnlineManager } from '../environment/online-manager.ts';
 import type { VisibilityManager } from '../environment/visibility-manager.ts';
@@ -9,8 +11,16 @@ import type { RealtimeOptions } from '../sync/realtime-feed.ts';
 import type { ChangeChannel, SyncLeadership } from '../sync/shared-replica.ts';
 import type { EventSourceConstructor } from '../sync/transport.ts';
 
-/** Options of {@link createSyncClient}. */
-export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupName<C>[]> = {
+/**
+ * Options of {@link createSyncClient}. `T` is the type of `trpcClient`: a
+ * typed client (`createTRPCClient<AppRouter>`) makes `path` one of the
+ * places its router mounts the sync router of these groups.
+ */
+export type SyncClientOptions<
+  C extends AnySyncConfig,
+  G extends readonly GroupName<C>[],
+  T extends object = object,
+> = {
   /** The replica's SQLite driver (`memoryDriver()` in Node, the OPFS worker driver in browsers). */
   driver: SqliteDriver;
   /** The sync groups this client syncs, in order; a table in several uploads through the first where it is writable. */
@@ -77,12 +87,59 @@ export type SyncClientOptions<C extends AnySyncConfig, G extends readonly GroupN
     }
   | {
       /** The app's own tRPC client (proxy or untyped), reused with its links and headers. */
-      trpcClient: object;
+      trpcClient: T;
       url?: undefined;
-      /** Where the sync router is mounted in the app router (`'sync'` → `sync.<group>.download`). */
-      path?: string;
+      /**
+       * Where the sync router is mounted in the app router (`'sync'` →
+       * `sync.<group>.download`). With a typed `trpcClient`, only a path
+       * where its router mounts the sync router of `groups` type-checks.
+       */
+      path?: inferSyncPath<T, G[number]>;
     }
 );
+
+/** A procedure in a router's record, as opposed to a nested record. */
+type ProcedureLike = { _def: { procedure: true } };
+
+/** Whether a router record holds `<group>.download` mutations for every group of `G`. */
+type MountsSyncGroups<Rec, G extends string> = [G] extends [keyof Rec]
+  ? Rec[G] extends { download: { _def: { type: 'mutation' } } }
+    ? true
+    : false
+  : false;
+
+type JoinPath<K extends string, P> = P extends '' ? K : P extends string ? `${K}.${P}` : never;
+
+/** Dotted paths in a router record, at most `Depth` levels down, where the sync router of `G` is mounted ('' for the record itself). */
+type SyncPathsIn<Rec, G extends string, Depth extends unknown[]> =
+  | (MountsSyncGroups<Rec, G> extends true ? '' : never)
+  | (Depth extends [unknown, ...infer Rest]
+      ? {
+          [K in keyof Rec & string]: Rec[K] extends ProcedureLike
+            ? never
+            : Rec[K] extends object
+              ? JoinPath<K, SyncPathsIn<Rec[K], G, Rest>>
+              : never;
+        }[keyof Rec & string]
+      : never);
+
+/**
+ * The `path` values that reach the sync router of groups `G` through a
+ * tRPC client of type `TClient`: with a typed client (`TRPCClient<AppRouter>`),
+ * the mounts its router has, four levels deep at most; otherwise any string.
+ *
+ * @example
+ * ```ts
+ * const appRouter = router({ sync: createSyncRouter(config, { db }) });
+ * type Path = inferSyncPath<TRPCClient<typeof appRouter>, 'directory'>; // 'sync'
+ * ```
+ */
+export type inferSyncPath<TClient, G extends string> =
+  TClient extends TRPCClient<infer R extends AnyRouter>
+    ? string extends keyof R['_def']['record']
+      ? string
+      : SyncPathsIn<R['_def']['record'], G, [1, 1, 1, 1]>
+    : string;
 
 /**
  * Realtime options that concern how the client connects.
@@ -117,7 +174,7 @@ export interface CheckedOptions {
 /** Refuses what {@link createSyncClient} cannot work with, with a message that says what to pass. */
 export function checkOptions(
   config: AnySyncConfig,
-  options: SyncClientOptions<AnySyncConfig, readonly string[]> | undefined,
+  options: SyncClientOptions<AnySyncConfig, readonly string[], object> | undefined,
 ): CheckedOptions {
   if (!options || typeof options !== 'object' || !options.driver) {
     throw new CarburetorClientError(
