@@ -1,5 +1,6 @@
 export {
   createSyncClient,
+  type inferSyncPath,
   type RealtimeTransportOptions,
   type SyncClientOptions,
 } from './client/create-sync-client.ts';

@@ -23,7 +23,11 @@ import { checkOptions, type SyncClientOptions } from './sync-client-options.ts';
 import { SYNC_INTERNALS, type SyncInternals } from './sync-internals.ts';
 import type { SyncClient, SyncClientBase } from './types.ts';
 
-export type { RealtimeTransportOptions, SyncClientOptions } from './sync-client-options.ts';
+export type {
+  inferSyncPath,
+  RealtimeTransportOptions,
+  SyncClientOptions,
+} from './sync-client-options.ts';
 export { SYNC_INTERNALS, type SyncInternals } from './sync-internals.ts';
 
 /**
