@@ -156,7 +156,7 @@ export type inferSyncPath<TClient, G extends string> =
 export interface RealtimeTransportOptions {
   /**
    * With `url`: the EventSource for subscriptions. Default
-   * `globalThis.EventSource` (browsers, Node 22+), else the `eventsource`
+   * `globalThis.EventSource` (browsers; Node behind --experimental-eventsource), else the `eventsource`
    * package's (loaded on first use).
    */
   EventSource?: EventSourceConstructor;

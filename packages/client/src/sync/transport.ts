@@ -39,7 +39,7 @@ export interface ChangesObserver {
 
 /**
  * An `EventSource` constructor (the browser's, or the `eventsource`
- * package's in Node 20).
+ * package's in Node, where a global one needs --experimental-eventsource).
  *
  * @example
  * ```ts
