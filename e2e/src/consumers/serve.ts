@@ -5,19 +5,22 @@ import { freePort, waitUntil } from '../server.ts';
 /** A consumer app's server, started by the suite. */
 export interface AppServer {
   readonly origin: string;
+  readonly port: number;
   readonly log: string[];
   stop(): Promise<void>;
 }
 
 /**
- * Starts `command` in `dir` with the free port it was given (`port` builds
- * its arguments and environment) and waits until `readyPath` answers.
+ * Starts `command` in `dir` on a free port (`args` builds its arguments from
+ * it; it is also `PORT` in its environment) and waits until `readyPath`
+ * answers with a 2xx, or with anything when `anyAnswer` (an API with no
+ * route at its root).
  */
 export async function serveApp(
   dir: string,
   command: string,
   args: (port: number) => string[],
-  options: { readyPath?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { readyPath?: string; anyAnswer?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<AppServer> {
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -36,7 +39,8 @@ export async function serveApp(
     await waitUntil(
       async () => {
         if (child.exitCode !== null) throw new Error('exited');
-        return (await fetch(`${origin}${options.readyPath ?? '/'}`)).ok;
+        const response = await fetch(`${origin}${options.readyPath ?? '/'}`);
+        return response.ok || options.anyAnswer === true;
       },
       `${command} ${args(port).join(' ')} at ${origin}`,
       90_000,
@@ -46,5 +50,5 @@ export async function serveApp(
     await stop();
     throw error;
   }
-  return { origin, log, stop };
+  return { origin, port, log, stop };
 }
