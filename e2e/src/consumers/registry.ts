@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../paths.ts';
 import { killTree } from '../process-tree.ts';
-import { freePort, waitUntil } from '../server.ts';
+import { freePort } from '../server.ts';
 import { elapsed, run } from './run.ts';
+import { untilReady } from './serve.ts';
 
 /** A running local registry with our packages published. */
 export interface LocalRegistry {
@@ -96,11 +97,12 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
     );
     child.stdout?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-    await waitUntil(
-      async () => (await fetch(`${url}-/ping`)).ok,
+    // Verdaccio 6 wants Node 22+: it says so and exits at once.
+    await untilReady(
+      child,
+      () => fetch(`${url}-/ping`).then((r) => r.ok),
       `verdaccio on ${url}`,
-      60_000,
-      () => log.join(''),
+      log,
     );
 
     // npm publish needs a token for the registry; verdaccio lets anyone

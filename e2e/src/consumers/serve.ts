@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { killTree } from '../process-tree.ts';
-import { freePort, waitUntil } from '../server.ts';
+import { freePort } from '../server.ts';
 
 /** A consumer app's server, started by the suite. */
 export interface AppServer {
@@ -8,6 +8,28 @@ export interface AppServer {
   readonly port: number;
   readonly log: string[];
   stop(): Promise<void>;
+}
+
+/**
+ * Polls `check` until it is true; fails, with what the process printed, when
+ * the process exits first or after `timeoutMs`.
+ */
+export async function untilReady(
+  child: ChildProcess,
+  check: () => Promise<boolean>,
+  what: string,
+  log: readonly string[],
+  timeoutMs = 90_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`${what} exited (${child.exitCode ?? child.signalCode}):\n${log.join('')}`);
+    }
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.\n${log.join('')}`);
 }
 
 /**
@@ -36,15 +58,14 @@ export async function serveApp(
     if (child.pid !== undefined && child.exitCode === null) await killTree(child.pid);
   };
   try {
-    await waitUntil(
+    await untilReady(
+      child,
       async () => {
-        if (child.exitCode !== null) throw new Error('exited');
         const response = await fetch(`${origin}${options.readyPath ?? '/'}`);
         return response.ok || options.anyAnswer === true;
       },
       `${command} ${args(port).join(' ')} at ${origin}`,
-      90_000,
-      () => log.join(''),
+      log,
     );
   } catch (error) {
     await stop();
