@@ -1,18 +1,19 @@
 // The packages as a user installs them: the tarballs `pnpm publish` would
-// upload, installed into fresh Node apps outside the workspace, with only the
-// optional driver each app uses. Each app type-checks its plain JavaScript
+// upload, published to a local registry (./consumers/registry.ts) and
+// installed with `npm install` into fresh Node apps outside the workspace,
+// with only the optional driver each app uses. Each app type-checks its plain JavaScript
 // against our declaration files, then runs with plain `node` (no tsx, no
 // bundler): a sync server, and two clients that sync a row through it.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@carburetor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './paths.ts';
+import { type LocalRegistry, startLocalRegistry } from './consumers/registry.ts';
+import { run, timed } from './consumers/run.ts';
 
-// The versions the workspace's lockfile holds, so the apps install offline
-// from the pnpm store the workspace install filled.
+// Third-party versions pinned to the workspace's lockfile's.
 const VERSIONS = {
   '@trpc/server': '11.19.0',
   '@trpc/client': '11.19.0',
@@ -98,35 +99,29 @@ const TSCONFIG = {
   include: ['*.mjs'],
 };
 
-let packs: string;
+let registry: LocalRegistry;
 let database: TestDatabase;
 const servers: ChildProcess[] = [];
 
 beforeAll(async () => {
-  // The global setup built dist/; pack what `pnpm publish` would upload.
-  packs = await mkdtemp(join(tmpdir(), 'carburetor-packs-'));
-  for (const name of ['core', 'server', 'client']) {
-    execFileSync('pnpm', ['pack', '--pack-destination', packs], {
-      cwd: join(repoRoot, 'packages', name),
-      stdio: 'pipe',
-    });
-  }
+  // The global setup built dist/; publish what `pnpm publish` would upload.
+  registry = await startLocalRegistry();
   database = await createTestDatabase('e2e_packed_node');
-});
+}, 300_000);
 
 afterAll(async () => {
   for (const server of servers) server.kill('SIGKILL');
   await database?.drop();
-  await rm(packs, { recursive: true, force: true });
+  await registry?.stop();
 });
 
-/** A fresh app folder with our tarballs, its driver, and nothing else of ours. */
+/** A fresh app folder with our packages from the registry, its driver, and nothing else of ours. */
 async function createApp(driver: 'pg' | 'pglite'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `carburetor-app-${driver}-`));
-  const tarballs = Object.fromEntries(
-    (await readdir(packs)).map((file) => [
-      `@carburetor/${file.replace(/^carburetor-(.*)-\d.*$/, '$1')}`,
-      `file:${join(packs, file)}`,
+  const ours = Object.fromEntries(
+    ['@carburetor/core', '@carburetor/server', '@carburetor/client'].map((name) => [
+      name,
+      `^${registry.published[name]}`,
     ]),
   );
   const pick = (names: string[]) =>
@@ -136,7 +131,7 @@ async function createApp(driver: 'pg' | 'pglite'): Promise<string> {
     private: true,
     type: 'module',
     dependencies: {
-      ...tarballs,
+      ...ours,
       ...pick(['@trpc/server', '@trpc/client', 'kysely', 'zod']),
       ...pick(driver === 'pg' ? ['pg'] : ['@electric-sql/pglite']),
     },
@@ -145,21 +140,15 @@ async function createApp(driver: 'pg' | 'pglite'): Promise<string> {
     ),
   };
   await writeFile(join(dir, 'package.json'), `${JSON.stringify(packageJson, null, 2)}\n`);
-  // The server tarball asks for @carburetor/core ^0.1.0: point that at our tarball
-  // too, as the registry would serve it.
-  await writeFile(
-    join(dir, 'pnpm-workspace.yaml'),
-    `overrides:\n${Object.entries(tarballs)
-      .map(([name, spec]) => `  "${name}": "${spec}"`)
-      .join('\n')}\n`,
-  );
   await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(TSCONFIG, null, 2));
   await writeFile(join(dir, 'sync-config.mjs'), SYNC_CONFIG);
   await writeFile(join(dir, 'database.mjs'), DATABASE[driver]);
   await writeFile(join(dir, 'server.mjs'), SERVER);
   await writeFile(join(dir, 'clients.mjs'), CLIENTS);
   await mkdir(join(dir, 'data'));
-  execFileSync('pnpm', ['install', '--offline', '--reporter=silent'], { cwd: dir, stdio: 'pipe' });
+  await timed(`${driver} app: npm install`, () =>
+    run('npm', ['install', '--no-audit', '--no-fund'], dir, registry.npmEnv),
+  );
   return dir;
 }
 
