@@ -2,12 +2,12 @@
 // installed from the local registry as its own npm project.
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { repoRoot } from '../paths.ts';
 import type { LocalRegistry } from './registry.ts';
 import { run } from './run.ts';
 
-/** What a fixture's folder holds that a fresh checkout of the app would not. */
+/** What a fixture's folder may hold (at its top) that a fresh checkout of the app would not. */
 const NOT_COPIED = new Set(['node_modules', '.next', 'data', 'dist', 'tsconfig.tsbuildinfo']);
 
 interface LockEntry {
@@ -24,9 +24,10 @@ const OURS = /^node_modules\/@carburetor\//;
 export async function copyFixture(name: string): Promise<{ dir: string; remove(): Promise<void> }> {
   const parent = await mkdtemp(join(tmpdir(), `carburetor-consumer-${name}-`));
   const dir = join(parent, name);
-  await cp(join(repoRoot, 'e2e/consumers', name), dir, {
+  const fixture = join(repoRoot, 'e2e/consumers', name);
+  await cp(fixture, dir, {
     recursive: true,
-    filter: (source) => !NOT_COPIED.has(basename(source)),
+    filter: (source) => !NOT_COPIED.has(relative(fixture, source)),
   });
   return { dir, remove: () => rm(parent, { recursive: true, force: true }) };
 }
