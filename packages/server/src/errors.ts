@@ -12,6 +12,8 @@
  *   where to open the LISTEN connection.
  * - `not_set_up`: the database lacks Carburetor's tables: `migrateServer`
  *   has not run on it for this config.
+ * - `pglite_bundled`: PGlite could not load its own files because a bundler
+ *   (Next.js with webpack) rewrote them; the message names the setting.
  * - `not_implemented`: a part of the server that does not exist yet.
  */
 export type ServerErrorCode =
@@ -26,6 +28,7 @@ export type ServerErrorCode =
   | 'unauthorized'
   | 'no_listen_source'
   | 'not_set_up'
+  | 'pglite_bundled'
   | 'not_implemented';
 
 /** Where an error was found, and what was expected there. */

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPgliteKysely } from '../driver/pglite-dialect.ts';
+import { CarburetorServerError } from '../errors.ts';
 import { createTestTables, type TestSchema } from './driver-fixture.ts';
 import { exactValuesSuite } from './exact-values.suite.ts';
 
@@ -96,5 +98,40 @@ describe('PgliteDialect', () => {
     await sp.rollbackToSavepoint('sp "one"').execute();
     await tx.commit().execute();
     expect(await db.selectFrom('events').select('name').execute()).toEqual([{ name: 'kept' }]);
+  });
+});
+
+describe('PGlite that cannot start', () => {
+  // What Node's fs throws when a bundler hands PGlite a URL object that is not Node's (webpack's).
+  const bundledUrlError = () => {
+    class URL {
+      constructor(readonly href: string) {}
+    }
+    try {
+      readFileSync(new URL('file:///pglite.wasm') as never);
+    } catch (error) {
+      return error;
+    }
+    throw new Error("readFileSync accepted a URL that is not Node's");
+  };
+  const failingPglite = (error: unknown) =>
+    ({ waitReady: Promise.reject(error), query: async () => ({ rows: [] }) }) as unknown as PGlite;
+
+  it('names the setting when a bundler rewrote its file URLs (Next.js with webpack)', async () => {
+    const cause = bundledUrlError();
+    expect(String(cause)).toMatch(/Received an instance of URL/);
+    const broken = createPgliteKysely(failingPglite(cause));
+    const failure = await sql`select 1`.execute(broken).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(CarburetorServerError);
+    expect(failure).toMatchObject({ code: 'pglite_bundled', cause });
+    expect((failure as Error).message).toContain(
+      "serverExternalPackages: ['@electric-sql/pglite']",
+    );
+  });
+
+  it('passes any other start failure on unchanged', async () => {
+    const cause = new Error('disk full');
+    const broken = createPgliteKysely(failingPglite(cause));
+    await expect(sql`select 1`.execute(broken)).rejects.toBe(cause);
   });
 });

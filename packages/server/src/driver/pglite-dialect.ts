@@ -21,6 +21,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { CarburetorServerError } from '../errors.ts';
 import { rememberDatabaseSource } from './database-source.ts';
 import { exactTextParsers } from './exact-types.ts';
 
@@ -174,7 +175,9 @@ class PgliteDriver implements Driver {
   }
 
   async init(): Promise<void> {
-    await this.#pglite.waitReady;
+    await this.#pglite.waitReady.catch((error: unknown) => {
+      throw explainPgliteStartFailure(error);
+    });
     // Under the lock: inside another dialect's open transaction a SET would roll back with it.
     const release = await this.#lock.acquire();
     try {
@@ -235,4 +238,23 @@ class PgliteDriver implements Driver {
 
 function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * PGlite loads its WebAssembly and data files from `node_modules` by URL. A
+ * bundler that takes it into a server bundle (Next.js with webpack) hands it
+ * URLs Node's fs refuses, and PGlite fails to start with Node's bare "The
+ * "path" argument must be of type string ... Received an instance of URL":
+ * say what it means and which setting fixes it. Other errors pass unchanged.
+ */
+export function explainPgliteStartFailure(error: unknown): unknown {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== 'ERR_INVALID_ARG_TYPE' || !/Received an instance of URL/.test(String(message))) {
+    return error;
+  }
+  return new CarburetorServerError(
+    'pglite_bundled',
+    "PGlite could not load its own files: a bundler took @electric-sql/pglite into the server bundle and rewrote the URLs it loads them by. In Next.js add `serverExternalPackages: ['@electric-sql/pglite']` to next.config (needed with `next build --webpack`; Turbopack needs nothing), or exclude the package from your bundler's server build.",
+    { cause: error },
+  );
 }
