@@ -235,6 +235,7 @@ describe('the background loop meets a setup mistake', () => {
       sync.start({ backoff });
       await expect.poll(() => sync.status.lastError, { timeout: 5_000 }).not.toBeNull();
       expect(sync.status.lastError?.message).toMatch(/^(No sync router answers|`url` ")/);
+      expect(sync.status.lastError?.code).toBe('sync_not_found');
       expect(sync.status).toMatchObject({ running: true, phase: 'idle' });
     }
     const before = site.requests();

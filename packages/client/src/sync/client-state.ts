@@ -1,5 +1,6 @@
 import type { ResolvedTable } from '@carburetor/core';
 import type { SqliteDriver } from '../driver/sqlite-driver.ts';
+import { CarburetorClientError } from '../errors.ts';
 import type { WriteEffects } from '../writes/local-writes.ts';
 import {
   type ChangedIds,
@@ -155,7 +156,8 @@ export class ClientState {
   /** A pass failed at `at` (ISO 8601) with `error`. */
   passFailed(at: string, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    this.#status.update({ phase: 'idle', lastError: Object.freeze({ message, at }) });
+    const code = error instanceof CarburetorClientError ? error.code : undefined;
+    this.#status.update({ phase: 'idle', lastError: Object.freeze({ message, at, code }) });
   }
 
   /** The background loop was started or stopped. */

@@ -1,3 +1,4 @@
+import type { ClientErrorCode } from '../errors.ts';
 /**
  * What the sync engine is doing, as one frozen snapshot (`client.status`).
  * A new object is made only when something changed, so
@@ -24,8 +25,16 @@ export interface SyncStatus {
   readonly downloadedInSync: number;
   /** When the last sync that succeeded ended (ISO 8601), or null. */
   readonly lastSyncedAt: string | null;
-  /** Why the last sync failed, or null once a sync succeeds. */
-  readonly lastError: Readonly<{ message: string; at: string }> | null;
+  /**
+   * Why the last sync failed, or null once a sync succeeds. `code` is the
+   * error's when Carburetor raised it (`sync_not_found`: a setup mistake the
+   * message names the fix of; `sync_failed`: retried), else undefined.
+   */
+  readonly lastError: Readonly<{
+    message: string;
+    at: string;
+    code: ClientErrorCode | undefined;
+  }> | null;
   /** Rows the server refused, as `client.rejected()` lists them. */
   readonly rejectedCount: number;
   /** Whether the background loop is started (`client.start()`). */
