@@ -67,13 +67,14 @@ log: { type: stdout, format: pretty, level: warn }
 }
 
 /**
- * Packs the four public packages as `pnpm release:dry` does (built first: the
- * e2e global setup builds them), starts verdaccio on a free port with its
- * storage in a temporary folder, and publishes the tarballs to it.
+ * Runs `pnpm release:dry` (the build is cached: the e2e global setup made it),
+ * so the apps install exactly the tarballs `pnpm release` would publish, from
+ * `release/`; starts verdaccio on a free port with its storage in a temporary
+ * folder, and publishes those tarballs to it.
  */
 export async function startLocalRegistry(): Promise<LocalRegistry> {
   const home = await mkdtemp(join(tmpdir(), 'carburetor-registry-'));
-  const packs = join(home, 'packs');
+  const packs = join(repoRoot, 'release');
   let child: ChildProcess | undefined;
   const stop = async () => {
     if (child?.pid !== undefined && child.exitCode === null) await killTree(child.pid);
@@ -81,8 +82,10 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
   };
   try {
     let started = Date.now();
-    await run('node', ['scripts/check-packages.mjs', '--keep', packs], repoRoot);
-    console.log(`consumers: packed and checked the tarballs in ${elapsed(started)}`);
+    await run('pnpm', ['release:dry'], repoRoot);
+    console.log(
+      `consumers: pnpm release:dry packed and checked the tarballs in ${elapsed(started)}`,
+    );
 
     started = Date.now();
     const port = await freePort();
