@@ -28,9 +28,10 @@ afterAll(async () => {
   await registry?.stop();
 });
 
-describe.sequential('a create-next-app App Router app', () => {
-  const bin = (name: string) => join(app.dir, 'node_modules/.bin', name);
+/** A command the fixture's install put in its node_modules/.bin. */
+const bin = (name: string) => join(app.dir, 'node_modules/.bin', name);
 
+describe.sequential('a create-next-app App Router app', () => {
   it("depends on exactly what the guide's install line names (PGlite for pg)", async () => {
     const { dependencies } = JSON.parse(await readFile(join(app.dir, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
@@ -56,18 +57,7 @@ describe.sequential('a create-next-app App Router app', () => {
   }, 600_000);
 
   it('under next start (Turbopack build), an insert on device A shows on B and in a second tab of A', async () => {
-    server = await timed('next-app: next start (Turbopack build)', () =>
-      serveApp(app.dir, bin('next'), (port) => [
-        'start',
-        '--hostname',
-        '127.0.0.1',
-        '--port',
-        String(port),
-      ]),
-    );
-    await checkInsertSyncs(server.origin, 'next-turbopack');
-    await server.stop();
-    server = undefined;
+    await startAndCheck('Turbopack build', 'next-turbopack');
   }, 300_000);
 
   it('builds with next build --webpack', async () => {
@@ -77,17 +67,22 @@ describe.sequential('a create-next-app App Router app', () => {
   }, 600_000);
 
   it('under next start (webpack build), an insert on device A shows on B and in a second tab of A', async () => {
-    server = await timed('next-app: next start (webpack build)', () =>
-      serveApp(app.dir, bin('next'), (port) => [
-        'start',
-        '--hostname',
-        '127.0.0.1',
-        '--port',
-        String(port),
-      ]),
-    );
-    await checkInsertSyncs(server.origin, 'next-webpack');
-    await server.stop();
-    server = undefined;
+    await startAndCheck('webpack build', 'next-webpack');
   }, 300_000);
 });
+
+/** Serves the last build with `next start` and checks in Chromium that an insert syncs. */
+async function startAndCheck(build: string, label: string): Promise<void> {
+  server = await timed(`next-app: next start (${build})`, () =>
+    serveApp(app.dir, bin('next'), (port) => [
+      'start',
+      '--hostname',
+      '127.0.0.1',
+      '--port',
+      String(port),
+    ]),
+  );
+  await checkInsertSyncs(server.origin, label);
+  await server.stop();
+  server = undefined;
+}

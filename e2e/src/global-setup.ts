@@ -1,24 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { run } from './consumers/run.ts';
 import { E2E_DIST_DIR, repoRoot, webDir } from './paths.ts';
-
-/** Runs a command to its end; its output is kept for the error when it fails. */
-async function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-  const output: string[] = [];
-  const code = await new Promise<number | null>((done, fail) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.on('error', fail);
-    child.on('exit', done);
-  });
-  if (code !== 0) {
-    throw new Error(
-      `e2e: \`${command} ${args.join(' ')}\` failed (exit ${code}):\n${output.join('')}`,
-    );
-  }
-}
 
 /**
  * Builds the demo once per run, as a user's app gets it: the packages' dist

@@ -1,26 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  bigint,
-  boolean,
-  bytea,
-  checkValue,
-  columnTypes,
-  date,
-  defineSyncConfig,
-  double,
-  integer,
-  isStorableText,
-  jsonb,
-  numeric,
-  type ResolvedTable,
-  table,
-  text,
-  timestamptz,
-  uuid,
-} from '@carburetor/core';
+import { checkValue, columnTypes, isStorableText, type ResolvedTable } from '@carburetor/core';
 import { createPgKysely, createSyncRouter, migrateServer } from '@carburetor/server';
 import { createTestDatabase } from '@carburetor/testing';
+import { everyKindConfig } from '@carburetor/testing/every-kind';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
@@ -35,27 +18,7 @@ import { memoryDriver } from '../node/index.ts';
  * accepts must come back unchanged from the replica that wrote it, from
  * PostgreSQL, and from another replica that downloaded it.
  */
-const config = defineSyncConfig({
-  tables: {
-    sample: table(
-      { plural: 'domain_samples' },
-      {
-        t: text().nullable(),
-        b: boolean().nullable(),
-        i: integer().nullable(),
-        big: bigint().nullable(),
-        d: double().nullable(),
-        n: numeric().nullable(),
-        day: date().nullable(),
-        at: timestamptz().nullable(),
-        doc: jsonb().nullable(),
-        u: uuid().nullable(),
-        bytes: bytea().nullable(),
-      },
-    ),
-  },
-  syncGroups: { all: { sample: true } },
-});
+const config = everyKindConfig('domain_samples');
 const sample = config.tables.sample as ResolvedTable;
 type Values = Record<string, unknown>;
 

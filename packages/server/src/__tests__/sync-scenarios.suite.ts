@@ -1,23 +1,20 @@
 import {
-  bigint,
   boolean,
-  bytea,
   columnTypes,
   date,
   defineSyncConfig,
   double,
   downloadRowsToWire,
   integer,
-  jsonb,
   numeric,
   PROTOCOL_VERSION,
   type ResolvedTable,
   table,
   text,
   timestamptz,
-  uuid,
   type WireRow,
 } from '@carburetor/core';
+import { everyKindConfig } from '@carburetor/testing/every-kind';
 import { type Kysely, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { downloadChanges } from '../download/download.ts';
@@ -646,27 +643,7 @@ export function syncScenarios(getDb: () => Db): void {
 
   it('sends every column kind exactly as the type mapping encodes it', async () => {
     const db = getDb();
-    const config = defineSyncConfig({
-      tables: {
-        sample: table(
-          { plural: 'kind_samples' },
-          {
-            t: text().nullable(),
-            b: boolean().nullable(),
-            i: integer().nullable(),
-            big: bigint().nullable(),
-            d: double().nullable(),
-            n: numeric().nullable(),
-            day: date().nullable(),
-            at: timestamptz().nullable(),
-            doc: jsonb().nullable(),
-            u: uuid().nullable(),
-            bytes: bytea().nullable(),
-          },
-        ),
-      },
-      syncGroups: { all: { sample: true } },
-    });
+    const config = everyKindConfig('kind_samples');
     await migrateServer(db, config);
     await db
       .insertInto('kind_samples')

@@ -1,26 +1,14 @@
 import {
-  bigint,
-  boolean,
-  bytea,
-  date,
-  defineSyncConfig,
-  double,
   encodeWireValue,
-  integer,
   isStorableText,
   type JsonValue,
-  jsonb,
   nonFiniteAsText,
-  numeric,
   type ResolvedColumn,
   type ResolvedTable,
-  table,
-  text,
-  timestamptz,
-  uuid,
   wireValueOfPg,
 } from '@carburetor/core';
 import { createTestDatabase } from '@carburetor/testing';
+import { everyKindConfig } from '@carburetor/testing/every-kind';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,27 +21,7 @@ import { pgValueSql } from '../upload/merge-sql.ts';
 // (download/wire-value-sql.ts). These properties run the SQL on a real
 // PostgreSQL against core's encoders, for every column kind.
 
-const config = defineSyncConfig({
-  tables: {
-    sample: table(
-      { plural: 'wire_samples' },
-      {
-        t: text().nullable(),
-        b: boolean().nullable(),
-        i: integer().nullable(),
-        big: bigint().nullable(),
-        d: double().nullable(),
-        n: numeric().nullable(),
-        day: date().nullable(),
-        at: timestamptz().nullable(),
-        doc: jsonb().nullable(),
-        u: uuid().nullable(),
-        bytes: bytea().nullable(),
-      },
-    ),
-  },
-  syncGroups: { all: { sample: true } },
-});
+const config = everyKindConfig('wire_samples');
 const sample = config.tables.sample as ResolvedTable;
 /** Every synced column: one of each kind, and the deleted flag. */
 const columns: ResolvedColumn[] = sample.syncedColumns.map((name) => sample.column[name]!);
