@@ -4,7 +4,7 @@ import { createSyncRouter } from '@carburetor/server';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import { type AnyRouter, initTRPC } from '@trpc/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import { createSyncClient } from '../client/create-sync-client.ts';
 import { CarburetorClientError } from '../errors.ts';
 import { memoryDriver } from '../node/index.ts';
@@ -272,5 +272,98 @@ describe('the background loop meets a setup mistake', () => {
     await expect(scheduler.sync()).rejects.toBe(error);
     expect(waits.at(-1)).toBe(1_000);
     scheduler.stop();
+  });
+});
+
+describe('realtime meets a setup mistake', () => {
+  test("a wrong path or url: the subscription's error names the fix, once per longest backoff, and warns once", async () => {
+    const url = await serveApp((sync) => ({ sync }));
+    const site = await serveText(404, 'text/html', html404);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      for (const connection of [
+        { url, path: 'synk' },
+        { url: site.url, path: 'sync' },
+      ]) {
+        const heard: Error[] = [];
+        const driver = memoryDriver();
+        const backoff = { baseMs: 20, maxMs: 60_000 };
+        const listening = await createSyncClient(phoneBookConfig, {
+          driver,
+          groups: ['directory'],
+          ...connection,
+          realtime: { onError: (error) => heard.push(error), backoff },
+        });
+        const quiet = await createSyncClient(phoneBookConfig, {
+          driver: memoryDriver(),
+          groups: ['directory'],
+          ...connection,
+          realtime: { backoff },
+        });
+        closers.push(
+          () => listening.close(),
+          () => quiet.close(),
+          () => driver.close(),
+        );
+        listening.start({ backoff });
+        quiet.start({ backoff });
+        await expect.poll(() => heard.length, { timeout: 5_000 }).toBe(1);
+        await expect.poll(() => listening.status.lastError, { timeout: 5_000 }).not.toBeNull();
+        // The same words as the status: the mistake and its fix, not "Non-200 status code (404)".
+        expect(heard[0]).toBeInstanceOf(CarburetorClientError);
+        expect(heard[0]).toMatchObject({
+          code: 'sync_not_found',
+          message: listening.status.lastError?.message,
+        });
+        expect(heard[0]?.message).toMatch(
+          connection.url === url
+            ? /^No sync router answers at path "synk" .* pass `path: 'sync'`/
+            : /^`url` ".*" did not answer as a tRPC endpoint/,
+        );
+        // Without onError, one warning says it; with a 20 ms base a transient failure would have been retried many times.
+        await expect
+          .poll(
+            () =>
+              warn.mock.calls.filter(([text]) => String(text).includes(heard[0]?.message ?? ''))
+                .length,
+          )
+          .toBe(1);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(heard).toHaveLength(1);
+        expect(listening.status.live).toBe(false);
+        await listening.stop();
+        await quiet.stop();
+      }
+      expect(
+        warn.mock.calls.every(([text]) =>
+          String(text).startsWith(
+            'Carburetor: realtime cannot subscribe (retried every 60000 ms). ',
+          ),
+        ),
+      ).toBe(true);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test('the right path and url: realtime goes live and no error is heard', async () => {
+    const url = await serveApp((sync) => ({ sync }));
+    const heard: Error[] = [];
+    const driver = memoryDriver();
+    const sync = await createSyncClient(phoneBookConfig, {
+      driver,
+      groups: ['directory'],
+      url,
+      path: 'sync',
+      realtime: { onError: (error) => heard.push(error) },
+    });
+    closers.push(
+      () => sync.close(),
+      () => driver.close(),
+    );
+    sync.start();
+    await expect.poll(() => sync.status.live, { timeout: 10_000 }).toBe(true);
+    expect(heard).toEqual([]);
+    await sync.stop();
   });
 });

@@ -1,3 +1,4 @@
+import { CarburetorClientError } from '../errors.ts';
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
 import type { SyncTransport } from './transport.ts';
 
@@ -20,8 +21,10 @@ export interface RealtimeOptions {
   backoff?: Partial<BackoffOptions>;
   /**
    * Hears why a subscription broke or was refused (it is retried, unless the
-   * tRPC client cannot subscribe at all). Default: nothing, except a
-   * `console.warn` for a tRPC client without a subscription link.
+   * tRPC client cannot subscribe at all). A wrong `url` or `path` comes as
+   * the `sync_not_found` error the sync status shows, retried after the
+   * longest backoff. Default: nothing, except one `console.warn` for a setup
+   * mistake and one for a tRPC client without a subscription link.
    */
   onError?: (error: Error) => void;
 }
@@ -59,6 +62,8 @@ export class RealtimeFeed {
   #active = false;
   #fatal = false;
   #live = false;
+  /** Said once: a setup mistake is retried, but its warning is not repeated. */
+  #warnedSetupMistake = false;
 
   constructor(host: RealtimeFeedHost) {
     this.#host = host;
@@ -117,7 +122,10 @@ export class RealtimeFeed {
         }
         if (!this.#active) return;
         feed.failures++;
-        const delay = backoffDelay(feed.failures, this.#backoff, this.#host.random);
+        // A wrong `url` or `path` is not fixed by retrying soon: the longest wait, as the sync loop does.
+        const delay = isSetupMistake(error)
+          ? this.#backoff.maxMs
+          : backoffDelay(feed.failures, this.#backoff, this.#host.random);
         feed.retry = setTimeout(() => this.#open(group, feed), delay);
       },
     });
@@ -151,6 +159,11 @@ export class RealtimeFeed {
       }
     } else if (fatal) {
       console.warn(`Carburetor: realtime is off. ${error.message}`);
+    } else if (isSetupMistake(error) && !this.#warnedSetupMistake) {
+      this.#warnedSetupMistake = true;
+      console.warn(
+        `Carburetor: realtime cannot subscribe (retried every ${this.#backoff.maxMs} ms). ${error.message}`,
+      );
     }
   }
 
@@ -160,4 +173,9 @@ export class RealtimeFeed {
     this.#live = live;
     this.#host.liveChanged(live);
   }
+}
+
+/** A wrong `url` or `path`, named by the transport (`sync_not_found`). */
+function isSetupMistake(error: Error): boolean {
+  return error instanceof CarburetorClientError && error.code === 'sync_not_found';
 }

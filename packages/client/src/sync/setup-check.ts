@@ -138,6 +138,26 @@ export class SetupCheck {
     return failedError(group, what, reason, cause);
   }
 
+  /**
+   * Whether the sync router answers for `group` where the client looks, for a
+   * failure that carries no answer to read (a realtime subscription's
+   * EventSource reports only "Non-200 status code"): undefined if it does,
+   * else the setup mistake, named with its fix.
+   */
+  async diagnose(group: string): Promise<CarburetorClientError | undefined> {
+    try {
+      await this.#probe(
+        this.#procedure(this.#path, group, 'download'),
+        AbortSignal.timeout(this.#timeoutMs),
+      );
+    } catch (error) {
+      if (trpcCodeOf(error) === 'METHOD_NOT_SUPPORTED') return undefined;
+      const explained = await this.explain(error, group, 'download');
+      return explained.code === 'sync_not_found' ? explained : undefined;
+    }
+    return undefined;
+  }
+
   #procedure(path: string, group: string, what: string): string {
     return `${path ? `${path}.` : ''}${group}.${what}`;
   }
@@ -159,7 +179,7 @@ export class SetupCheck {
   ): Promise<CarburetorClientError> {
     const at = (path: string) => (path ? `at path "${path}"` : 'at the root (no `path`)');
     const tried = this.#candidates().filter((path) => path !== this.#path);
-    const found = await this.#mountedAt(tried, group, what);
+    const found = await this.#mountedAt(tried, group);
     const on = this.#url ? ` of "${this.#url}"` : '';
     const intro = `No sync router answers ${at(this.#path)}${on}: the server has no procedure "${procedure}".`;
     if (found !== undefined) {
@@ -188,10 +208,14 @@ export class SetupCheck {
   }
 
   /** The first of `paths` where the sync router answers: a GET to a mutation is refused with METHOD_NOT_SUPPORTED, never run. */
-  async #mountedAt(paths: string[], group: string, what: string): Promise<string | undefined> {
+  async #mountedAt(paths: string[], group: string): Promise<string | undefined> {
     for (const path of paths) {
       try {
-        await this.#probe(this.#procedure(path, group, what), AbortSignal.timeout(this.#timeoutMs));
+        // A mutation, whatever failed: a GET to a subscription would open its stream.
+        await this.#probe(
+          this.#procedure(path, group, 'download'),
+          AbortSignal.timeout(this.#timeoutMs),
+        );
       } catch (error) {
         if (trpcCodeOf(error) === 'METHOD_NOT_SUPPORTED') return path;
       }

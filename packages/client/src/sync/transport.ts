@@ -205,21 +205,32 @@ export function createTransport(options: TransportOptions): SyncTransport {
         subscription = undefined;
         s?.unsubscribe();
       };
+      let answered = false;
+      let closedByCaller = false;
       const drop = (cause: unknown) => {
         if (done) return;
         close();
         const error = errorOf(cause);
-        const fatal = NO_SUBSCRIPTION_LINK.test(error.message);
-        observer.dropped(
-          fatal
-            ? new CarburetorClientError(
-                'invalid_options',
-                `Realtime needs a subscription link: the tRPC client given as \`trpcClient\` cannot subscribe to ${prefix}${group}.changes (${error.message}). Add httpSubscriptionLink through splitLink, or pass \`realtime: false\`.`,
-                { cause },
-              )
-            : error,
-          fatal,
-        );
+        if (NO_SUBSCRIPTION_LINK.test(error.message)) {
+          observer.dropped(
+            new CarburetorClientError(
+              'invalid_options',
+              `Realtime needs a subscription link: the tRPC client given as \`trpcClient\` cannot subscribe to ${prefix}${group}.changes (${error.message}). Add httpSubscriptionLink through splitLink, or pass \`realtime: false\`.`,
+              { cause },
+            ),
+            true,
+          );
+          return;
+        }
+        if (answered) {
+          observer.dropped(error, false);
+          return;
+        }
+        // Refused before its first poke: a wrong `url` or `path` is named with its fix.
+        const report = (mistake: Error | undefined) => {
+          if (!closedByCaller) observer.dropped(mistake ?? error, false);
+        };
+        setup.diagnose(group).then(report, () => report(undefined));
       };
       subscriptionsReady().then(
         () => {
@@ -228,6 +239,7 @@ export function createTransport(options: TransportOptions): SyncTransport {
             const s = client.subscription(`${prefix}${group}.changes`, undefined, {
               onData: (data: unknown) => {
                 if (done) return;
+                answered = true;
                 const tables = (data as { tables?: unknown } | null)?.tables;
                 observer.poke(
                   Array.isArray(tables) ? tables.filter((t) => typeof t === 'string') : [],
@@ -248,7 +260,10 @@ export function createTransport(options: TransportOptions): SyncTransport {
         },
         (error) => drop(error),
       );
-      return close;
+      return () => {
+        closedByCaller = true;
+        close();
+      };
     },
   };
 }
