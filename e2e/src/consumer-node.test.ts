@@ -1,17 +1,22 @@
-// The packages as a user installs them: the tarballs `pnpm publish` would
-// upload, published to a local registry (./consumers/registry.ts) and
-// installed with `npm install` into fresh Node apps outside the workspace,
-// with only the optional driver each app uses. Each app type-checks its plain JavaScript
-// against our declaration files, then runs with plain `node` (no tsx, no
-// bundler): a sync server, and two clients that sync a row through it.
+// Consumer fixture (c): the packages as a user installs them (the tarballs
+// `pnpm publish` would upload, from the local registry) in fresh Node apps
+// outside the workspace, with only the optional driver each app uses. Each app
+// type-checks its plain JavaScript against our declaration files, then runs
+// `node server.mjs` (no tsx, no bundler): the sync router at /api/trpc and a
+// browser app's built files beside it. Two Node clients sync a row through
+// it, and in Chromium an insert on device A shows on B and in A's second tab.
+// The browser app is the create-vite fixture's build (fixture (b)): a page
+// needs a bundler, the server does not.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@carburetor/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFixture, installFixture } from './consumers/apps.ts';
 import { type LocalRegistry, startLocalRegistry } from './consumers/registry.ts';
 import { run, timed } from './consumers/run.ts';
+import { checkInsertSyncs } from './consumers/sync-check.ts';
 
 // Third-party versions pinned to the workspace's lockfile's.
 const VERSIONS = {
@@ -26,11 +31,21 @@ const VERSIONS = {
   '@types/pg': '8.23.1',
 };
 
-const SYNC_CONFIG = `import { defineSyncConfig, table, text } from '@carburetor/core';
+// The create-vite fixture's config (e2e/consumers/vite-app/src/sync-config.ts), in
+// JavaScript: its built page syncs against this server.
+const SYNC_CONFIG = `import { boolean, defineSyncConfig, table, text } from '@carburetor/core';
 
 export const config = defineSyncConfig({
-  tables: { note: table({ plural: 'notes' }, { body: text() }) },
-  syncGroups: { notes: { note: true } },
+  tables: {
+    todo: table(
+      { plural: 'todos' },
+      { owner_id: text().immutable(), title: text(), done: boolean().default(false) },
+    ),
+  },
+  syncGroups: {
+    // each user's own todos, read and write
+    mine: { todo: { restrictTo: { column: 'owner_id', context: 'userId' } } },
+  },
 });
 `;
 
@@ -46,18 +61,63 @@ export const db = createPgliteKysely(new PGlite(process.env['PGLITE_DIR'] ?? './
 `,
 };
 
-const SERVER = `import { createServer } from 'node:http';
+const SERVER = `import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { extname, join, normalize } from 'node:path';
 import { createSyncRouter, migrateServer } from '@carburetor/server';
-import { initTRPC } from '@trpc/server';
+import { initTRPC, TRPCError } from '@trpc/server';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
 import { config } from './sync-config.mjs';
 import { db } from './database.mjs';
 
-await migrateServer(db, config);
-const t = initTRPC.create();
-const router = t.router({ sync: createSyncRouter(config, { db, procedure: t.procedure }) });
-const server = createServer(createHTTPHandler({ router }));
-server.listen(0, '127.0.0.1', () => {
+await migrateServer(db, config); // idempotent; safe from every instance at once
+
+/** @typedef {{ userId: string | undefined }} Context */
+const t = /** @type {ReturnType<typeof initTRPC.context<Context>>} */ (initTRPC.context()).create();
+const authed = t.procedure.use(({ ctx, next }) => {
+  if (!ctx.userId) throw new TRPCError({ code: 'UNAUTHORIZED' });
+  return next({ ctx });
+});
+const router = t.router({
+  sync: createSyncRouter(config, { db, procedure: authed, context: (ctx) => ({ userId: ctx.userId }) }),
+});
+
+// This app's "auth": the signed-in user is the \`user\` cookie.
+const api = createHTTPHandler({
+  router,
+  basePath: '/api/trpc/',
+  createContext: ({ req }) => ({ userId: /(?:^|;\\s*)user=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] }),
+});
+
+// The browser app's built files (\`vite build\`'s dist), if any; every other path is its page.
+const site = process.env['STATIC_DIR'];
+/** @type {Record<string, string>} */
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.wasm': 'application/wasm',
+};
+
+/** @type {import('node:http').RequestListener} */
+async function files(req, res) {
+  const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname));
+  for (const file of site ? [join(site, path), join(site, 'index.html')] : []) {
+    const body = await readFile(file).catch(() => undefined); // a folder or nothing: the page
+    if (!body) continue;
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(body);
+    return;
+  }
+  res.writeHead(404).end();
+}
+
+const server = createServer((req, res) => {
+  if (req.url?.startsWith('/api/trpc/')) api(req, res);
+  else void files(req, res);
+});
+server.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1', () => {
   const address = /** @type {import('node:net').AddressInfo} */ (server.address());
   console.log(\`listening on \${address.port}\`);
 });
@@ -65,19 +125,30 @@ server.listen(0, '127.0.0.1', () => {
 
 const CLIENTS = `import { createSyncClient } from '@carburetor/client';
 import { memoryDriver } from '@carburetor/client/node';
+import { createTRPCUntypedClient, httpLink } from '@trpc/client';
 import { config } from './sync-config.mjs';
 
-const url = process.argv[2] ?? '';
+const origin = process.argv[2] ?? '';
+// Signed in as alice: the app's tRPC client sends her cookie.
+const trpcClient = createTRPCUntypedClient({
+  links: [httpLink({ url: \`\${origin}/api/trpc\`, headers: { cookie: 'user=alice' } })],
+});
 /** @param {string} name */
 const open = (name) =>
-  createSyncClient(config, { driver: memoryDriver({ name }), url, path: 'sync', groups: ['notes'] });
+  createSyncClient(config, {
+    driver: memoryDriver({ name }),
+    identity: 'alice',
+    trpcClient,
+    path: 'sync',
+    groups: ['mine'],
+  });
 const a = await open('a');
 const b = await open('b');
-await a.insertNote({ body: 'written on A' });
+await a.insertTodo({ owner_id: 'alice', title: 'written on A' });
 await a.sync();
 await b.sync();
-const notes = await b.activeNotes().execute();
-console.log(JSON.stringify(notes.map((note) => note.body)));
+const todos = await b.activeTodos().execute();
+console.log(JSON.stringify(todos.map((todo) => todo.title)));
 await a.close();
 await b.close();
 `;
@@ -101,16 +172,24 @@ const TSCONFIG = {
 
 let registry: LocalRegistry;
 let database: TestDatabase;
+let page: Awaited<ReturnType<typeof copyFixture>>;
 const servers: ChildProcess[] = [];
 
 beforeAll(async () => {
   // The global setup built dist/; publish what `pnpm publish` would upload.
   registry = await startLocalRegistry();
-  database = await createTestDatabase('e2e_packed_node');
-}, 300_000);
+  database = await createTestDatabase('e2e_consumer_node');
+  // The browser app the servers serve: the create-vite fixture, built.
+  page = await copyFixture('vite-app');
+  await timed('node apps: the vite page, npm install', () => installFixture(page.dir, registry));
+  await timed('node apps: the vite page, npm run build', () =>
+    run('npm', ['run', 'build'], page.dir),
+  );
+}, 600_000);
 
 afterAll(async () => {
   for (const server of servers) server.kill('SIGKILL');
+  await page?.remove();
   await database?.drop();
   await registry?.stop();
 });
@@ -191,7 +270,7 @@ describe.each([
   ['pg', 'a pg-only app: no PGlite installed'],
   ['pglite', 'a PGlite-only app: no pg installed'],
 ] as const)('the packed packages in %s', (driver, title) => {
-  it(`${title}; it type-checks, serves the sync router with plain node, and two clients sync through it`, async () => {
+  it(`${title}; it type-checks; plain node serves the router and the page; two Node clients sync, and in Chromium an insert on A shows on B and in a second tab of A`, async () => {
     const dir = await createApp(driver);
     try {
       const other = driver === 'pg' ? '@electric-sql/pglite' : 'pg';
@@ -209,18 +288,21 @@ describe.each([
       })();
       expect(typeErrors).toBe('');
 
-      const url = await startServer(
-        dir,
-        driver === 'pg' ? { DATABASE_URL: database.url } : { PGLITE_DIR: join(dir, 'data') },
+      const origin = await timed(`${driver} app: node server.mjs (migrates, listens)`, () =>
+        startServer(dir, {
+          STATIC_DIR: join(page.dir, 'dist'),
+          ...(driver === 'pg' ? { DATABASE_URL: database.url } : { PGLITE_DIR: join(dir, 'data') }),
+        }),
       );
-      const printed = execFileSync(process.execPath, ['clients.mjs', url], {
+      const printed = execFileSync(process.execPath, ['clients.mjs', origin], {
         cwd: dir,
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       expect(JSON.parse(printed.trim().split('\n').at(-1) ?? '')).toEqual(['written on A']);
+      await checkInsertSyncs(origin, `node-${driver}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  }, 180_000);
+  }, 300_000);
 });
