@@ -2,14 +2,15 @@
 // and checks each tarball the way a registry user meets it:
 // - publint --strict: exports, files and fields that point at what the tarball holds;
 // - @arethetypeswrong/cli, profile esm-only: the types resolve, under Node16 and
-//   bundler resolution, to declaration files that match the JavaScript.
+//   bundler resolution, to declaration files that match the JavaScript (packages
+//   with exports; a bin-only one has none).
 // Usage: node scripts/check-packages.mjs [--keep DIR]  (DIR keeps the tarballs: `pnpm release:dry`)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const PUBLIC_PACKAGES = ['core', 'server', 'client', 'react'];
+export const PUBLIC_PACKAGES = ['core', 'server', 'client', 'react', 'create-carburetor-app'];
 
 const root = new URL('..', import.meta.url).pathname;
 const keep = process.argv.indexOf('--keep');
@@ -39,17 +40,21 @@ for (const name of PUBLIC_PACKAGES) {
   const tarball = readdirSync(out).find((file) => !before.has(file) && file.endsWith('.tgz'));
   if (packFailure || !tarball) {
     failures += 1;
-    console.log(`✗ @carburetor/${name}: pnpm pack failed\n${packFailure ?? 'no tarball'}`);
+    console.log(`✗ packages/${name}: pnpm pack failed\n${packFailure ?? 'no tarball'}`);
     continue;
   }
   const path = join(out, tarball);
-  const checks = [
-    ['publint --strict', run(bin('publint'), ['run', path, '--strict'], root)],
-    [
+  const checks = [['publint --strict', run(bin('publint'), ['run', path, '--strict'], root)]];
+  // A bin-only package (create-carburetor-app) has nothing to import, so no types to check.
+  const { exports, main } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  if (exports || main) {
+    checks.push([
       'attw --profile esm-only',
       run(bin('attw'), [path, '--profile', 'esm-only', '--format', 'ascii'], root),
-    ],
-  ];
+    ]);
+  } else {
+    console.log(`- ${tarball}: attw skipped: a bin-only package, nothing to import`);
+  }
   for (const [check, failure] of checks) {
     if (failure) failures += 1;
     console.log(`${failure ? '✗' : '✓'} ${tarball}: ${check}${failure ? `\n${failure}` : ''}`);

@@ -51,6 +51,11 @@ packages:
     access: $all
     publish: $all
     unpublish: $all
+  # The create command (\`pnpm create carburetor-app\`): likewise ours only.
+  create-carburetor-app:
+    access: $all
+    publish: $all
+    unpublish: $all
   '**':
     access: $all
     publish: $authenticated
@@ -125,6 +130,9 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
       await run('npm', ['publish', join(packs, tarball), '--registry', url], home, npmEnv);
       const [, name, version] = /^carburetor-(.+)-(\d+\.\d+\.\d+.*)\.tgz$/.exec(tarball) ?? [];
       if (name && version) published[`@carburetor/${name}`] = version;
+      const [, command, commandVersion] =
+        /^(create-carburetor-app)-(\d+\.\d+\.\d+.*)\.tgz$/.exec(tarball) ?? [];
+      if (command && commandVersion) published[command] = commandVersion;
     }
     console.log(
       `consumers: verdaccio on ${url}, published ${Object.keys(published).join(', ')} in ${elapsed(started)}`,
