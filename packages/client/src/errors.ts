@@ -33,6 +33,8 @@ export type ClientErrorCode =
    * open a replica per identity, or pass `identityChange: 'discard'`.
    */
   | 'replica_owned'
+  /** `queryReadOnly` was given something other than one SELECT (a write, a second statement, bad SQL). */
+  | 'invalid_query'
   /** The client was closed. */
   | 'closed';
 

@@ -42,6 +42,10 @@ export {
   visibilityManager,
 } from './environment/visibility-manager.ts';
 export { CarburetorClientError, type ClientErrorCode } from './errors.ts';
+export type { CursorInfo } from './inspect/cursor-list.ts';
+export type { PendingRow } from './inspect/pending-rows.ts';
+export { READ_ONLY_ROW_LIMIT, type ReadOnlyResult } from './inspect/read-only-query.ts';
+export type { SyncActivity } from './inspect/sync-activity.ts';
 export type { LiveOptions, LiveQuery, LiveResult, LiveSource } from './live/live-query.ts';
 export { ReplicaDecodePlugin } from './replica/decode-plugin.ts';
 export type { IdentityChange } from './replica/identity.ts';

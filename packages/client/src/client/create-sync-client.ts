@@ -5,6 +5,10 @@ import { SqliteDriverDialect } from '../driver/sqlite-dialect.ts';
 import { onlineManager } from '../environment/online-manager.ts';
 import { visibilityManager } from '../environment/visibility-manager.ts';
 import { CarburetorClientError } from '../errors.ts';
+import { listCursors } from '../inspect/cursor-list.ts';
+import { listPendingRows } from '../inspect/pending-rows.ts';
+import { queryReadOnly } from '../inspect/read-only-query.ts';
+import { ActivityLog, recordActivity } from '../inspect/sync-activity.ts';
 import { createLive } from '../live/create-live.ts';
 import { ReplicaDecodePlugin } from '../replica/decode-plugin.ts';
 import { discardRow } from '../replica/discard.ts';
@@ -60,10 +64,14 @@ export async function createSyncClient<
 >(config: C, options: SyncClientOptions<C, G, T>): Promise<SyncClient<C, G[number]>> {
   const { groups, realtime, identity, identityChange } = checkOptions(config, options);
   const { driver } = options;
-  const transport = createTransport({
-    ...options,
-    EventSource: realtime?.EventSource,
-  } as Parameters<typeof createTransport>[0]);
+  const activity = new ActivityLog();
+  const transport = recordActivity(
+    createTransport({
+      ...options,
+      EventSource: realtime?.EventSource,
+    } as Parameters<typeof createTransport>[0]),
+    activity,
+  );
   const replica = await Replica.open(config, driver, {
     clientId: options.clientId,
     now: options.now,
@@ -148,6 +156,11 @@ export async function createSyncClient<
     onChange: (listener) => state.onChange(listener as Parameters<ClientState['onChange']>[0]),
     live: lives.live,
     rejected: () => listRejected<C>(driver),
+    pending: () => listPendingRows(driver, groups.writableTables),
+    cursors: () => listCursors(driver, groups.list),
+    recentActivity: () => activity.recent(),
+    onActivity: (listener) => activity.subscribe(listener),
+    queryReadOnly: (sql, params) => queryReadOnly(driver, sql, params),
     discard: (id) =>
       lifecycle.run(async () => {
         const changed = await discardRow(replica, config, groups.list, id);

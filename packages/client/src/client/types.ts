@@ -12,6 +12,11 @@ import type {
   WritableTableKey,
 } from '@carburetor/core';
 import type { Kysely, Selectable, SelectQueryBuilder } from 'kysely';
+import type { SqliteValue } from '../driver/sqlite-driver.ts';
+import type { CursorInfo } from '../inspect/cursor-list.ts';
+import type { PendingRow } from '../inspect/pending-rows.ts';
+import type { ReadOnlyResult } from '../inspect/read-only-query.ts';
+import type { SyncActivity } from '../inspect/sync-activity.ts';
 import type { LiveOptions, LiveQuery, LiveSource } from '../live/live-query.ts';
 import type { LocalRejectionCode } from '../replica/rejections.ts';
 import type { ChangeEvent } from '../sync/change-emitter.ts';
@@ -138,6 +143,60 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
    * ```
    */
   discard(id: string): Promise<void>;
+  /**
+   * The upload queue: rows with local changes the server has not
+   * acknowledged (rejected rows excluded), oldest first, with their dirty
+   * columns and when each was written. At most 500 rows per table.
+   *
+   * @example
+   * ```ts
+   * for (const row of await client.pending()) console.log(row.table, row.id, row.op, row.columns);
+   * ```
+   */
+  pending(): Promise<PendingRow[]>;
+  /**
+   * Where each (group, table) download stands: the server's opaque cursor
+   * (null before the first page) and whether a first or reset download is
+   * in progress.
+   *
+   * @example
+   * ```ts
+   * const firstSyncs = (await client.cursors()).filter((c) => c.cursor === null || c.resetting);
+   * ```
+   */
+  cursors(): Promise<CursorInfo[]>;
+  /**
+   * The last 100 sync requests this client made (in a browser, the tab that
+   * leads the replica makes them), oldest first: kind, group, rows, bytes,
+   * duration, error.
+   *
+   * @example
+   * ```ts
+   * const failed = client.recentActivity().filter((a) => a.error !== null);
+   * ```
+   */
+  recentActivity(): readonly SyncActivity[];
+  /**
+   * Calls `listener` after each sync request; returns the unsubscribe
+   * function. While one listens, requests also measure their JSON bytes.
+   *
+   * @example
+   * ```ts
+   * const stop = client.onActivity((a) => console.debug(a.kind, a.group, a.rows, a.durationMs));
+   * ```
+   */
+  onActivity(listener: (activity: SyncActivity) => void): () => void;
+  /**
+   * Runs one SELECT (or WITH … SELECT) on the replica's SQLite tables
+   * (their SQL names, raw values), read-only by construction: anything else
+   * fails with `invalid_query` and changes nothing. At most 1,000 rows.
+   *
+   * @example
+   * ```ts
+   * const { rows } = await client.queryReadOnly('SELECT count(*) AS n FROM phone_books WHERE is_deleted = 0');
+   * ```
+   */
+  queryReadOnly(sql: string, params?: readonly SqliteValue[]): Promise<ReadOnlyResult>;
   /** Wipes the replica's rows, cursors and rejections (sign-out); the client keeps working. */
   reset(): Promise<void>;
   /**
