@@ -1,2 +1,2 @@
 export { type OpfsDriver, type OpfsDriverOptions, opfsDriver } from './opfs-driver.ts';
-export type { OpfsStorage } from './worker-protocol.ts';
+export type { OpfsFallback, OpfsStorage } from './worker-protocol.ts';

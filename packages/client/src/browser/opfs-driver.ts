@@ -1,7 +1,7 @@
 import { type SqliteDriver, SqliteDriverError } from '../driver/sqlite-driver.ts';
 import type { ChangeChannel, SyncLeadership } from '../sync/shared-replica.ts';
 import { SharedDatabase } from './shared-database.ts';
-import type { OpfsStorage } from './worker-protocol.ts';
+import type { OpfsFallback, OpfsStorage } from './worker-protocol.ts';
 
 /** Options of {@link opfsDriver}. */
 export interface OpfsDriverOptions {
@@ -11,13 +11,16 @@ export interface OpfsDriverOptions {
    */
   readonly name: string;
   /**
-   * What to do where OPFS with synchronous access handles is missing (a page
-   * that is not a secure context, an old browser). Left out, `open()` fails
-   * with code `unsupported`; `'memory'` keeps the replica in an in-memory
-   * SQLite database in the worker instead, lost on reload: check
+   * Where the replica goes where OPFS with synchronous access handles is
+   * missing or refused (a page that is not a secure context, WebKitGTK, an
+   * old browser). Left out, `open()` fails with code `unsupported`.
+   * `'indexeddb'` keeps it in IndexedDB (wa-sqlite's IDBBatchAtomicVFS on
+   * its asynchronous build, a second wasm loaded only then): it survives
+   * reloads and restarts, and is slower than OPFS. `'memory'` keeps it in an
+   * in-memory SQLite database in the worker, lost on reload. Check
    * {@link OpfsDriver.storage} to tell the user.
    */
-  readonly fallback?: 'memory';
+  readonly fallback?: OpfsFallback;
 }
 
 /**
@@ -28,9 +31,9 @@ export interface OpfsDriver extends SqliteDriver {
   /** The replica's name, as given. */
   readonly name: string;
   /**
-   * Where the data lives once `open()` has resolved: `'opfs'` (survives
-   * reloads and browser restarts) or `'memory'` (the fallback); `undefined`
-   * before that.
+   * Where the data lives once `open()` has resolved: `'opfs'` or
+   * `'indexeddb'` (both survive reloads and browser restarts) or `'memory'`
+   * (lost on reload); `undefined` before that.
    */
   readonly storage: OpfsStorage | undefined;
   /**
@@ -51,7 +54,7 @@ const NAME = /^[A-Za-z0-9._-]{1,200}$/;
 
 interface Registered {
   readonly driver: OpfsDriver;
-  readonly fallback: 'memory' | undefined;
+  readonly fallback: OpfsFallback | undefined;
 }
 
 /** One driver per name in this page: two workers on one OPFS file would lock each other out. */
@@ -88,9 +91,9 @@ export function sharedDatabaseOf(driver: OpfsDriver): SharedDatabase | undefined
  * import { opfsDriver } from '@carburetor/client/browser';
  * import { createReplicaKysely } from '@carburetor/client';
  *
- * const driver = opfsDriver({ name: 'phone-book', fallback: 'memory' });
+ * const driver = opfsDriver({ name: 'phone-book', fallback: 'indexeddb' });
  * await driver.open();
- * if (driver.storage === 'memory') console.warn('Offline storage is unavailable here.');
+ * console.info(`The replica is kept in ${driver.storage}.`); // 'opfs' or 'indexeddb'
  * const db = createReplicaKysely<DB>(driver);
  * ```
  */

@@ -15,7 +15,7 @@ import { type Route, TabElection } from './tab-election.ts';
 import { names, type RelayOp, type TabMessage, type TabNames } from './tab-protocol.ts';
 import { executorOver, packBatch } from './worker-calls.ts';
 import { closedError } from './worker-connection.ts';
-import type { OpfsStorage, WorkerOps } from './worker-protocol.ts';
+import type { OpfsFallback, OpfsStorage, WorkerOps } from './worker-protocol.ts';
 
 /** A caller's exclusive section, as its tab tracks it. */
 interface Section {
@@ -61,7 +61,7 @@ export class SharedDatabase {
 
   readonly changeChannel: ChangeChannel;
 
-  constructor(name: string, fallback: 'memory' | undefined, after: Promise<void> | undefined) {
+  constructor(name: string, fallback: OpfsFallback | undefined, after: Promise<void> | undefined) {
     this.#name = name;
     const tabNames = names(name);
     this.#names = tabNames;

@@ -1,7 +1,7 @@
 import { ANSWER_GRACE_MS } from './remote-calls.ts';
 import type { ControlMessage, TabMessage, TabNames } from './tab-protocol.ts';
 import { closedError, WorkerConnection } from './worker-connection.ts';
-import type { OpfsStorage } from './worker-protocol.ts';
+import type { OpfsFallback, OpfsStorage } from './worker-protocol.ts';
 
 /** Where the calls of a section go: this tab's worker, or the owning tab. */
 export type Route =
@@ -10,7 +10,7 @@ export type Route =
 
 export interface TabElectionOptions {
   readonly name: string;
-  readonly fallback: 'memory' | undefined;
+  readonly fallback: OpfsFallback | undefined;
   /** A driver of this name that closed a moment ago in this page: start after it. */
   readonly after: Promise<void> | undefined;
   readonly tabId: string;

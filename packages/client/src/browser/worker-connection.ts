@@ -1,6 +1,7 @@
 import { SqliteDriverError } from '../driver/sqlite-driver.ts';
 import { cloneError, fromWire } from './wire-error.ts';
 import type {
+  OpfsFallback,
   OpfsStorage,
   WorkerOp,
   WorkerOps,
@@ -30,14 +31,14 @@ export function closedError(name: string): SqliteDriverError {
  */
 export class WorkerConnection {
   readonly #name: string;
-  readonly #fallback: 'memory' | undefined;
+  readonly #fallback: OpfsFallback | undefined;
   readonly #pending = new Map<number, Pending>();
   #worker: Worker | undefined;
   #failure: SqliteDriverError | undefined;
   #nextId = 1;
   storage: OpfsStorage | undefined;
 
-  constructor(name: string, fallback: 'memory' | undefined) {
+  constructor(name: string, fallback: OpfsFallback | undefined) {
     this.#name = name;
     this.#fallback = fallback;
   }

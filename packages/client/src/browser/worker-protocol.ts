@@ -1,8 +1,15 @@
 import type { SqliteDriverErrorCode, SqliteValue } from '../driver/sqlite-driver.ts';
 import type { SqliteArrayResult } from '../driver/wa-sqlite-runner.ts';
 
-/** Where a browser replica keeps its data. */
-export type OpfsStorage = 'opfs' | 'memory';
+/**
+ * Where a browser replica keeps its data: `'opfs'` (the Origin Private File
+ * System, the default), `'indexeddb'` (the fallback that also survives
+ * reloads) or `'memory'` (the fallback lost on reload).
+ */
+export type OpfsStorage = 'opfs' | 'indexeddb' | 'memory';
+
+/** Where the replica goes when OPFS is unavailable (see `opfsDriver`'s `fallback`). */
+export type OpfsFallback = 'indexeddb' | 'memory';
 
 /**
  * The operations the worker answers, with what each takes and gives back.
@@ -12,7 +19,7 @@ export type OpfsStorage = 'opfs' | 'memory';
  */
 export interface WorkerOps {
   open: {
-    args: { readonly name: string; readonly fallback: 'memory' | undefined };
+    args: { readonly name: string; readonly fallback: OpfsFallback | undefined };
     result: OpfsStorage;
   };
   execute: {

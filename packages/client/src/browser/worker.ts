@@ -1,17 +1,9 @@
 // The dedicated module worker behind `opfsDriver`: one wa-sqlite connection,
 // on OPFS through OPFSCoopSyncVFS (synchronous access handles exist only in
-// workers), or in memory when asked to fall back.
+// workers), or on the fallback the app asked for (worker-storage.ts).
 import * as SQLite from '@journeyapps/wa-sqlite';
-import SQLiteESMFactory from '@journeyapps/wa-sqlite/dist/wa-sqlite.mjs';
-import { MemoryVFS } from '@journeyapps/wa-sqlite/src/examples/MemoryVFS.js';
-import { OPFSCoopSyncVFS } from '@journeyapps/wa-sqlite/src/examples/OPFSCoopSyncVFS.js';
 import { SqliteDriverError, type SqliteStatement } from '../driver/sqlite-driver.ts';
-import {
-  sqliteError,
-  type WaSqlite,
-  type WaSqliteModule,
-  WaSqliteRunner,
-} from '../driver/wa-sqlite-runner.ts';
+import { sqliteError, type WaSqlite, WaSqliteRunner } from '../driver/wa-sqlite-runner.ts';
 import { rawInsert } from './raw-insert-op.ts';
 import type {
   OpfsStorage,
@@ -21,12 +13,12 @@ import type {
   WorkerRequest,
   WorkerResponse,
 } from './worker-protocol.ts';
+import { chooseStorage } from './worker-storage.ts';
 
 /** The parts of DedicatedWorkerGlobalScope used here (the package compiles with the DOM lib). */
 interface WorkerScope {
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
   postMessage(message: WorkerResponse): void;
-  readonly isSecureContext: boolean;
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -41,46 +33,11 @@ interface Connection {
 let connection: Connection | undefined;
 let closed = false;
 
-/** Why this worker cannot use OPFS, or undefined when it can. */
-function opfsUnavailable(): string | undefined {
-  if (!scope.isSecureContext) {
-    return 'the page is not a secure context (OPFS needs https:, or http://localhost / 127.0.0.1)';
-  }
-  if (typeof navigator.storage?.getDirectory !== 'function') {
-    return 'this browser has no Origin Private File System (navigator.storage.getDirectory)';
-  }
-  if (
-    typeof FileSystemFileHandle === 'undefined' ||
-    !('createSyncAccessHandle' in FileSystemFileHandle.prototype)
-  ) {
-    return 'this browser has no synchronous OPFS access handles (FileSystemFileHandle.createSyncAccessHandle)';
-  }
-  return undefined;
-}
-
 async function open({ name, fallback }: WorkerOps['open']['args']): Promise<OpfsStorage> {
   if (connection) return connection.storage;
   if (closed) throw new SqliteDriverError('closed', 'This worker was closed.');
-  const module = (await SQLiteESMFactory()) as WaSqliteModule;
+  const { storage, module, vfs } = await chooseStorage(name, fallback);
   const sqlite3 = SQLite.Factory(module);
-  const reason = opfsUnavailable();
-  let storage: OpfsStorage;
-  let vfs: SQLiteVFS;
-  if (reason === undefined) {
-    storage = 'opfs';
-    vfs = await OPFSCoopSyncVFS.create('carburetor-opfs', module);
-  } else if (fallback === 'memory') {
-    storage = 'memory';
-    const memory = MemoryVFS as unknown as {
-      create(name: string, module: unknown): Promise<SQLiteVFS>;
-    };
-    vfs = await memory.create('carburetor-memory', module);
-  } else {
-    throw new SqliteDriverError(
-      'unsupported',
-      `Cannot open the replica "${name}" on OPFS: ${reason}. Serve the app from a secure context in a current browser, or pass opfsDriver({ name, fallback: 'memory' }) to keep the replica in memory (lost on reload) and check driver.storage.`,
-    );
-  }
   sqlite3.vfs_register(vfs, false);
   let db: number;
   try {
