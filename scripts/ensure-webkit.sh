@@ -7,7 +7,7 @@
 set -euo pipefail
 
 driver=/usr/bin/WebKitWebDriver
-browser="${WEBKIT_MINIBROWSER:-/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser}"
+browser=/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser
 
 have_all() { [ -x "$driver" ] && [ -x "$browser" ] && command -v xvfb-run >/dev/null 2>&1; }
 
@@ -17,7 +17,7 @@ if have_all; then
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "ensure-webkit: WebKitWebDriver, MiniBrowser or xvfb-run is missing and this is not root: run 'sudo apt-get install -y webkit2gtk-driver xvfb', or set WEBKIT_MINIBROWSER" >&2
+  echo "ensure-webkit: WebKitWebDriver, MiniBrowser or xvfb-run is missing and this is not root: run 'sudo apt-get install -y webkit2gtk-driver xvfb'," >&2
   exit 1
 fi
 
@@ -35,7 +35,7 @@ if ! { apt-get update -qq && apt-get install -y -qq webkit2gtk-driver xvfb; } >"
   exit 1
 fi
 if ! have_all; then
-  echo "ensure-webkit: installed webkit2gtk-driver and xvfb, but $browser is still missing: set WEBKIT_MINIBROWSER to WebKitGTK's MiniBrowser" >&2
+  echo "ensure-webkit: installed webkit2gtk-driver and xvfb, but $browser is still missing: is libwebkit2gtk-4.1-0 installed for this architecture?" >&2
   exit 1
 fi
 echo "ensure-webkit: installed webkit2gtk-driver $(dpkg-query -W -f='${Version}' webkit2gtk-driver) and xvfb with apt-get"

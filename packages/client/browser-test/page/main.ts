@@ -1,5 +1,5 @@
 // The test page: exposes the browser driver and a sync client to Playwright as `window.carburetor`.
-import { type OpfsDriver, opfsDriver } from '@carburetor/client/browser';
+import { type OpfsDriver, type OpfsFallback, opfsDriver } from '@carburetor/client/browser';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import { phoneBookConfig } from '../../src/__tests__/fixtures.ts';
@@ -49,8 +49,13 @@ async function openClient(options: {
   /** Rows per table per download page. */
   pageSize?: number;
   requestTimeoutMs?: number;
+  /** Where the replica goes without OPFS (WebKitGTK needs 'indexeddb'). */
+  fallback?: OpfsFallback;
 }) {
-  const driver = opfsDriver({ name: options.name });
+  const driver = opfsDriver({
+    name: options.name,
+    ...(options.fallback === undefined ? {} : { fallback: options.fallback }),
+  });
   const fetches = { count: 0 };
   const trpcClient = createTRPCClient<AnyRouter>({
     links: [
