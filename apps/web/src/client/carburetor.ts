@@ -36,7 +36,8 @@ const replicas = new Map<string, Replica>();
 export function replicaFor(userId: string): Replica {
   let replica = replicas.get(userId);
   if (!replica) {
-    const driver = opfsDriver({ name: `carburetor-${userId}` });
+    // IndexedDB where the browser refuses OPFS access handles (WebKitGTK): the replica still survives reloads.
+    const driver = opfsDriver({ name: `carburetor-${userId}`, fallback: 'indexeddb' });
     const client = createSyncClient(config, {
       driver,
       // The replica is this user's: opened for someone else it shows and uploads none of its rows.
