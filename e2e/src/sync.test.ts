@@ -272,4 +272,43 @@ describe('the phone book demo on PostgreSQL, in Chromium', () => {
     const { rows } = await pool.query('select name from phone_books where owner_id = $1', [me]);
     expect(rows).toEqual([{ name: 'Valid' }]);
   });
+
+  it('8. the inspector: a pending row shows until it syncs; a rejected row is discarded from the panel', async () => {
+    const me = user('ines');
+    const a = await device('A', me);
+    await waitSynced(a.page);
+    await a.page.getByRole('button', { name: 'Open the inspector' }).click();
+    const inspector = a.page.getByRole('region', { name: 'Carburetor inspector' });
+    await inspector.getByRole('tab', { name: 'Status' }).waitFor();
+
+    await a.device.context.setOffline(true);
+    await addContact(a.page, { name: 'Pending Pat', phone: '555-0199' });
+    await inspector.getByRole('tab', { name: 'Pending (1)' }).click();
+    const pending = inspector.getByRole('tabpanel', { name: 'Pending' });
+    await pending.getByRole('cell', { name: 'insert', exact: true }).waitFor();
+    await pending.getByText(/phone_number \(/).waitFor();
+    await a.device.context.setOffline(false);
+    await pending.getByText('Nothing waits for upload.').waitFor({ timeout: SYNC_WAIT_MS });
+    expect(await serverRow(me, 'Pending Pat')).toMatchObject({ phone_number: '555-0199' });
+
+    // A row the server refuses: written for another owner, through the page's own client.
+    const forgedId = await a.page.evaluate(async () => {
+      const client = window.__carburetor?.client;
+      if (!client) throw new Error('no sync client on the page');
+      const row = await client.insertPhoneBook({
+        owner_id: 'someone-else',
+        name: 'Forged',
+        phone_number: '1',
+      });
+      return row.id;
+    });
+    await inspector.getByRole('tab', { name: 'Rejected (1)' }).click({ timeout: SYNC_WAIT_MS });
+    const rejected = inspector.getByRole('tabpanel', { name: 'Rejected' });
+    await rejected.getByRole('cell', { name: forgedId, exact: true }).waitFor();
+    await rejected.getByRole('cell', { name: 'insufficient_permission', exact: true }).waitFor();
+    await rejected.getByRole('button', { name: 'Discard' }).click();
+    await rejected.getByText('No rejected or quarantined rows.').waitFor({ timeout: SYNC_WAIT_MS });
+    expect(await a.page.evaluate(() => window.__carburetor?.client.rejected())).toEqual([]);
+    expect(await serverRow('someone-else', 'Forged')).toBeUndefined();
+  });
 });

@@ -7,6 +7,13 @@ interface Window {
   __carburetor?: {
     userId: string;
     driver: { name: string; isOwner: boolean; storage: string | undefined };
-    client: { db: { selectFrom(table: string): ReplicaQuery }; status: unknown };
+    client: {
+      db: { selectFrom(table: string): ReplicaQuery };
+      status: unknown;
+      insertPhoneBook(row: { owner_id: string; name: string; phone_number: string }): Promise<{
+        id: string;
+      }>;
+      rejected(): Promise<unknown[]>;
+    };
   };
 }

@@ -1,5 +1,6 @@
 'use client';
 
+import { CarburetorDevtools } from '@carburetor/react/devtools';
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useState } from 'react';
 import { CarburetorProvider, type PhoneBookClient, replicaFor } from '../client/carburetor.ts';
@@ -22,8 +23,24 @@ export function PhoneBookApp({ userId }: { userId: string }) {
       <QueryClientProvider client={queryClient}>
         <CarburetorProvider client={client} queryClient={queryClient}>
           <PhoneBook userId={userId} />
+          <InspectorToggle client={client} />
         </CarburetorProvider>
       </QueryClientProvider>
     </trpc.Provider>
+  );
+}
+
+/** The inspector, behind a toggle under the page (`@carburetor/react/devtools`). */
+function InspectorToggle({ client }: { client: Promise<PhoneBookClient> | null }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div className="footer muted small">
+      <button type="button" className="link" onClick={() => setOpen(!open)}>
+        {open ? 'Close the inspector' : 'Open the inspector'}
+      </button>
+      {open ? (
+        <CarburetorDevtools client={client} initialIsOpen onClose={() => setOpen(false)} />
+      ) : null}
+    </div>
   );
 }

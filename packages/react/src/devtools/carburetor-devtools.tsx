@@ -20,6 +20,11 @@ export interface CarburetorDevtoolsProps {
   client: InspectedClient | Promise<InspectedClient> | null;
   /** Open at first render. Default false: a small button in the corner opens it. */
   initialIsOpen?: boolean;
+  /**
+   * Called by the panel's close button instead of folding it into the corner
+   * button: for an app that opens the inspector with a toggle of its own.
+   */
+  onClose?: () => void;
 }
 
 function useClient(input: CarburetorDevtoolsProps['client']): InspectedClient | undefined {
@@ -55,6 +60,7 @@ function useClient(input: CarburetorDevtoolsProps['client']): InspectedClient | 
 export function CarburetorDevtools({
   client: input,
   initialIsOpen = false,
+  onClose,
 }: CarburetorDevtoolsProps): JSX.Element | null {
   const [open, setOpen] = useState(initialIsOpen);
   const client = useClient(input);
@@ -68,7 +74,7 @@ export function CarburetorDevtools({
   return (
     <section aria-label="Carburetor inspector" style={styles.panel}>
       {client ? (
-        <Panel client={client} close={() => setOpen(false)} />
+        <Panel client={client} close={onClose ?? (() => setOpen(false))} />
       ) : (
         <p style={styles.muted}>Waiting for the sync client…</p>
       )}
