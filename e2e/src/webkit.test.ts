@@ -18,6 +18,7 @@ import {
   SYNCED,
   shownNames,
   signIn,
+  storedIn,
   WebKitDevice,
 } from './webkit.ts';
 
@@ -57,6 +58,11 @@ describe('the phone book demo on PostgreSQL, in WebKitGTK', () => {
     const aTab = await a.tab();
     await signIn(a, aTab, server.origin, me);
     expect(await replicaOf(a, aTab)).toEqual({ storage: 'indexeddb', isOwner: true });
+    // What the user is told: the sync badge's panel says where the replica lives.
+    await a.waitFor(aTab, '[data-testid="sync-badge"][data-storage="indexeddb"]');
+    expect(await storedIn(a, aTab)).toBe(
+      'this browser (IndexedDB: this browser has no usable OPFS)',
+    );
     const b = await WebKitDevice.launch('B');
     const bTab = await b.tab();
     await signIn(b, bTab, server.origin, me);

@@ -160,3 +160,15 @@ export function replicaOf(
     'const h = window.__carburetor; return h ? { storage: h.driver.storage, isOwner: h.driver.isOwner } : null;',
   );
 }
+
+/** What the sync badge's panel says under "Stored in" (opens the panel, then closes it). */
+export async function storedIn(device: WebKitDevice, tab: WebKitTab): Promise<string> {
+  const toggle = await device.waitFor(tab, '[data-testid="sync-badge"] .badge-main');
+  await toggle.click();
+  const panel = await device.waitFor(tab, '.badge-panel');
+  const label = await panel
+    .findElement(By.xpath(".//dt[normalize-space(.)='Stored in']/following-sibling::dd[1]"))
+    .getText();
+  await toggle.click();
+  return label;
+}

@@ -1,6 +1,7 @@
 'use client';
 
 import type { RejectedRow } from '@carburetor/client';
+import type { OpfsStorage } from '@carburetor/client/browser';
 import { NOT_STARTED_STATUS } from '@carburetor/react';
 import { useEffect, useState } from 'react';
 import { replicaFor, useSyncStatus } from '../client/carburetor.ts';
@@ -15,6 +16,13 @@ function ago(iso: string | null, now: number): string {
   if (minutes < 60) return `${minutes} min ago`;
   return new Date(iso).toLocaleTimeString();
 }
+
+/** Where the replica lives, as the badge's panel says it. */
+const STORAGE_LABELS: Record<OpfsStorage, string> = {
+  opfs: 'this browser (OPFS)',
+  indexeddb: 'this browser (IndexedDB: this browser has no usable OPFS)',
+  memory: 'memory only: lost on reload',
+};
 
 /** Re-renders every few seconds, so "last synced 12 s ago" stays true. */
 function useNow(everyMs: number): number {
@@ -38,6 +46,8 @@ export function SyncBadge({ userId }: { userId: string }) {
   const now = useNow(5_000);
   const [open, setOpen] = useState(false);
   const started = status !== NOT_STARTED_STATUS;
+  // Known once the replica is open: OPFS, or IndexedDB where the browser refuses OPFS (WebKitGTK).
+  const storage = started ? replicaFor(userId).driver.storage : undefined;
   const state = !started
     ? 'starting'
     : !status.online
@@ -68,6 +78,7 @@ export function SyncBadge({ userId }: { userId: string }) {
       data-rejected={status.rejectedCount}
       data-phase={status.phase}
       data-last-synced={status.lastSyncedAt ?? ''}
+      data-storage={storage ?? ''}
     >
       <button
         type="button"
@@ -92,6 +103,8 @@ export function SyncBadge({ userId }: { userId: string }) {
                   ? 'connecting… (or in another tab)'
                   : 'off'}
             </dd>
+            <dt>Stored in</dt>
+            <dd>{storage ? STORAGE_LABELS[storage] : 'opening…'}</dd>
             <dt>Waiting to upload</dt>
             <dd>{status.pendingCount}</dd>
             <dt>Last synced</dt>
