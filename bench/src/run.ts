@@ -7,6 +7,7 @@ import { realtimePropagation } from './realtime-propagation.ts';
 import { downloadOverHttp, incrementalDownload } from './server-download.ts';
 import { typecheckConfig } from './typecheck-config.ts';
 import { uploadMerge } from './upload-merge.ts';
+import { uploadRealtime } from './upload-realtime.ts';
 
 /** Every benchmark: its result file, title, what it compares, and how to run it. */
 const benchmarks = {
@@ -57,6 +58,12 @@ const benchmarks = {
     notes:
       "Two router instances (own ChangeHub and LISTEN connection each) on one embedded PostgreSQL, standalone adapter: a writer uploads one row through A; a subscriber of `everything.changes` on B (SSE over real HTTP) is poked and downloads (httpLink) until the row is there. Timed from the upload's acknowledgement to the download returning the row (also from the upload request), 5 warm-ups, then rounds of 100 trials, each trial 60 ms after the last change (a lone change; a burst is coalesced into ~50 ms windows). Baseline: one plain incremental download call on B returning one new row. The p95 line is one figure each per round, its result the median of the rounds' figures. Limit p50 3x (the goal), p95 5x.",
     run: () => realtimePropagation(),
+  },
+  'upload-realtime': {
+    title: 'Upload commits per second, realtime on vs off',
+    notes:
+      "Small uploads (one changed row, one column, restricted group) through uploadChanges in process, one transaction each, by 1, 4, 16 and 64 concurrent writers (each its own row; a pool of 70 connections); realtime on: the notify triggers in place, a ChangeHub listening with one subscriber, uploads announced to it (`uploadChanges(..., { changes: hub })`); off: the notify triggers disabled, no hub. Embedded PostgreSQL with fsync on (the tests' server runs with it off) and synchronous_commit on. A sample is the time of a fixed number of uploads per level, on and off alternated, 3 pairs per level per round; the result is the time ratio on/off, so the limit 1.11x is 0.9x of the throughput.",
+    run: () => uploadRealtime(),
   },
   'react-insert-render': {
     title: 'React: local insert to re-rendered list',

@@ -16,13 +16,33 @@ export {
   type ServerErrorCode,
   type ServerErrorDetails,
 } from './errors.ts';
+export type {
+  ChangeBus,
+  ChangeBusHandlers,
+  ChangeBusSubscription,
+} from './realtime/change-bus.ts';
 export {
   ChangeHub,
   type ChangeHubOptions,
   type ChangePoke,
   createChangeHub,
-  type ListenTarget,
 } from './realtime/change-hub.ts';
+export {
+  CHANGE_MESSAGE_VERSION,
+  type ChangeMessage,
+  decodeChangeMessage,
+  encodeChangeMessage,
+  type TableChange,
+} from './realtime/change-message.ts';
+export {
+  createPostgresChangeBus,
+  type ListenTarget,
+  type PostgresChangeBusOptions,
+} from './realtime/postgres-bus.ts';
+export {
+  createRedisChangeBus,
+  type RedisChangeBusOptions,
+} from './realtime/redis-bus.ts';
 export {
   logSyncError,
   type SyncErrorHandler,
@@ -38,4 +58,4 @@ export {
 export { type MigrationResult, migrateServer } from './schema/migrate.ts';
 export { CHANGES_CHANNEL } from './schema/names.ts';
 export { type PurgeOptions, purgeDeletedRows } from './schema/purge.ts';
-export { uploadChanges } from './upload/upload.ts';
+export { type UploadOptions, uploadChanges } from './upload/upload.ts';

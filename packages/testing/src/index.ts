@@ -1,9 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import { ADMIN_URL_ENV, ADMIN_URL_KEY, RUN_ID_ENV, RUN_ID_KEY } from './provided.ts';
+import {
+  ADMIN_URL_ENV,
+  ADMIN_URL_KEY,
+  REDIS_URL_ENV,
+  REDIS_URL_KEY,
+  RUN_ID_ENV,
+  RUN_ID_KEY,
+} from './provided.ts';
 
-export { ADMIN_URL_ENV, ADMIN_URL_KEY, RUN_ID_ENV, RUN_ID_KEY } from './provided.ts';
+export {
+  ADMIN_URL_ENV,
+  ADMIN_URL_KEY,
+  REDIS_URL_ENV,
+  REDIS_URL_KEY,
+  RUN_ID_ENV,
+  RUN_ID_KEY,
+} from './provided.ts';
 
 /** A database created for one test file. */
 export interface TestDatabase {
@@ -76,6 +90,24 @@ export function testAdminUrl(): string {
 }
 
 /**
+ * The URL of the test run's Redis, for the Redis change bus's tests. Tests
+ * share it: use a channel of your own.
+ *
+ * @example
+ * const bus = createRedisChangeBus({ url: testRedisUrl(), channel: 'changes_test_a' });
+ */
+export function testRedisUrl(): string {
+  const url =
+    providedValue(REDIS_URL_KEY) ?? process.env[REDIS_URL_ENV] ?? process.env['REDIS_URL'];
+  if (!url) {
+    throw new Error(
+      "No test Redis: add '@carburetor/testing/redis-global-setup' to the package's vitest globalSetup, or set REDIS_URL.",
+    );
+  }
+  return url;
+}
+
+/**
  * Runs `fn` with a pg Pool on `url` and ends the pool afterwards, even on error.
  *
  * @example
@@ -93,7 +125,9 @@ export async function withPgPool<T>(url: string, fn: (pool: pg.Pool) => Promise<
   }
 }
 
-function providedValue(key: typeof ADMIN_URL_KEY | typeof RUN_ID_KEY): string | undefined {
+function providedValue(
+  key: typeof ADMIN_URL_KEY | typeof RUN_ID_KEY | typeof REDIS_URL_KEY,
+): string | undefined {
   try {
     return inject(key) || undefined;
   } catch {

@@ -227,9 +227,14 @@ describe('<group>.changes over real HTTP', () => {
     expect(notifications).toHaveLength(1);
     // Too many owners to list; none of the rows is in the directory's filter.
     expect(JSON.parse(notifications[0]!)).toEqual({
-      t: 'rt_contacts',
-      r: { owner_id: '*' },
-      s: { [`${filterKey({ published: true })}:`]: false },
+      v: 1,
+      changes: [
+        {
+          t: 'rt_contacts',
+          r: { owner_id: '*' },
+          s: { [`${filterKey({ published: true })}:`]: false },
+        },
+      ],
     });
     expect(sub.pokes).toHaveLength(2);
     expect(alice.pokes).toHaveLength(2); // "many" reaches every restricted subscriber
@@ -261,10 +266,55 @@ describe('<group>.changes over real HTTP', () => {
     expect(burstPokes).toBeGreaterThanOrEqual(1);
     expect(burstPokes).toBeLessThanOrEqual(10);
     expect(JSON.parse(notifications[0]!)).toEqual({
-      t: 'rt_contacts',
-      r: { owner_id: ['owner-1'] },
-      s: { [`${filterKey({ published: true })}:`]: false },
+      v: 1,
+      changes: [
+        {
+          t: 'rt_contacts',
+          r: { owner_id: ['owner-1'] },
+          s: { [`${filterKey({ published: true })}:`]: false },
+        },
+      ],
     });
+  });
+
+  it('announces uploads after their commit, one message per window, and no trigger NOTIFYs inside an upload', async () => {
+    const sub = subscriber(b.url, 'everything');
+    await sub.waitFor(1);
+    await sleep(100);
+    notifications.length = 0;
+    const owners = Array.from({ length: 20 }, (_, i) => `burst-owner-${i}`);
+    const started = performance.now();
+    await Promise.all(
+      owners.map((owner) =>
+        syncClient(a.url, owner).mine.upload.mutate(insertContact(`burst-${owner}`, owner)),
+      ),
+    );
+    const elapsed = performance.now() - started;
+    await sub.waitFor(2, 1_000);
+    await sleep(200);
+    // About one message per 50 ms window of hub A, whatever the number of uploads in it.
+    console.info(
+      `20 concurrent uploads in ${elapsed.toFixed(0)} ms: ${notifications.length} messages`,
+    );
+    expect(notifications.length).toBeGreaterThanOrEqual(1);
+    expect(notifications.length).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 2);
+    const announced = notifications.flatMap((text) =>
+      (JSON.parse(text) as { changes: { t: string; r: { owner_id: string[] } }[] }).changes.flatMap(
+        (change) => change.r.owner_id,
+      ),
+    );
+    expect(new Set(announced)).toEqual(new Set(owners));
+
+    // A transaction marked as an upload is left to announce itself: the triggers send nothing.
+    notifications.length = 0;
+    await db.transaction().execute(async (trx) => {
+      await sql`select set_config('carburetor.upload', 'on', true)`.execute(trx);
+      await sql`insert into rt_contacts (id, owner_id, name) values ('marked', 'erin', 'x')`.execute(
+        trx,
+      );
+    });
+    await sleep(200);
+    expect(notifications).toHaveLength(0);
   });
 
   it('notices a killed LISTEN connection, reconnects, pokes everyone once, and pokes again on changes', async () => {

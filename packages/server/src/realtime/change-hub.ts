@@ -1,29 +1,22 @@
 import type { AnySyncConfig, ResolvedGroup } from '@carburetor/core';
-import type { PGlite } from '@electric-sql/pglite';
 import type { Kysely } from 'kysely';
-import type pg from 'pg';
 import { type ContextValues, checkContext } from '../download/download.ts';
 import { burstReporter } from '../driver/burst-reporter.ts';
-import { databaseSourceOf } from '../driver/database-source.ts';
 import { CarburetorServerError } from '../errors.ts';
-import {
-  type ListenConnector,
-  listenConfigOfPool,
-  pgListenConnector,
-  pgliteListenConnector,
-} from './listen-connection.ts';
+import { ChangeAnnouncer } from './change-announcer.ts';
+import type { ChangeBus } from './change-bus.ts';
+import { decodeChangeMessage, type TableChange } from './change-message.ts';
 import { ListenSession } from './listen-session.ts';
+import { pairedBus } from './paired-bus.ts';
 import { PokeCoalescer } from './poke-coalescer.ts';
-import { type ChangePayload, type Watch, WatchIndex } from './watch-index.ts';
+import { createPostgresChangeBus, type ListenTarget } from './postgres-bus.ts';
+import { type Watch, WatchIndex } from './watch-index.ts';
 
 /** What a subscriber is told: these tables of its group changed (download them). */
 export interface ChangePoke {
   /** Table keys (config keys, not SQL names) of the group. */
   readonly tables: readonly string[];
 }
-
-/** Where the hub opens its LISTEN connection. */
-export type ListenTarget = string | pg.ClientConfig | PGlite;
 
 /** Options of {@link createChangeHub}. */
 export interface ChangeHubOptions {
@@ -41,14 +34,27 @@ export interface ChangeHubOptions {
    */
   listen?: ListenTarget;
   /**
+   * The bus that carries uploads' changes between server instances.
+   * Default: the PostgreSQL bus on `db` / `listen` (LISTEN/NOTIFY, no extra
+   * service); or `createRedisChangeBus({ url })`. With another bus, the hub
+   * still LISTENs on PostgreSQL where `db` / `listen` says (writes from
+   * outside Carburetor are announced there only, by the notify triggers).
+   */
+  bus?: ChangeBus;
+  /**
    * The coalescing window, in ms: a poke goes out at once when none went out
    * in the last window, else when the window ends, merged with what came
-   * meanwhile, so a burst makes about one poke per window. Default 50.
+   * meanwhile, so a burst makes about one poke per window. The uploads'
+   * announcements on the bus are coalesced the same way. Default 50.
    */
   coalesceMs?: number;
-  /** Reconnect backoff after the LISTEN connection broke: first delay and cap, in ms. Default 100 and 5,000. */
+  /**
+   * Backoff after the bus subscription broke (reconnecting) or a message
+   * failed to send (sending again): first delay and cap, in ms. Default
+   * 100 and 5,000.
+   */
   retryDelayMs?: { readonly initial?: number; readonly max?: number };
-  /** How long the LISTEN connection stays open once the last subscriber left, in ms. Default 10,000. */
+  /** How long the bus subscription stays open once the last subscriber left, in ms. Default 10,000. */
   idleTimeoutMs?: number;
   /** Hears connection trouble (the hub keeps retrying). Default: `console.warn`, once per burst. */
   onError?: (error: unknown) => void;
@@ -61,9 +67,12 @@ interface Subscriber {
 }
 
 /**
- * Fans PostgreSQL change notifications out to subscribers in this process,
- * over ONE LISTEN connection (opened on the first subscriber, closed a while
- * after the last one left). A subscriber names a sync group and its context
+ * Realtime for one process: announces what this process's uploads changed
+ * on the change bus (after commit, one message per `coalesceMs` window),
+ * and fans what the bus carries (every instance's announcements, and the
+ * notify triggers' messages for writes from outside Carburetor) out to
+ * subscribers in this process, over ONE bus subscription (opened on the
+ * first subscriber, closed a while after the last one left). A subscriber names a sync group and its context
  * values, and hears of every statement that wrote rows of the group's tables
  * in its scope: with its restriction values, and, for a filtered group, in
  * the filter or leaving it (or too many values to list). So a poke tells a
@@ -71,7 +80,7 @@ interface Subscriber {
  * most one per `coalesceMs` window, the first at once, so a burst makes a
  * few pokes per subscriber, each naming every table changed meanwhile.
  *
- * A broken LISTEN connection is noticed (the client's error/end events, TCP
+ * A broken bus subscription is noticed (the client's error/end events, TCP
  * keep-alive) and reopened with exponential backoff; once it is back, every
  * subscriber is poked about all its tables, since changes may have been
  * missed meanwhile (the download cursor makes a spurious poke harmless).
@@ -86,20 +95,35 @@ export class ChangeHub {
   readonly #index = new WatchIndex<Subscriber>();
   readonly #coalescer: PokeCoalescer<Subscriber>;
   readonly #session: ListenSession;
+  readonly #bus: ChangeBus;
+  readonly #announcer: ChangeAnnouncer;
 
   /** @internal Use {@link createChangeHub}. */
-  constructor(config: AnySyncConfig, connect: ListenConnector, options: ChangeHubOptions = {}) {
+  constructor(config: AnySyncConfig, bus: ChangeBus, options: ChangeHubOptions = {}) {
     this.config = config;
+    this.#bus = bus;
     // By default one warning per burst: each reconnect attempt fails while PostgreSQL is away.
     this.#onError =
       options.onError ??
       burstReporter((error, skipped) => {
         const more = skipped > 0 ? ` (${skipped} more failures since the last warning)` : '';
         console.warn(
-          `Carburetor: the LISTEN connection for realtime changes failed${more}; retrying. ${String(error)}`,
+          `Carburetor: the change bus for realtime failed${more}; retrying. ${String(error)}`,
         );
       });
-    this.#coalescer = new PokeCoalescer(options.coalesceMs ?? 50, (subscriber, tables) => {
+    const coalesceMs = options.coalesceMs ?? 50;
+    const retry = {
+      initial: options.retryDelayMs?.initial ?? 100,
+      max: options.retryDelayMs?.max ?? 5_000,
+    };
+    this.#announcer = new ChangeAnnouncer({
+      windowMs: coalesceMs,
+      retry,
+      publish: (message) => bus.publish(message),
+      maxMessageBytes: bus.maxMessageBytes,
+      report: (error) => this.#report(error),
+    });
+    this.#coalescer = new PokeCoalescer(coalesceMs, (subscriber, tables) => {
       try {
         subscriber.listener({ tables });
       } catch (error) {
@@ -107,21 +131,16 @@ export class ChangeHub {
       }
     });
     this.#session = new ListenSession(
-      connect,
+      (handlers) => bus.subscribe(handlers),
       {
-        retryInitial: options.retryDelayMs?.initial ?? 100,
-        retryMax: options.retryDelayMs?.max ?? 5_000,
+        retryInitial: retry.initial,
+        retryMax: retry.max,
         idleTimeout: options.idleTimeoutMs ?? 10_000,
       },
       {
         notify: (payload) => this.#deliver(payload),
         // Changes may have been missed while the connection was down: poke everyone once.
-        recovered: () => {
-          for (const subscriber of this.#subscribers) {
-            for (const watch of subscriber.watches)
-              this.#coalescer.poke(subscriber, watch.tableKey);
-          }
-        },
+        recovered: () => this.#pokeEveryone(),
         report: (error) => this.#report(error),
       },
     );
@@ -132,7 +151,7 @@ export class ChangeHub {
     return this.#subscribers.size;
   }
 
-  /** Whether the LISTEN connection is open. */
+  /** Whether the bus subscription is open. */
   get connected(): boolean {
     return this.#session.connected;
   }
@@ -140,7 +159,7 @@ export class ChangeHub {
   /**
    * Listens for changes a group's subscriber may see. The listener is called
    * at most once per `coalesceMs` window with every table changed meanwhile. Opens the
-   * LISTEN connection if it is not open.
+   * bus subscription if it is not open.
    *
    * @returns the function that unsubscribes (idempotent).
    * @throws {CarburetorServerError} `bad_request` for an unknown group,
@@ -182,7 +201,24 @@ export class ChangeHub {
   }
 
   /**
-   * Resolves once the LISTEN connection is open (at once if it is), or when
+   * Tells every instance's subscribers (through the bus) what a committed
+   * upload changed. Coalesced: about one bus message per `coalesceMs`
+   * window, whatever the write rate. `uploadChanges(..., { changes: hub })`
+   * and the sync router call it; call it yourself only for writes that
+   * mark their transaction as an upload.
+   *
+   * @example
+   * ```ts
+   * hub.announce([{ t: 'contacts', r: { owner_id: ['u1'] } }]);
+   * ```
+   */
+  announce(changes: readonly TableChange[]): void {
+    if (this.#session.closed) return;
+    this.#announcer.announce(changes);
+  }
+
+  /**
+   * Resolves once the bus subscription is open (at once if it is), or when
    * `signal` aborts. A change committed after this resolves reaches the
    * subscribers; download after it to catch what came before.
    */
@@ -194,14 +230,23 @@ export class ChangeHub {
   }
 
   /**
-   * Closes the LISTEN connection and forgets every subscriber (their
-   * listeners are not called again). For shutdown; the hub cannot be reused.
+   * Sends the announcements still queued, closes the bus subscription and
+   * forgets every subscriber (their listeners are not called again). For
+   * shutdown; the hub cannot be reused.
    */
   async close(): Promise<void> {
+    await this.#announcer.flush();
+    this.#announcer.clear();
     this.#subscribers.clear();
     this.#index.clear();
     this.#coalescer.clear();
     await this.#session.close();
+    await this.#bus.close();
+  }
+
+  /** Sends the queued announcements now and waits until they are on the bus. */
+  flush(): Promise<void> {
+    return this.#announcer.flush();
   }
 
   #remove(subscriber: Subscriber): void {
@@ -221,35 +266,44 @@ export class ChangeHub {
   }
 
   #deliver(text: string): void {
-    let payload: ChangePayload;
-    try {
-      payload = JSON.parse(text) as ChangePayload;
-    } catch {
+    const changes = decodeChangeMessage(text);
+    if (changes === 'everything') {
+      this.#pokeEveryone();
       return;
     }
-    this.#index.match(payload, (watch) => this.#coalescer.poke(watch.subscriber, watch.tableKey));
+    for (const change of changes) {
+      this.#index.match(change, (watch) => this.#coalescer.poke(watch.subscriber, watch.tableKey));
+    }
+  }
+
+  /** Changes may have been missed (the bus was away) or a message was unreadable. */
+  #pokeEveryone(): void {
+    this.#index.matchAll((watch) => this.#coalescer.poke(watch.subscriber, watch.tableKey));
   }
 }
 
 /**
- * Creates the hub that fans this process's LISTEN connection out to
- * realtime subscribers. Pass it to every `createSyncRouter` of the same
- * config in the process, so they share one connection; without one, each
- * router creates its own on its first subscriber.
+ * Creates the hub of this process's realtime: it announces uploads on the
+ * change bus and fans the bus out to realtime subscribers. Pass it to every
+ * `createSyncRouter` of the same config in the process, so they share one
+ * bus subscription; without one, each router creates its own.
  *
- * The LISTEN connection is opened like `db`'s pool (one more connection
- * than the pool's maximum), or on its PGlite; give `listen` when `db` was
- * not made by Carburetor's dialects, or when the pool goes through a pooler
- * in transaction mode (LISTEN needs a session of its own).
+ * The default bus is PostgreSQL's LISTEN/NOTIFY: the LISTEN connection is
+ * opened like `db`'s pool (one more connection than the pool's maximum),
+ * or on its PGlite; give `listen` when `db` was not made by Carburetor's
+ * dialects, or when the pool goes through a pooler in transaction mode
+ * (LISTEN needs a session of its own). Or pass `bus:
+ * createRedisChangeBus({ url })`.
  *
- * @throws {CarburetorServerError} `no_listen_source` when neither `listen`
- * nor a `db` made by Carburetor's dialects says where to LISTEN.
+ * @throws {CarburetorServerError} `no_listen_source` when there is no `bus`
+ * and neither `listen` nor a `db` made by Carburetor's dialects says where
+ * to LISTEN.
  * @example
  * ```ts
  * import { createChangeHub, createPgKysely, createSyncRouter } from '@carburetor/server';
  *
  * const db = createPgKysely(process.env.DATABASE_URL!);
- * const changes = createChangeHub(config, { db });
+ * const changes = createChangeHub(config, { db }); // or { db, bus: createRedisChangeBus({ url: process.env.REDIS_URL! }) }
  * export const syncRouter = createSyncRouter(config, { db, changes, context: (ctx) => ({ userId: ctx.user.id }) });
  * export const adminSyncRouter = createSyncRouter(config, { db, changes, procedure: adminProcedure });
  * // at shutdown
@@ -257,25 +311,24 @@ export class ChangeHub {
  * ```
  */
 export function createChangeHub(config: AnySyncConfig, options: ChangeHubOptions): ChangeHub {
-  return new ChangeHub(config, connectorOf(options), options);
+  const { bus } = options;
+  if (!bus) return new ChangeHub(config, createPostgresChangeBus(options), options);
+  return new ChangeHub(config, withOutsideWrites(bus, options), options);
 }
 
-function connectorOf(options: ChangeHubOptions): ListenConnector {
-  const { listen, db } = options;
-  if (typeof listen === 'string') return pgListenConnector({ connectionString: listen });
-  if (listen !== undefined) {
-    if (typeof (listen as PGlite).listen === 'function') {
-      return pgliteListenConnector(listen as PGlite);
-    }
-    return pgListenConnector(listen as pg.ClientConfig);
+/**
+ * Another bus, paired with PostgreSQL's LISTEN where `db` or `listen` says
+ * where: the notify triggers announce writes from outside Carburetor there
+ * only.
+ */
+function withOutsideWrites(bus: ChangeBus, options: ChangeHubOptions): ChangeBus {
+  if (options.db === undefined && options.listen === undefined) return bus;
+  let postgres: ChangeBus;
+  try {
+    postgres = createPostgresChangeBus(options);
+  } catch (error) {
+    if (error instanceof CarburetorServerError && error.code === 'no_listen_source') return bus;
+    throw error;
   }
-  const source = db ? databaseSourceOf(db) : undefined;
-  if (source?.kind === 'pg') return pgListenConnector(listenConfigOfPool(source.pool));
-  if (source?.kind === 'pglite') return pgliteListenConnector(source.pglite);
-  throw new CarburetorServerError(
-    'no_listen_source',
-    db
-      ? 'Realtime changes need a LISTEN connection, and this Kysely was not made by createPgKysely, createPgliteKysely or their dialects, so Carburetor cannot tell where its database is; pass `listen: { connectionString }` (or a PGlite).'
-      : 'Realtime changes need a LISTEN connection: pass `db` (made by createPgKysely or createPgliteKysely) or `listen: { connectionString }`.',
-  );
+  return pairedBus(bus, postgres);
 }

@@ -1,8 +1,11 @@
-import type { ListenConnection, ListenConnector } from './listen-connection.ts';
+import type { ChangeBusHandlers, ChangeBusSubscription } from './change-bus.ts';
+
+/** Opens one bus subscription. */
+export type ListenConnector = (handlers: ChangeBusHandlers) => Promise<ChangeBusSubscription>;
 
 /** What a {@link ListenSession} tells its owner. */
 export interface ListenSessionHandlers {
-  /** A notification on the changes channel. */
+  /** A message on the bus. */
   notify(payload: string): void;
   /** The connection is back after a break: changes may have been missed meanwhile. */
   recovered(): void;
@@ -20,7 +23,7 @@ export interface ListenSessionTiming {
 type SessionState = 'idle' | 'connecting' | 'connected' | 'retrying' | 'closed';
 
 /**
- * The life of one LISTEN connection:
+ * The life of one bus subscription (a LISTEN connection, a Redis subscriber):
  *
  * ```
  *  idle ──wanted──▶ connecting ──open──▶ connected
@@ -42,7 +45,7 @@ export class ListenSession {
   readonly #readyWaiters = new Set<() => void>();
   #state: SessionState = 'idle';
   #wanted = false;
-  #connection: ListenConnection | undefined;
+  #connection: ChangeBusSubscription | undefined;
   #generation = 0;
   #attempt = 0;
   #missed = false;
@@ -125,10 +128,10 @@ export class ListenSession {
   async #open(): Promise<void> {
     this.#state = 'connecting';
     const generation = ++this.#generation;
-    let connection: ListenConnection;
+    let connection: ChangeBusSubscription;
     try {
       connection = await this.#connect({
-        notify: (payload) => {
+        message: (payload) => {
           if (generation === this.#generation) this.#handlers.notify(payload);
         },
         lost: (error) => {

@@ -1,16 +1,7 @@
 import type { ResolvedGroup } from '@carburetor/core';
 import type { ContextValues } from '../download/download.ts';
 import { notifyScopeKey } from '../schema/notify-trigger.ts';
-
-/** The NOTIFY payload the triggers send (see `notifyFunctionSql`). */
-export interface ChangePayload {
-  /** SQL table name. */
-  t: string;
-  /** restriction column → values touched, or '*' for many. */
-  r?: Record<string, string[] | '*'>;
-  /** filtered scope → values (or, unrestricted, whether any row) in the filter or leaving it. */
-  s?: Record<string, string[] | '*' | boolean>;
-}
+import { restrictionValueText, type TableChange } from './change-message.ts';
 
 /** One subscriber's interest in one SQL table, under one of its table keys. */
 export interface Watch<S> {
@@ -95,8 +86,8 @@ export class WatchIndex<S> {
     }
   }
 
-  /** Calls `hit` for every watch a notification concerns. */
-  match(payload: ChangePayload, hit: (watch: Watch<S>) => void): void {
+  /** Calls `hit` for every watch a table change concerns. */
+  match(payload: TableChange, hit: (watch: Watch<S>) => void): void {
     const watchers = this.#tables.get(payload.t);
     if (!watchers) return;
     for (const [scope, set] of watchers.open) {
@@ -118,6 +109,16 @@ export class WatchIndex<S> {
     }
   }
 
+  /** Calls `hit` for every watch (changes may have been missed, or a message was unreadable). */
+  matchAll(hit: (watch: Watch<S>) => void): void {
+    for (const watchers of this.#tables.values()) {
+      for (const set of watchers.open.values()) for (const watch of set) hit(watch);
+      for (const byValue of watchers.restricted.values()) {
+        for (const set of byValue.values()) for (const watch of set) hit(watch);
+      }
+    }
+  }
+
   clear(): void {
     this.#tables.clear();
   }
@@ -131,16 +132,4 @@ function setIn<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
     map.set(key, set);
   }
   return set;
-}
-
-/**
- * A context value as PostgreSQL prints the restriction column's value
- * (`col::text`), so the payload's values can be looked up directly.
- */
-function restrictionValueText(kind: string | undefined, value: string | number): string {
-  if (kind === 'uuid') return String(value).toLowerCase();
-  if ((kind === 'integer' || kind === 'bigint') && /^[+-]?\d+$/.test(String(value).trim())) {
-    return BigInt(String(value).trim()).toString();
-  }
-  return String(value);
 }

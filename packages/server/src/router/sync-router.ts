@@ -20,12 +20,17 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { clipText } from '../clip-text.ts';
 import { type ContextValues, checkContext, downloadChanges } from '../download/download.ts';
+import { CarburetorServerError } from '../errors.ts';
+import { ChangeAnnouncer } from '../realtime/change-announcer.ts';
 import {
   ChangeHub,
   type ChangeHubOptions,
   type ChangePoke,
   createChangeHub,
 } from '../realtime/change-hub.ts';
+import { notifyThrough } from '../realtime/postgres-bus.ts';
+import { NOTIFY_PAYLOAD_LIMIT } from '../schema/notify-trigger.ts';
+import type { ChangeAnnouncement } from '../upload/announcement.ts';
 import { uploadChanges } from '../upload/upload.ts';
 import {
   clientError,
@@ -211,6 +216,25 @@ export function createSyncRouter<
     hub ??= createChangeHub(config, { ...(given as Omit<ChangeHubOptions, 'db'>), db });
     return hub;
   };
+  let announcer: ChangeAnnouncement | undefined;
+  const announcerOf = (): ChangeAnnouncement => {
+    if (announcer) return announcer;
+    try {
+      announcer = hubOf();
+    } catch (error) {
+      if (!(error instanceof CarburetorServerError && error.code === 'no_listen_source'))
+        throw error;
+      // Nowhere to LISTEN (this router's subscriptions say so), but its uploads still reach
+      // the subscribers of other instances.
+      announcer = new ChangeAnnouncer({
+        windowMs: (given as ChangeHubOptions | undefined)?.coalesceMs ?? 50,
+        publish: notifyThrough(db),
+        maxMessageBytes: NOTIFY_PAYLOAD_LIMIT,
+        report: (e) => console.warn(`Carburetor: announcing an upload failed. ${String(e)}`),
+      });
+    }
+    return announcer;
+  };
   const record: Record<string, unknown> = {};
   for (const groupName of Object.keys(config.groups)) {
     const protocol = groupProtocol(config, groupName);
@@ -252,6 +276,7 @@ export function createSyncRouter<
               groupName,
               validRequest(input, path('upload')),
               await contextOf(ctx),
+              { changes: announcerOf() },
             ),
           ),
         ),

@@ -1,16 +1,15 @@
 import type { AnySyncConfig, ResolvedGroupTable, ResolvedTable } from '@carburetor/core';
+import { CHANGE_MESSAGE_VERSION, CHANGE_VALUE_LIMIT } from '../realtime/change-message.ts';
 import {
   CHANGES_CHANNEL,
   NOTIFY_NEW_ROWS,
   notifyFunctionName,
   notifyInsertTriggerName,
   notifyUpdateTriggerName,
+  UPLOAD_SETTING,
 } from './names.ts';
 import { type Filter, filterKey, filterText, leftNowText } from './scope-exits.ts';
 import { quoteIdent, quoteLiteral } from './sql-text.ts';
-
-/** Above this many distinct values of a restriction column, the payload says "many" (`"*"`). */
-export const NOTIFY_VALUE_LIMIT = 100;
 
 /**
  * Above this many bytes the payload drops its value lists for "many":
@@ -56,16 +55,23 @@ export function filteredScopesOf(config: AnySyncConfig, table: ResolvedTable): N
 
 /**
  * The function behind a table's two AFTER ... FOR EACH STATEMENT triggers:
- * one `pg_notify('carburetor_changes', payload)` per statement that wrote
- * rows (rows the stamp trigger dropped as unchanged are not in the
- * transition table, so a no-op statement notifies nobody). The payload is
- * JSON: `{"t": "<sql table>", "r": {"<restriction column>": [values] | "*"},
+ * for a write from outside Carburetor (an admin's SQL, a job), one
+ * `pg_notify('carburetor_changes', message)` per statement that wrote rows
+ * (rows the stamp trigger dropped as unchanged are not in the transition
+ * table, so a no-op statement notifies nobody). An upload marks its
+ * transaction (`carburetor.upload`, a transaction-local setting: reading it
+ * takes no lock) and announces its changes itself after commit, so the
+ * function returns at once there: no NOTIFY, whose queue lock PostgreSQL
+ * holds from pre-commit to the end of commit, ever runs inside an upload.
+ *
+ * The message is a change message (realtime/change-message.ts) with one
+ * table change: `{"t": "<sql table>", "r": {"<restriction column>": [values] | "*"},
  * "s": {"<filter key>:<restriction column or ''>": [values] | "*" | boolean}}`.
  * `r` lists the restriction values of every written row (for unfiltered
  * groups); `s` says, per filtered scope, which restriction values (or, for
  * an unrestricted group, whether any row) are in the filter or left it in
  * this transaction, so a filtered group's subscriber hears only of rows it
- * may see or must drop. `"*"` means more than {@link NOTIFY_VALUE_LIMIT}
+ * may see or must drop. `"*"` means more than {@link CHANGE_VALUE_LIMIT}
  * values, or a payload that would pass {@link NOTIFY_PAYLOAD_LIMIT} bytes.
  * PostgreSQL delivers it at commit (never for a rolled-back transaction)
  * and folds identical payloads of one transaction into one.
@@ -75,10 +81,10 @@ export function notifyFunctionSql(config: AnySyncConfig, table: ResolvedTable): 
   const listValues = (column: string, where: string, into: string, key: string) => {
     const c = quoteIdent(column);
     return `  SELECT array_agg(v) INTO vals FROM (
-    SELECT DISTINCT ${c}::text AS v FROM ${rows} WHERE ${c} IS NOT NULL${where} LIMIT ${NOTIFY_VALUE_LIMIT + 1}
+    SELECT DISTINCT ${c}::text AS v FROM ${rows} WHERE ${c} IS NOT NULL${where} LIMIT ${CHANGE_VALUE_LIMIT + 1}
   ) d;
   ${into} := ${into} || jsonb_build_object(${quoteLiteral(key)},
-    CASE WHEN cardinality(vals) > ${NOTIFY_VALUE_LIMIT} THEN to_jsonb('*'::text) ELSE to_jsonb(coalesce(vals, '{}'::text[])) END);
+    CASE WHEN cardinality(vals) > ${CHANGE_VALUE_LIMIT} THEN to_jsonb('*'::text) ELSE to_jsonb(coalesce(vals, '{}'::text[])) END);
   many_${into} := many_${into} || jsonb_build_object(${quoteLiteral(key)}, '*'::text);`;
   };
   const collect = restrictionColumnsOf(config, table)
@@ -93,6 +99,8 @@ export function notifyFunctionSql(config: AnySyncConfig, table: ResolvedTable): 
     })
     .join('\n');
   const name = quoteLiteral(table.sqlName);
+  const message = (change: string) =>
+    `jsonb_build_object('v', ${CHANGE_MESSAGE_VERSION}, 'changes', jsonb_build_array(${change}))::text`;
   return `CREATE OR REPLACE FUNCTION ${quoteIdent(notifyFunctionName(table))}() RETURNS trigger
 LANGUAGE plpgsql AS $carburetor$
 DECLARE
@@ -103,14 +111,14 @@ DECLARE
   many_scoped jsonb := '{}'::jsonb;
   payload text;
 BEGIN
-  IF NOT EXISTS (SELECT FROM ${rows}) THEN
+  IF current_setting(${quoteLiteral(UPLOAD_SETTING)}, true) = 'on' OR NOT EXISTS (SELECT FROM ${rows}) THEN
     RETURN NULL;
   END IF;
 ${collect}
 ${scoped}
-  payload := jsonb_build_object('t', ${name}, 'r', touched, 's', scoped)::text;
+  payload := ${message(`jsonb_build_object('t', ${name}, 'r', touched, 's', scoped)`)};
   IF octet_length(payload) > ${NOTIFY_PAYLOAD_LIMIT} THEN
-    payload := jsonb_build_object('t', ${name}, 'r', many_touched, 's', many_scoped)::text;
+    payload := ${message(`jsonb_build_object('t', ${name}, 'r', many_touched, 's', many_scoped)`)};
   END IF;
   PERFORM pg_notify(${quoteLiteral(CHANGES_CHANNEL)}, payload);
   RETURN NULL;

@@ -23,7 +23,9 @@ import { type Kysely, type QueryExecutorProvider, sql } from 'kysely';
 import { clipText } from '../clip-text.ts';
 import { CarburetorServerError } from '../errors.ts';
 import { groupOf, groupTableOf } from '../group.ts';
+import type { TableChange } from '../realtime/change-message.ts';
 import { UPLOAD_SETTING } from '../schema/names.ts';
+import { type ChangeAnnouncement, tableChangeOf, type WrittenRow } from './announcement.ts';
 import { changedImmutable, outOfScope, type TableScope, tableScope } from './authorize.ts';
 import { clockSkew, incomingRowState, type ServerClock } from './incoming-rows.ts';
 import { type IncomingRecord, insertNew, lockRows, mergeIntoStored } from './merge-sql.ts';
@@ -44,12 +46,16 @@ import { type RawRow, storedRowState, wireRowOf } from './resolved-rows.ts';
  *
  * @param contextValues the caller's context, e.g. `{ userId: 'u1' }`: a
  * group's `restrictTo` compares rows against it.
+ * @param options `changes`: the {@link ChangeHub} that tells realtime
+ * subscribers (of every server instance) what this upload changed, once it
+ * committed. The sync router passes its own; without it, subscribers hear
+ * nothing of this upload (the notify triggers stay silent inside uploads).
  * @throws {CarburetorServerError} `bad_request` for an unknown group, a table
  * not in the group, a wrong protocol version or client id; `unauthorized`
  * when the context lacks a value a restricted table needs. Nothing is written.
  * @example
  * ```ts
- * const response = await uploadChanges(db, config, 'private_contacts', request, { userId: 'u1' });
+ * const response = await uploadChanges(db, config, 'private_contacts', request, { userId: 'u1' }, { changes: hub });
  * for (const result of response.tables.phone_book?.results ?? []) {
  *   if (!result.ok) console.warn(result.code, result.message);
  * }
@@ -61,6 +67,7 @@ export async function uploadChanges<DB>(
   groupName: string,
   request: UploadRequest,
   contextValues: Readonly<Record<string, string | number>>,
+  options: UploadOptions = {},
 ): Promise<UploadResponse> {
   const group = groupOf(config, groupName);
   if (request.protocol !== PROTOCOL_VERSION) {
@@ -82,7 +89,7 @@ export async function uploadChanges<DB>(
     work.push({ entry, scope, rows: rows ?? [] });
   }
 
-  const apply = (careful: boolean): Promise<UploadResponse> =>
+  const apply = (careful: boolean) =>
     db.transaction().execute(async (trx) => {
       // First, so the stamp trigger knows these writes carry their own metadata.
       const { rows } = await sql<{
@@ -93,21 +100,38 @@ export async function uploadChanges<DB>(
       const iso = columnTypes.timestamptz.fromPg(rows[0]!.now);
       const clock: ServerClock = { iso, ms: timestampToMs(iso) };
       const tables: Record<string, UploadTableResult> = {};
+      const changes: TableChange[] = [];
       for (const item of work) {
-        const key = item.entry.table.key;
-        tables[key] = await uploadTable(trx, groupName, request.clientId, clock, item, careful);
+        const { table } = item.entry;
+        const written: WrittenRow[] = [];
+        tables[table.key] = await uploadTable(trx, groupName, request.clientId, clock, item, {
+          careful,
+          written,
+        });
+        if (written.length > 0) changes.push(tableChangeOf(config, table, written));
       }
-      return { protocol: PROTOCOL_VERSION, serverTime: clock.ms, tables };
+      const response: UploadResponse = { protocol: PROTOCOL_VERSION, serverTime: clock.ms, tables };
+      return { response, changes };
     });
+  let applied: Awaited<ReturnType<typeof apply>>;
   try {
-    return await apply(false);
+    applied = await apply(false);
   } catch (error) {
     // The database refused a row our checks let through (the app's own
     // constraint or trigger, a value out of its range): nothing was written.
     // Once more, finding the refused rows, so only they fail.
     if (!isRowRefusal(error)) throw error;
-    return apply(true);
+    applied = await apply(true);
   }
+  // Committed: now, outside the transaction, realtime may hear of it.
+  options.changes?.announce(applied.changes);
+  return applied.response;
+}
+
+/** Options of {@link uploadChanges}. */
+export interface UploadOptions {
+  /** Where to announce the committed changes (a {@link ChangeHub}). */
+  readonly changes?: ChangeAnnouncement | undefined;
 }
 
 interface TableWork {
@@ -141,7 +165,7 @@ async function uploadTable(
   clientId: string,
   clock: ServerClock,
   { entry, scope, rows }: TableWork,
-  careful: boolean,
+  { careful, written: changed }: { careful: boolean; written: WrittenRow[] },
 ): Promise<UploadTableResult> {
   const { table } = entry;
   const results: (UploadRowResult | undefined)[] = new Array(rows.length);
@@ -260,6 +284,7 @@ async function uploadTable(
     const id = String(row[table.id]);
     raw.set(id, row);
     written.add(id);
+    changed.push({ before: stored.get(id), after: storedRowState(table, row) });
   }
   if (updates.some((record) => !written.has(record.id) && !refused.has(record.id))) {
     // The rows are locked and TS and SQL apply the same merge: a row the SQL
@@ -276,6 +301,9 @@ async function uploadTable(
     const id = String(row[table.id]);
     raw.set(id, row);
     written.add(id);
+    // A row another transaction inserted meanwhile and this merge changed: its state before
+    // is unknown here; the one that inserted it announced that state.
+    changed.push({ before: undefined, after: storedRowState(table, row) });
   }
   const toWrite = new Set([...updates, ...inserts].map((record) => record.id));
 
