@@ -2,9 +2,15 @@
 // under Xvfb). WebKitGTK refuses OPFS access handles, so the replica lives
 // in IndexedDB ('indexeddb' fallback); Web Locks, BroadcastChannel and
 // module workers work, so tabs share it as in Chromium. A WebDriver session
-// has ephemeral storage, so "restart the browser" cannot be tried here.
+// has ephemeral storage, so the restart case starts MiniBrowser without
+// WebDriver, twice on one data directory, and the page reports over HTTP.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { launchMiniBrowser } from '@carburetor/testing/webkit';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PageApi, Session } from './page/main.ts';
+import { startTestSite } from './site.ts';
 import { type SyncSite, startSyncSite } from './sync-server.ts';
 import { startWebKitDriver, WebKitBrowser, type WebKitDriverServer } from './webkit-browser.ts';
 
@@ -162,5 +168,53 @@ describe('opfsDriver in WebKitGTK', () => {
         .then((rows) => rows.map((row) => row.name));
     expect(await browser.run(first, names)).toEqual(['Ada (from WebKit)']);
     expect(await browser.run(second, names)).toEqual(['Ada (from WebKit)']);
+  });
+
+  test('rows survive quitting WebKitGTK and starting it again on the same data', async () => {
+    const reports: unknown[] = [];
+    let reported: () => void = () => undefined;
+    const reportSite = await startTestSite((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => {
+        body += chunk.toString();
+      });
+      request.on('end', () => {
+        reports.push(JSON.parse(body));
+        response.writeHead(204).end();
+        reported();
+      });
+    });
+    const dataDir = await mkdtemp(join(tmpdir(), 'carburetor-webkit-data-'));
+    const runStep = async (step: 'write' | 'read') => {
+      const done = new Promise<void>((resolve) => {
+        reported = resolve;
+      });
+      const browser = launchMiniBrowser(`${reportSite.origin}/?step=${step}`, dataDir);
+      try {
+        await Promise.race([
+          done,
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error(`MiniBrowser did not report step ${step}`)), 20_000),
+          ),
+        ]);
+      } finally {
+        await browser.stop();
+      }
+    };
+    try {
+      await runStep('write');
+      await runStep('read');
+    } finally {
+      await reportSite.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+    const rows = [
+      { id: 1, body: 'first' },
+      { id: 2, body: `O'Brien – 🚀` },
+    ];
+    expect(reports).toEqual([
+      { step: 'write', storage: 'indexeddb', rows },
+      { step: 'read', storage: 'indexeddb', rows },
+    ]);
   });
 });

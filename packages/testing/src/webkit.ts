@@ -120,3 +120,50 @@ export async function startWebKitDriver(): Promise<WebKitDriverServer> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** A MiniBrowser started without WebDriver, on a data directory of its own. */
+export interface MiniBrowserProcess {
+  /** Quits it (SIGTERM to the browser, its web processes and its Xvfb). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts MiniBrowser on `url` under `xvfb-run`, without WebDriver, keeping
+ * its website data (IndexedDB, OPFS, cookies) in `dataDir`. WebDriver
+ * sessions are ephemeral, so this is how a test quits WebKitGTK and starts
+ * it again on the same data; the page reports back over HTTP.
+ *
+ * @example
+ * ```ts
+ * const first = launchMiniBrowser(`${origin}/?step=write`, dir);
+ * await reported; // the page POSTed its result to the test's server
+ * await first.stop();
+ * const second = launchMiniBrowser(`${origin}/?step=read`, dir);
+ * ```
+ */
+export function launchMiniBrowser(url: string, dataDir: string): MiniBrowserProcess {
+  const { browser } = webkitPaths();
+  const child = spawn('xvfb-run', ['-a', browser, url], {
+    detached: true,
+    stdio: 'ignore',
+    // WebKitGTK keeps website data under the XDG directories.
+    env: {
+      ...process.env,
+      XDG_DATA_HOME: `${dataDir}/share`,
+      XDG_CACHE_HOME: `${dataDir}/cache`,
+      XDG_CONFIG_HOME: `${dataDir}/config`,
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    stop: async () => {
+      if (child.exitCode !== null || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3_000))]);
+    },
+  };
+}

@@ -9,6 +9,7 @@ import { createReplicaKysely } from '../../src/driver/sqlite-dialect.ts';
 import type { SqliteValue } from '../../src/driver/sqlite-driver.ts';
 import type { ChangeEvent } from '../../src/sync/change-emitter.ts';
 import type { StartOptions } from '../../src/sync/sync-scheduler.ts';
+import { runRestartStep } from './restart-steps.ts';
 
 /** A SQLite value as JSON, so it survives `page.evaluate`. */
 export type WireValue = null | number | string | { $bigint: string } | { $bytes: number[] };
@@ -117,3 +118,6 @@ export type PageApi = typeof api;
 
 (globalThis as unknown as { carburetor: PageApi }).carburetor = api;
 document.getElementById('status')!.textContent = 'ready';
+
+const step = new URLSearchParams(location.search).get('step');
+if (step) void runRestartStep(step);
