@@ -51,6 +51,15 @@ export interface WebKitDriverServer {
   stop(): Promise<void>;
 }
 
+/**
+ * `xvfb-run` arguments for a display of its own: `-a` takes the first free
+ * display from `-n`, and a random start keeps two suites starting at the
+ * same moment (turbo runs packages in parallel) off the same number.
+ */
+function xvfbArgs(): string[] {
+  return ['-a', '-n', String(100 + Math.floor(Math.random() * 5000))];
+}
+
 /** A port of 127.0.0.1 free a moment ago. */
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -81,7 +90,7 @@ export async function startWebKitDriver(): Promise<WebKitDriverServer> {
   const { driver } = webkitPaths();
   const port = await freePort();
   // Its own process group, so stop() ends xvfb-run, Xvfb, the driver and its browsers together.
-  const child: ChildProcess = spawn('xvfb-run', ['-a', driver, `--port=${port}`], {
+  const child: ChildProcess = spawn('xvfb-run', [...xvfbArgs(), driver, `--port=${port}`], {
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -143,7 +152,7 @@ export interface MiniBrowserProcess {
  */
 export function launchMiniBrowser(url: string, dataDir: string): MiniBrowserProcess {
   const { browser } = webkitPaths();
-  const child = spawn('xvfb-run', ['-a', browser, url], {
+  const child = spawn('xvfb-run', [...xvfbArgs(), browser, url], {
     detached: true,
     stdio: 'ignore',
     // WebKitGTK keeps website data under the XDG directories.
