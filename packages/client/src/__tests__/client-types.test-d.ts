@@ -15,7 +15,10 @@ describe('generated client types', () => {
     expectTypeOf<Both>().toHaveProperty('updatePhoneBook');
     expectTypeOf<Both>().toHaveProperty('deletePhoneBook');
     expectTypeOf<Both>().toHaveProperty('activePhoneBooks');
+    expectTypeOf<Both>().toHaveProperty('insertPhoneBooks');
     expectTypeOf<Both>().toHaveProperty('insertNote');
+    expectTypeOf<Both>().toHaveProperty('insertNotes');
+    expectTypeOf<DirectoryOnly>().not.toHaveProperty('insertPhoneBooks');
     expectTypeOf<Both>().toHaveProperty('activeNotes');
     expectTypeOf<Both['db']>().toEqualTypeOf<Kysely<ClientDatabase<PhoneBook>>>();
   });
@@ -84,5 +87,15 @@ describe('generated client types', () => {
     type Tx = Parameters<Parameters<Both['transaction']>[0]>[0];
     expectTypeOf<Tx>().toHaveProperty('insertPhoneBook');
     expectTypeOf<Tx>().not.toHaveProperty('activePhoneBooks');
+  });
+
+  test('the bulk insert takes an array of insert rows and returns their rows', () => {
+    type Bulk = Both['insertPhoneBooks'];
+    expectTypeOf<Parameters<Bulk>[0]>().toEqualTypeOf<
+      readonly Parameters<Both['insertPhoneBook']>[0][]
+    >();
+    expectTypeOf<Awaited<ReturnType<Bulk>>>().toEqualTypeOf<
+      Awaited<ReturnType<Both['insertPhoneBook']>>[]
+    >();
   });
 });

@@ -5,6 +5,7 @@ import type { Replica } from '../replica/replica.ts';
 import {
   deleteRow,
   insertRow,
+  insertRows,
   noWriteEffects,
   updateRow,
   type WriteEffects,
@@ -36,8 +37,16 @@ function addHelpers(
   run: WriteStep,
 ): void {
   for (const table of tables) {
-    target[table.names.insert] = (row: unknown) =>
+    const insertOne = (row: unknown) =>
       run((ex, stamp, effects) => insertRow(ex, table, row, stamp, replica.now(), effects));
+    const insertMany = (rows: unknown) =>
+      run((ex, stamp, effects) => insertRows(ex, table, rows, stamp, replica.now(), effects));
+    target[table.names.insertMany] = insertMany;
+    // A plural equal to its key names both: an array is never a row.
+    target[table.names.insert] =
+      table.names.insert === table.names.insertMany
+        ? (input: unknown) => (Array.isArray(input) ? insertMany(input) : insertOne(input))
+        : insertOne;
     target[table.names.update] = (id: unknown, patch: unknown) =>
       run((ex, stamp, effects) => updateRow(ex, table, id, patch, stamp, effects));
     target[table.names.delete] = (id: unknown) =>
@@ -46,8 +55,9 @@ function addHelpers(
 }
 
 /**
- * The generated write helpers (`insertPhoneBook`, `updatePhoneBook`,
- * `deletePhoneBook`: each call one transaction with its own write time) and
+ * The generated write helpers (`insertPhoneBook`, `insertPhoneBooks`,
+ * `updatePhoneBook`, `deletePhoneBook`: each call one transaction with its
+ * own write time) and
  * `transaction(fn)` (one transaction, one write time for all its writes).
  */
 export function createWriteHelpers(context: WriteHelperContext): {

@@ -41,10 +41,16 @@ export type ReplicaTableName<C extends AnySyncConfig, K extends TableKey<C>> = I
 
 /**
  * The generated write helpers of the tables `K`: `insertPhoneBook(row)`,
- * `updatePhoneBook(id, changes)`, `deletePhoneBook(id)`.
+ * `insertPhoneBooks(rows)` (many rows, one transaction), `updatePhoneBook(id,
+ * changes)`, `deletePhoneBook(id)`. A table whose plural is its key gets
+ * both inserts under one name: a row or an array of rows.
  */
 export type WriteHelpers<C extends AnySyncConfig, K extends TableKey<C>> = {
   [P in K as InferNames<C, P>['insert']]: (row: InferInsert<C, P>) => Promise<InferRow<C, P>>;
+} & {
+  [P in K as InferNames<C, P>['insertMany']]: (
+    rows: readonly InferInsert<C, P>[],
+  ) => Promise<InferRow<C, P>[]>;
 } & {
   [P in K as InferNames<C, P>['update']]: (
     id: string,

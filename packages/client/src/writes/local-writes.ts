@@ -17,6 +17,7 @@ import {
   type StoredRow,
   toStored,
   upsertStatement,
+  upsertStatements,
 } from '../replica/row-codec.ts';
 import { uuidv7 } from '../replica/uuid.ts';
 import { quote, REJECTED_TABLE } from '../schema/names.ts';
@@ -197,6 +198,83 @@ export async function insertRow(
     effects.pending += 1;
   }
   return appRow(table, row);
+}
+
+/** Rows one bulk insert takes at most: its statements are held in memory until they run. */
+export const BULK_INSERT_LIMIT = 100_000;
+
+/**
+ * Inserts many new rows in one go (`insertPhoneBooks(rows)`): every row is
+ * checked first (an invalid one fails the call, naming its index, before
+ * anything is written), then all go in as multi-row statements. One write
+ * time for all, like a transaction.
+ */
+export async function insertRows(
+  ex: SqliteExecutor,
+  table: ResolvedTable,
+  inputs: unknown,
+  stamp: WriteStamp,
+  now: number,
+  effects?: WriteEffects,
+): Promise<Record<string, unknown>[]> {
+  const what = `${table.names.insertMany}(rows)`;
+  if (!Array.isArray(inputs)) {
+    throw invalid(table, undefined, `${what} takes an array of rows (objects of column values).`);
+  }
+  if (inputs.length > BULK_INSERT_LIMIT) {
+    throw invalid(
+      table,
+      undefined,
+      `${what} takes at most ${BULK_INSERT_LIMIT} rows a call; got ${inputs.length}. Split them: each call is its own transaction.`,
+    );
+  }
+  const rows = inputs.map((input, index) => {
+    try {
+      return prepareInsert(table, input, stamp, now);
+    } catch (error) {
+      if (!(error instanceof CarburetorClientError)) throw error;
+      throw new CarburetorClientError(error.code, `${what}, row ${index}: ${error.message}`, {
+        table: table.key,
+        ...(error.column === undefined ? {} : { column: error.column }),
+        cause: error,
+      });
+    }
+  });
+  const ids = rows.map((row) => row.id);
+  const given = new Map<string, number>();
+  for (const [index, id] of ids.entries()) {
+    const first = given.get(id);
+    if (first !== undefined) {
+      throw new CarburetorClientError(
+        'duplicate_id',
+        `${what}: rows ${first} and ${index} both have the id ${id}. Nothing was written.`,
+        { table: table.key, column: table.id },
+      );
+    }
+    given.set(id, index);
+  }
+  const existing = await readRows(ex, table, ids);
+  if (existing.size > 0) {
+    const [id] = existing.keys();
+    throw new CarburetorClientError(
+      'duplicate_id',
+      `${what}: ${table.key} ${id} (row ${given.get(id!)}) already exists in the replica; update it, or insert without an id to get a new one. Nothing was written.`,
+      { table: table.key, column: table.id },
+    );
+  }
+  if (rows.length === 0) return [];
+  await ex.executeBatch([
+    ...upsertStatements(table, rows),
+    {
+      sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id IN (SELECT value FROM json_each(?))`,
+      params: [table.key, JSON.stringify(ids)],
+    },
+  ]);
+  if (effects) {
+    for (const id of ids) recordRow(effects, table, id);
+    effects.pending += rows.length;
+  }
+  return rows.map((row) => appRow(table, row));
 }
 
 async function readLive(

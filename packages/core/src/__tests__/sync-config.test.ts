@@ -202,6 +202,32 @@ describe('invalid configs throw a ConfigError naming table and column', () => {
       { table: 'human' },
     ],
     [
+      "a table's bulk insert named like another table's insert",
+      () =>
+        define({
+          tables: {
+            phone_book: table({ plural: 'phone_books' }, { a: text() }),
+            phone_books: table({ plural: 'phone_bookses' }, { a: text() }),
+          },
+          syncGroups: { all: { phone_book: true } },
+        }),
+      /Tables "phone_book" and "phone_books" would both generate insertPhoneBooks\(\): give one of them another key or plural/,
+      { table: 'phone_books' },
+    ],
+    [
+      'two keys that are one name in PascalCase',
+      () =>
+        define({
+          tables: {
+            phone_book: table({ plural: 'phone_books' }, { a: text() }),
+            phoneBook: table({ plural: 'address_books' }, { a: text() }),
+          },
+          syncGroups: { all: { phone_book: true } },
+        }),
+      /Tables "phone_book" and "phoneBook" would both generate insertPhoneBook\(\)/,
+      { table: 'phoneBook' },
+    ],
+    [
       'an unknown table in a group',
       () =>
         define({ tables: { item: table({ label: text() }) }, syncGroups: { all: { itme: true } } }),

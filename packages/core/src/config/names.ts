@@ -11,6 +11,8 @@ export interface TableNames<K extends string = string, P extends string = string
   /** SQL table name (the plural). */
   sqlTable: P;
   insert: `insert${PascalCase<K>}`;
+  /** The bulk insert: `insertPhoneBooks(rows)`. */
+  insertMany: `insert${PascalCase<P>}`;
   update: `update${PascalCase<K>}`;
   delete: `delete${PascalCase<K>}`;
   active: `active${PascalCase<P>}`;
@@ -46,6 +48,7 @@ export function tableNames<K extends string, P extends string>(
   return {
     sqlTable: plural,
     insert: `insert${one}`,
+    insertMany: `insert${many}`,
     update: `update${one}`,
     delete: `delete${one}`,
     active: `active${many}`,
@@ -54,4 +57,19 @@ export function tableNames<K extends string, P extends string>(
     useUpdate: `useUpdate${one}`,
     useDelete: `useDelete${one}`,
   } as TableNames<K, P>;
+}
+
+/**
+ * The helper and hook names a table generates (`insertPhoneBook`,
+ * `activePhoneBooks`, `useInsertPhoneBook`, ...), each once: no two tables
+ * of a config may share one.
+ *
+ * @example
+ * ```ts
+ * generatedNames(tableNames('sheep', 'sheep')); // ['insertSheep', 'updateSheep', ...]
+ * ```
+ */
+export function generatedNames(names: TableNames): string[] {
+  const { sqlTable: _, ...helpers } = names;
+  return [...new Set(Object.values(helpers))];
 }

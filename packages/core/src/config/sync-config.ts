@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.ts';
 import type { CheckGroups, SyncConfig, SyncGroupsInput } from './config-types.ts';
+import { generatedNames } from './names.ts';
 import { resolveGroup } from './resolve-group.ts';
 import { resolveTable } from './resolve-table.ts';
 import type { ResolvedGroup, ResolvedTable } from './resolved.ts';
@@ -42,6 +43,8 @@ export function defineSyncConfig<
   }
   const tables: Record<string, ResolvedTable> = {};
   const bySqlName = new Map<string, string>();
+  /** Generated helper and hook names, by the table that generates them. */
+  const byName = new Map<string, string>();
   for (const [key, declared] of Object.entries(input.tables)) {
     const table = resolveTable(key, declared);
     const clash = bySqlName.get(table.sqlName.toLowerCase());
@@ -52,6 +55,16 @@ export function defineSyncConfig<
       );
     }
     bySqlName.set(table.sqlName.toLowerCase(), key);
+    for (const name of generatedNames(table.names)) {
+      const other = byName.get(name);
+      if (other !== undefined) {
+        throw new ConfigError(
+          `Tables "${other}" and "${key}" would both generate ${name}(): give one of them another key or plural.`,
+          { table: key },
+        );
+      }
+      byName.set(name, key);
+    }
     tables[key] = table;
   }
   if (Object.keys(tables).length === 0)
