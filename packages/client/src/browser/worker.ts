@@ -57,6 +57,9 @@ async function open({ name, fallback }: WorkerOps['open']['args']): Promise<Opfs
   const api: WaSqlite = { module, sqlite3 };
   const runner = new WaSqliteRunner(api, db);
   await runner.run('PRAGMA foreign_keys = ON');
+  // One connection per replica (the owner tab's worker): holding SQLite's lock
+  // keeps its page cache between transactions instead of rereading IndexedDB.
+  if (storage === 'indexeddb') await runner.run('PRAGMA locking_mode = exclusive');
   connection = { api, db, runner, storage };
   return storage;
 }
