@@ -26,10 +26,10 @@ beforeAll(async () => {
   parent = await mkdtemp(join(tmpdir(), 'carburetor-create-app-'));
   env = {
     ...registry.npmEnv,
-    // pnpm reads the registry from these too; a cache of its own, so
-    // `pnpm create` runs this build's CLI, not one cached by an earlier run.
+    // pnpm 12 reads pnpm_config_* (npm's npm_config_* are not its settings):
+    // the local registry, and a cache of this run's own, so `pnpm create`
+    // runs this build's CLI rather than one an earlier run cached.
     pnpm_config_registry: registry.url,
-    npm_config_cache_dir: join(parent, '.pnpm-cache'),
     pnpm_config_cache_dir: join(parent, '.pnpm-cache'),
     NEXT_TELEMETRY_DISABLED: '1',
     TURBO_TELEMETRY_DISABLED: '1',
@@ -81,7 +81,7 @@ describe.sequential('pnpm create carburetor-app my-app (PGlite, with the example
   it("serves the sign-in page under pnpm dev (the README's first command)", async () => {
     server = await timed('create-app: pnpm dev, first page', () =>
       serveApp(app(), 'pnpm', () => ['dev'], {
-        env: { ...env, PGLITE_DIR: join(parent, 'dev-pglite') },
+        env: { PGLITE_DIR: join(parent, 'dev-pglite'), TURBO_TELEMETRY_DISABLED: '1' },
       }),
     );
     const page = await (await fetch(server.origin)).text();
