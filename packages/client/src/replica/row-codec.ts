@@ -63,6 +63,8 @@ interface TableCodec {
   readonly selects: Map<number, string>;
   /** Upsert SQL by how many rows it writes. */
   readonly upserts: Map<number, string>;
+  /** Bulk-insert SQL (one shared metadata parameter) by how many rows it writes. */
+  readonly inserts: Map<number, string>;
   readonly upsertHead: string;
   readonly upsertRow: string;
   readonly upsertTail: string;
@@ -102,6 +104,7 @@ function codecOf(table: ResolvedTable): TableCodec {
     selectHead: `SELECT ${quoted.join(', ')} FROM ${quote(table.sqlName)} WHERE ${id} IN (`,
     selects: new Map(),
     upserts: new Map(),
+    inserts: new Map(),
     upsertHead: `INSERT INTO ${quote(table.sqlName)} (${quoted.join(', ')}) VALUES `,
     upsertRow: `(${names.map(() => '?').join(', ')})`,
     upsertTail: ` ON CONFLICT (${id}) DO UPDATE SET ${updates}`,
@@ -116,6 +119,23 @@ function upsertSql(codec: TableCodec, rows: number): string {
   if (sql === undefined) {
     sql = `${codec.upsertHead}${Array(rows).fill(codec.upsertRow).join(', ')}${codec.upsertTail}`;
     codec.upserts.set(rows, sql);
+  }
+  return sql;
+}
+
+/** `INSERT` of `rows` new rows whose metadata is parameter 1 and whose dirty flag is `insert`. */
+function insertSql(codec: TableCodec, rows: number): string {
+  let sql = codec.inserts.get(rows);
+  if (sql === undefined) {
+    const perRow = codec.values.length + 1;
+    const tuples: string[] = [];
+    for (let r = 0; r < rows; r++) {
+      const at = 2 + r * perRow;
+      const params = Array.from({ length: perRow }, (_, k) => `?${at + k}`);
+      tuples.push(`(${params.join(', ')}, ?1, 'insert')`);
+    }
+    sql = `${codec.upsertHead}${tuples.join(', ')}`;
+    codec.inserts.set(rows, sql);
   }
   return sql;
 }
@@ -265,6 +285,34 @@ export function upsertStatements(
     const params: SqliteValue[] = [];
     for (let k = 0; k < size; k++) pushParams(params, codec, rows[i + k]!);
     statements.push({ sql: upsertSql(codec, size), params });
+    i += size;
+  }
+  return statements;
+}
+
+/**
+ * Statements that insert new rows (a bulk insert: every row's dirty flag is
+ * `insert` and its metadata `metadata`, one write time for all), several
+ * rows a statement: the metadata text is bound once a statement, not once a
+ * row. The ids must be new: this is a plain INSERT.
+ */
+export function insertStatements(
+  table: ResolvedTable,
+  rows: readonly StoredRow[],
+  metadata: string,
+): SqliteStatement[] {
+  const codec = codecOf(table);
+  const statements: SqliteStatement[] = [];
+  let size = codec.rowsPerUpsert;
+  for (let i = 0; i < rows.length; ) {
+    while (size > rows.length - i) size /= 2;
+    const params: SqliteValue[] = [metadata];
+    for (let k = 0; k < size; k++) {
+      const row = rows[i + k]!;
+      params.push(row.id);
+      for (const column of codec.values) params.push(toStored(column, row.values[column.name]));
+    }
+    statements.push({ sql: insertSql(codec, size), params });
     i += size;
   }
   return statements;

@@ -13,11 +13,11 @@ import { CarburetorClientError } from '../errors.ts';
 import { clearRejection } from '../replica/rejections.ts';
 import {
   appRow,
+  insertStatements,
   readRows,
   type StoredRow,
   toStored,
   upsertStatement,
-  upsertStatements,
 } from '../replica/row-codec.ts';
 import { uuidv7 } from '../replica/uuid.ts';
 import { quote, REJECTED_TABLE } from '../schema/names.ts';
@@ -127,6 +127,8 @@ export function prepareInsert(
   input: unknown,
   stamp: WriteStamp,
   now: number,
+  /** Shared by the rows of a bulk insert (one write time). */
+  metadata = markDirty({}, table.syncedColumns, stamp),
 ): StoredRow {
   const record = asRecord(table, input, 'An insert');
   for (const key of Object.keys(record)) {
@@ -165,12 +167,7 @@ export function prepareInsert(
   }
   values[table.isDeleted] = false;
   values[table.lastSyncedAt] = null;
-  return {
-    id,
-    values,
-    metadata: markDirty({}, table.syncedColumns, stamp),
-    dirty: 'insert',
-  };
+  return { id, values, metadata, dirty: 'insert' };
 }
 
 /** Inserts a new row, every synced column dirty. */
@@ -228,9 +225,10 @@ export async function insertRows(
       `${what} takes at most ${BULK_INSERT_LIMIT} rows a call; got ${inputs.length}. Split them: each call is its own transaction.`,
     );
   }
+  const metadata = markDirty({}, table.syncedColumns, stamp);
   const rows = inputs.map((input, index) => {
     try {
-      return prepareInsert(table, input, stamp, now);
+      return prepareInsert(table, input, stamp, now, metadata);
     } catch (error) {
       if (!(error instanceof CarburetorClientError)) throw error;
       throw new CarburetorClientError(error.code, `${what}, row ${index}: ${error.message}`, {
@@ -264,7 +262,7 @@ export async function insertRows(
   }
   if (rows.length === 0) return [];
   await ex.executeBatch([
-    ...upsertStatements(table, rows),
+    ...insertStatements(table, rows, encodeColumnMetadata(metadata)),
     {
       sql: `DELETE FROM ${REJECTED_TABLE} WHERE table_key = ? AND id IN (SELECT value FROM json_each(?))`,
       params: [table.key, JSON.stringify(ids)],
