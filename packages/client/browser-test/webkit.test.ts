@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchMiniBrowser } from '@carburetor/testing/webkit';
+import type { Generated } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PageApi, Session } from './page/main.ts';
 import { startTestSite } from './site.ts';
@@ -17,6 +18,10 @@ import { startWebKitDriver, WebKitBrowser, type WebKitDriverServer } from './web
 declare global {
   var carburetor: PageApi;
   var session: Session;
+}
+
+interface NotesDb {
+  notes: { id: Generated<number>; body: string };
 }
 
 let driverServer: WebKitDriverServer;
@@ -86,6 +91,48 @@ describe('opfsDriver in WebKitGTK', () => {
         },
       ],
     });
+  });
+
+  test('a rolled-back transaction leaves nothing, in memory or in IndexedDB', async () => {
+    const browser = await WebKitBrowser.launch(driverServer);
+    const tab = await browser.open(site.origin, 'webkit-rollback');
+    const outcome = await browser.run(tab, async () => {
+      const driver = carburetor.opfsDriver({ name: 'rollback', fallback: 'indexeddb' });
+      await driver.execute('CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)');
+      const db = carburetor.createReplicaKysely<NotesDb>(driver);
+      const section = await carburetor.failure(
+        db.transaction().execute(async (trx) => {
+          await trx.insertInto('notes').values({ body: 'lost' }).execute();
+          throw new Error('boom');
+        }),
+      );
+      const batch = await carburetor.failure(
+        driver.executeBatch(
+          [
+            { sql: 'INSERT INTO notes (id, body) VALUES (?, ?)', params: [10, 'a'] },
+            { sql: 'INSERT INTO notes (id, body) VALUES (?, ?)', params: [11, 'b'] },
+            { sql: 'INSERT INTO notes (id, body) VALUES (?, ?)', params: [10, 'duplicate'] },
+          ],
+          { transaction: true },
+        ),
+      );
+      const { rows } = await driver.execute('SELECT count(*) AS n FROM notes');
+      return { storage: driver.storage, section, batch, count: rows[0]?.['n'] };
+    });
+    expect(outcome).toMatchObject({
+      storage: 'indexeddb',
+      section: { message: 'boom' },
+      batch: { name: 'SqliteDriverError', code: 'sqlite', sqliteCode: 19, statementIndex: 2 },
+      count: 0,
+    });
+
+    await browser.reload(tab);
+    const after = await browser.run(tab, async () => {
+      const driver = carburetor.opfsDriver({ name: 'rollback', fallback: 'indexeddb' });
+      await driver.execute('INSERT INTO notes (body) VALUES (?)', ['kept']);
+      return (await driver.execute('SELECT body FROM notes')).rows;
+    });
+    expect(after).toEqual([{ body: 'kept' }]);
   });
 
   test('two tabs share one replica; when the owner tab closes, the other takes over', async () => {
