@@ -96,6 +96,23 @@ describe.sequential('pnpm create carburetor-app my-app (PGlite, with the example
   }, 600_000);
 });
 
+describe('under npm', () => {
+  it('refuses, naming the pnpm command, and writes nothing', async () => {
+    const failure = await run(
+      'npm',
+      ['exec', '--yes', '--', 'create-carburetor-app', 'npm-app', '--yes'],
+      parent,
+      registry.npmEnv,
+    ).then(
+      () => 'it ran',
+      (error: Error) => error.message,
+    );
+    expect(failure).toContain('runs only under pnpm, not npm');
+    expect(failure).toContain('pnpm create carburetor-app my-app');
+    expect(existsSync(join(parent, 'npm-app'))).toBe(false);
+  }, 120_000);
+});
+
 describe.sequential('pnpm create carburetor-app pg-app --database pg --no-example --no-install', () => {
   const app = () => join(parent, 'pg-app');
 
