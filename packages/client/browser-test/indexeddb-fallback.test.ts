@@ -9,6 +9,7 @@ import {
   freshProfile,
   launch,
   openPage,
+  startDevSite,
   startTestSite,
   type TestSite,
 } from './harness.ts';
@@ -122,5 +123,24 @@ describe('opfsDriver without OPFS, in Chromium', () => {
     );
     const after = await readRows(second);
     expect(after.rows.map((row) => row['body'])).toEqual(['first', `O'Brien – 🚀`, 'from tab 2']);
+  });
+
+  test("fallback 'indexeddb' from the Vite dev server: the worker loads wa-sqlite's async build on demand", async () => {
+    const dev = await startDevSite();
+    try {
+      const context = await launch(await profile(), NO_OPFS);
+      const page = await openPage(context, dev.origin, 'idb-vite-dev');
+      const opened = await page.evaluate(async () => {
+        const driver = carburetor.opfsDriver({ name: 'dev', fallback: 'indexeddb' });
+        const { rows } = await driver.execute('SELECT sqlite_version() AS version');
+        return { storage: driver.storage, version: rows[0]?.['version'] };
+      });
+      expect(opened).toMatchObject({
+        storage: 'indexeddb',
+        version: expect.stringMatching(/^3\./),
+      });
+    } finally {
+      await dev.close();
+    }
   });
 });
