@@ -74,6 +74,7 @@ describe('status', () => {
       pendingCount: 0,
       downloadedInSync: 0,
       lastSyncedAt: null,
+      hasSynced: false,
       lastError: null,
       rejectedCount: 0,
       running: false,

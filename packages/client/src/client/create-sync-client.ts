@@ -91,11 +91,14 @@ export async function createSyncClient<
   const ensureOpen = () => {
     if (closed) throw closedError();
   };
+  /** What `close()` fails: the `waitForFirstSync()` promises still waiting. */
+  const closing = new Set<() => void>();
 
   const state = await ClientState.open({
     driver,
     online,
     writableTables: groups.writableTables,
+    groups: groups.names,
     tableKeys: Object.keys(config.tables),
     changeChannel: options.changeChannel ?? shared.changeChannel,
     otherClientWrote: () => scheduler.localWrite(),
@@ -153,6 +156,22 @@ export async function createSyncClient<
       return scheduler.idle();
     },
     subscribe: (listener) => state.subscribe(listener),
+    waitForFirstSync: () =>
+      new Promise<void>((resolve, reject) => {
+        if (closed) return reject(closedError());
+        if (state.status.hasSynced) return resolve();
+        const fail = () => {
+          stop();
+          reject(closedError());
+        };
+        const stop = state.subscribe((status) => {
+          if (!status.hasSynced) return;
+          stop();
+          closing.delete(fail);
+          resolve();
+        });
+        closing.add(fail);
+      }),
     onChange: (listener) => state.onChange(listener as Parameters<ClientState['onChange']>[0]),
     live: lives.live,
     rejected: () => listRejected<C>(driver),
@@ -181,6 +200,7 @@ export async function createSyncClient<
       if (closed) return;
       scheduler.stop();
       closed = true;
+      for (const fail of closing) fail();
       lives.closeAll();
       const stateClosed = state.close(); // stops listening now; awaits a recount in progress
       await scheduler.idle();

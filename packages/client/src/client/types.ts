@@ -253,6 +253,19 @@ export interface SyncClientBase<C extends AnySyncConfig, G extends GroupName<C>>
    */
   subscribe(listener: (status: SyncStatus) => void): () => void;
   /**
+   * Resolves once every group has been downloaded to its end at least once
+   * (`status.hasSynced`; at once when an earlier session did). It waits: a
+   * sync must run (`start()` or `sync()`). Rejects with `closed` when the
+   * client closes first.
+   *
+   * @example
+   * ```ts
+   * client.start();
+   * await client.waitForFirstSync(); // then show the app, not an empty list
+   * ```
+   */
+  waitForFirstSync(): Promise<void>;
+  /**
    * Calls `listener` after each committed change of rows: a local write or
    * transaction (`source: 'local'`) or a download page or upload
    * acknowledgement that changed rows (`source: 'sync'`), with exactly the

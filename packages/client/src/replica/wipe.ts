@@ -5,7 +5,7 @@ import type { Replica } from './replica.ts';
 
 /**
  * Empties a replica of what it learned from a user: the tables' rows,
- * cursors, rejections, reset passes and learned scopes. The client id and
+ * cursors, rejections, reset passes, learned scopes and first-sync marks. The client id and
  * the clock stay (they are the device's, not the user's).
  */
 export function wipeStatements(tables: readonly ResolvedTable[]): SqliteStatement[] {
@@ -14,7 +14,9 @@ export function wipeStatements(tables: readonly ResolvedTable[]): SqliteStatemen
     { sql: `DELETE FROM ${CURSOR_TABLE}` },
     { sql: `DELETE FROM ${REJECTED_TABLE}` },
     { sql: `DELETE FROM ${SEEN_TABLE}` },
-    { sql: `DELETE FROM ${STATE_TABLE} WHERE key LIKE 'scope:%' OR key LIKE 'sweep:%'` },
+    {
+      sql: `DELETE FROM ${STATE_TABLE} WHERE key LIKE 'scope:%' OR key LIKE 'sweep:%' OR key LIKE 'caught_up:%'`,
+    },
   ];
 }
 

@@ -24,6 +24,9 @@ export const IDENTITY_KEY = 'identity';
 /** Restriction values the server confirmed for a group (see `sync/scope.ts`). */
 export const scopeKey = (group: string): string => `scope:${group}`;
 
+/** Marks a group downloaded to its end at least once (`status.hasSynced`); the value is when. */
+export const caughtUpKey = (group: string): string => `caught_up:${group}`;
+
 /** Marks a reset download pass in progress for (group, table). */
 export const sweepKey = (group: string, table: string): string => `sweep:${group}:${table}`;
 

@@ -24,6 +24,8 @@ export interface ClientStateOptions {
   driver: SqliteDriver;
   /** The tables whose dirty rows count as pending. */
   writableTables: readonly ResolvedTable[];
+  /** The client's groups: `hasSynced` once each was downloaded to its end. */
+  groups: readonly string[];
   /** The config's table keys, in the order change events list them. */
   tableKeys: readonly string[];
   online: { isOnline(): boolean; subscribe(listener: (online: boolean) => void): () => void };
@@ -44,6 +46,7 @@ export class ClientState {
   readonly #changes: ChangeEmitter;
   readonly #driver: SqliteDriver;
   readonly #writable: readonly ResolvedTable[];
+  readonly #groups: readonly string[];
   readonly #channel: ChangeChannel | undefined;
   readonly #unsubscribe: (() => void)[] = [];
   #recount: Promise<void> | undefined;
@@ -52,13 +55,16 @@ export class ClientState {
 
   /** Reads the pending counts and starts listening to the online manager and the change channel. */
   static async open(options: ClientStateOptions): Promise<ClientState> {
-    const counts = await options.driver.exclusive((ex) => countPending(ex, options.writableTables));
+    const counts = await options.driver.exclusive((ex) =>
+      countPending(ex, options.writableTables, options.groups),
+    );
     return new ClientState(options, counts);
   }
 
   private constructor(options: ClientStateOptions, counts: Partial<SyncStatus>) {
     this.#driver = options.driver;
     this.#writable = options.writableTables;
+    this.#groups = options.groups;
     this.#channel = options.changeChannel;
     this.#changes = new ChangeEmitter(options.tableKeys);
     const { online } = options;
@@ -117,10 +123,10 @@ export class ClientState {
     return true;
   }
 
-  /** Recounts pending and rejected rows, under the driver's lock so no write slips between. */
+  /** Recounts pending and rejected rows and `hasSynced`, under the driver's lock so no write slips between. */
   recount(): Promise<void> {
     return this.#driver.exclusive(async (ex) =>
-      this.#status.update(await countPending(ex, this.#writable)),
+      this.#status.update(await countPending(ex, this.#writable, this.#groups)),
     );
   }
 

@@ -27,6 +27,7 @@ import {
 } from '../replica/row-codec.ts';
 import {
   CURSOR_TABLE,
+  caughtUpKey,
   quote,
   REJECTED_TABLE,
   SEEN_TABLE,
@@ -319,6 +320,13 @@ async function applyPage(
       if (applied.changed.size > 0) changed.set(table.key, applied.changed);
     }
     if (learned) statements.push(replica.scopeStatement(group.name));
+    // The group's last page: every table it asked for is caught up (status.hasSynced).
+    if (!response.hasMore) {
+      statements.push({
+        sql: `INSERT OR IGNORE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`,
+        params: [caughtUpKey(group.name), new Date(replica.now()).toISOString()],
+      });
+    }
     if (statements.length > 0) await ex.executeBatch(statements);
   });
   return changed;

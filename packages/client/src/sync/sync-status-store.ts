@@ -26,6 +26,12 @@ export interface SyncStatus {
   /** When the last sync that succeeded ended (ISO 8601), or null. */
   readonly lastSyncedAt: string | null;
   /**
+   * Every group of the client has been downloaded to its end at least once,
+   * in this session or an earlier one of the same replica (`reset()` clears
+   * it): the replica holds a complete copy, if not the newest.
+   */
+  readonly hasSynced: boolean;
+  /**
    * Why the last sync failed, or null once a sync succeeds. `code` is the
    * error's when Carburetor raised it (`sync_not_found`: a setup mistake the
    * message names the fix of; `sync_failed`: retried), else undefined.
@@ -63,6 +69,7 @@ export const NOT_STARTED_STATUS: SyncStatus = Object.freeze({
   pendingCount: 0,
   downloadedInSync: 0,
   lastSyncedAt: null,
+  hasSynced: false,
   lastError: null,
   rejectedCount: 0,
   running: false,
