@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { browserFirstDownload } from './browser-first-download.ts';
+import { clientBulkInsert } from './client-bulk-insert.ts';
 import { clientFirstDownload, clientLocalInsert, clientMerge } from './client-replica.ts';
 import { loadProbe, report } from './measure.ts';
 import { reactInsertRender } from './react-insert-render.ts';
@@ -53,6 +54,12 @@ const benchmarks = {
     notes:
       'client.insertContact() (validation, HLC stamp, duplicate-id check, row + metadata, rejection cleared, clock saved; one transaction) on a replica of 100k rows, against a raw one-row INSERT in its own transaction on a plain table of 100k rows; batches of 400 of each, alternating; p50 and p99 per batch, medians of all batches (5 per round) after a warm-up batch. Limits as differences: +1 ms at p50 and +4 ms at p99 (a write the UI awaits must fit well inside one 16 ms frame, even in bursts).',
     run: () => clientLocalInsert(),
+  },
+  'client-bulk-insert': {
+    title: 'Client: a bulk insert of 10k rows',
+    notes:
+      "client.insertContacts(rows) of 10k new rows (every row checked, one write time, duplicate-id check, multi-row INSERTs; one transaction) into a fresh wa-sqlite memory replica, against raw inserts of the same rows into a plain table of the replica table's columns (one prepared single-row INSERT, one transaction, the same metadata text on every row); fresh stores each run, runs alternating, in rounds of 5; limit 1.5x. Also printed, without a baseline: the same 10k rows until the server holds them all (insert, then sync() through the router over HTTP).",
+    run: () => clientBulkInsert(),
   },
   'realtime-propagation': {
     title: 'Realtime: from an acknowledged upload to the row on another instance',
