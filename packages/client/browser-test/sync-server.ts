@@ -21,6 +21,10 @@ export interface SyncSite extends TestSite {
   readonly requests: ServedRequest[];
   /** Names of the user's rows on the server, sorted. */
   serverNames(user: string): Promise<string[]>;
+  /** Writes `count` rows of `user` on the server with plain SQL (an outside write). */
+  seed(user: string, count: number): Promise<void>;
+  /** Holds each download answer this long before the router runs it (0: none). */
+  slowDownloadsMs: number;
 }
 
 /**
@@ -50,16 +54,23 @@ export async function startSyncSite(label: string): Promise<SyncSite> {
       response.write(': open\n\n');
       return;
     }
-    requests.push({
-      procedure: path.slice('/trpc/'.length),
-      tab: String(request.headers['x-tab'] ?? ''),
-      at: Date.now(),
-    });
-    handler(request, response);
+    const procedure = path.slice('/trpc/'.length);
+    requests.push({ procedure, tab: String(request.headers['x-tab'] ?? ''), at: Date.now() });
+    if (result.slowDownloadsMs > 0 && procedure.endsWith('.download')) {
+      setTimeout(() => handler(request, response), result.slowDownloadsMs);
+    } else {
+      handler(request, response);
+    }
   });
-  return {
+  const result: SyncSite = {
     ...site,
     requests,
+    slowDownloadsMs: 0,
+    seed: async (user, count) => {
+      await sql`insert into phone_books (id, owner_id, name, phone_number)
+        select gen_random_uuid()::text, ${user}, 'seeded ' || lpad(n::text, 6, '0'), n::text
+        from generate_series(1, ${count}::int) as n`.execute(db);
+    },
     serverNames: async (user) => {
       const { rows } = await sql<{
         name: string;
@@ -72,4 +83,5 @@ export async function startSyncSite(label: string): Promise<SyncSite> {
       await database.drop();
     },
   };
+  return result;
 }
