@@ -6,7 +6,8 @@ import { config } from './sync-config.ts';
 
 export function openReplica(userId: string) {
   return createSyncClient(config, {
-    driver: opfsDriver({ name: `todos-${userId}` }), // SQLite on OPFS, shared by the origin's tabs
+    // SQLite on OPFS, shared by the origin's tabs; IndexedDB where the browser has no usable OPFS
+    driver: opfsDriver({ name: `todos-${userId}`, fallback: 'indexeddb' }),
     identity: userId, // the replica is this user's: another user never sees or uploads its rows
     url: '/api/trpc', // or trpcClient: your app's tRPC client
     path: 'sync', // where createSyncRouter is mounted

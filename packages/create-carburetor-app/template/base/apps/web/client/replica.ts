@@ -9,12 +9,13 @@ export type AppSyncClient = SyncClient<typeof config, (typeof SYNC_GROUPS)[numbe
 // and two workers on one OPFS file would lock each other out.
 const replicas = new Map<string, Promise<AppSyncClient>>();
 
-/** The user's replica in this page (SQLite on OPFS), opened and syncing on first use. */
+/** The user's replica in this page (SQLite on OPFS or IndexedDB), opened and syncing on first use. */
 export function replicaOf(userId: string): Promise<AppSyncClient> {
   let replica = replicas.get(userId);
   if (!replica) {
     replica = createSyncClient(config, {
-      driver: opfsDriver({ name: `app-${userId}` }),
+      // SQLite on OPFS; IndexedDB where the browser has no usable OPFS (WebKitGTK, ...)
+      driver: opfsDriver({ name: `app-${userId}`, fallback: 'indexeddb' }),
       identity: userId, // the replica is this user's: another user never sees or uploads its rows
       trpcClient: trpcClient(),
       path: 'sync', // where the sync router is mounted in server/router.ts
