@@ -75,6 +75,11 @@ export {
   MalformedMetadataError,
 } from './errors.ts';
 export {
+  type CursorPosition,
+  pushContinues,
+  readCursorPosition,
+} from './protocol/cursor-position.ts';
+export {
   DownloadRowReader,
   downloadRowsToWire,
   type ReadDownloadRow,
@@ -84,11 +89,16 @@ export {
   DEFAULT_PAGE_SIZE,
   MAX_CURSOR_LENGTH,
   MAX_PAGE_SIZE,
+  MAX_PUSHED_ROWS,
   MAX_UPLOAD_ROWS,
   MAX_VALUE_BYTES,
   PROTOCOL_VERSION,
+  type ProtocolVersion,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from './protocol/limits.ts';
 export {
+  type ChangesEvent,
+  type ChangesInput,
   type CheckedUploadRow,
   checkUploadRow,
   DOWNLOAD_ROW,
@@ -98,6 +108,7 @@ export {
   type DownloadTablePage,
   type DownloadTableRequest,
   downloadRowStampAt,
+  type PushedPage,
   type RowErrorCode,
   type UploadColumn,
   type UploadRequest,

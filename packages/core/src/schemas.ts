@@ -1,3 +1,8 @@
 // `@carburetor/core/schemas`: the zod schemas of the wire protocol. A
 // separate entry so apps that only import the config do not type-check zod.
-export { clientIdSchema, type GroupProtocol, groupProtocol } from './protocol/schemas.ts';
+export {
+  changesInputSchema,
+  clientIdSchema,
+  type GroupProtocol,
+  groupProtocol,
+} from './protocol/schemas.ts';

@@ -1,5 +1,18 @@
-/** Version of the wire protocol; a request with another version is refused whole. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the wire protocol this code speaks. 2 added pushed pages: a
+ * subscription that says `{ protocol: 2 }` gets the changed rows with its
+ * pokes. Downloads and uploads are the same in 1 and 2.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** The versions a server answers (each in its own version); a request with another is refused whole. */
+export const SUPPORTED_PROTOCOL_VERSIONS = [1, 2] as const;
+
+/** A version of the wire protocol a server answers. */
+export type ProtocolVersion = (typeof SUPPORTED_PROTOCOL_VERSIONS)[number];
+
+/** Rows per table a pushed page carries at most: a larger change is pushed as a poke (download it). */
+export const MAX_PUSHED_ROWS = 1_000;
 
 /** Most rows in one upload request; the client splits larger queues. */
 export const MAX_UPLOAD_ROWS = 2_000;

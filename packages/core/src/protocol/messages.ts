@@ -1,6 +1,6 @@
 import { isStorableText, type JsonValue } from '../config/column-types.ts';
 import type { ResolvedGroupTable } from '../config/resolved.ts';
-import type { PROTOCOL_VERSION } from './limits.ts';
+import type { ProtocolVersion } from './limits.ts';
 import { checkWireValue, describeValue } from './values.ts';
 
 // "Wire" means the protocol, never a database: a *wire value* is one column
@@ -104,7 +104,7 @@ export interface DownloadTableRequest {
 
 /** Body of `<group>.download`. */
 export interface DownloadRequest {
-  protocol: typeof PROTOCOL_VERSION;
+  protocol: ProtocolVersion;
   clientId: string;
   /** Tables of the group to download; a table left out is skipped. */
   tables: Record<string, DownloadTableRequest>;
@@ -133,7 +133,7 @@ export interface DownloadTablePage {
 
 /** Answer of `<group>.download`. */
 export interface DownloadResponse {
-  protocol: typeof PROTOCOL_VERSION;
+  protocol: ProtocolVersion;
   /** Server time in milliseconds since the epoch (PostgreSQL's clock). */
   serverTime: number;
   tables: Record<string, DownloadTablePage>;
@@ -156,7 +156,7 @@ export interface UploadRow {
 
 /** Body of `<group>.upload`. */
 export interface UploadRequest {
-  protocol: typeof PROTOCOL_VERSION;
+  protocol: ProtocolVersion;
   clientId: string;
   tables: Record<string, UploadRow[]>;
 }
@@ -174,7 +174,7 @@ export interface UploadTableResult {
 
 /** Answer of `<group>.upload`. */
 export interface UploadResponse {
-  protocol: typeof PROTOCOL_VERSION;
+  protocol: ProtocolVersion;
   serverTime: number;
   tables: Record<string, UploadTableResult>;
 }
@@ -245,4 +245,36 @@ export function checkUploadRow(entry: ResolvedGroupTable, row: UploadRow): Check
     return fail('an update carries no columns');
   }
   return { ok: true, op: row.op, id: row.id, values, wire, times };
+}
+
+/**
+ * Input of `<group>.changes` (a subscription). A client that says
+ * `protocol: 2` gets pushed pages; without it (protocol 1) only pokes.
+ */
+export interface ChangesInput {
+  protocol: ProtocolVersion;
+}
+
+/**
+ * One table's rows pushed over a subscription: a download page (as
+ * `<group>.download` answers it, never with more pages or a reset) that
+ * continues any cursor of the same fingerprint whose floor is at least
+ * `from`, and advances it to `cursor`.
+ */
+export interface PushedPage extends DownloadTablePage {
+  /** The floor the page starts from (a decimal transaction id): a cursor below it has a gap. */
+  from: string;
+}
+
+/**
+ * What `<group>.changes` sends: the tables of the group whose rows changed,
+ * and (protocol 2) the pages of those it could push. A table named without a
+ * page, or whose page does not continue the client's cursor, is downloaded.
+ */
+export interface ChangesEvent {
+  tables: string[];
+  /** Pushed pages by table key (protocol 2). */
+  pages?: Record<string, PushedPage>;
+  /** Server time of the pages, in milliseconds since the epoch. */
+  serverTime?: number;
 }

@@ -4,7 +4,12 @@ import type { AnySyncConfig } from '../config/config-types.ts';
 import type { ResolvedGroup } from '../config/resolved.ts';
 import { CarburetorError } from '../errors.ts';
 import { isReplicaClientId, isValidClientId } from '../rules/stamp.ts';
-import { MAX_CURSOR_LENGTH, MAX_PAGE_SIZE, MAX_UPLOAD_ROWS, PROTOCOL_VERSION } from './limits.ts';
+import {
+  MAX_CURSOR_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_UPLOAD_ROWS,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from './limits.ts';
 import type {
   DownloadRequest,
   DownloadResponse,
@@ -22,10 +27,13 @@ export const clientIdSchema = z
 
 const rowIdSchema = z.string().min(1).max(255);
 const writeTimeSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
-const protocolSchema = z.literal(PROTOCOL_VERSION, {
+const protocolSchema = z.literal(SUPPORTED_PROTOCOL_VERSIONS, {
   error: (issue) =>
-    `protocol version ${JSON.stringify(issue.input)?.slice(0, 20)} is not supported; this server speaks version ${PROTOCOL_VERSION}`,
+    `protocol version ${JSON.stringify(issue.input)?.slice(0, 20)} is not supported; this server speaks versions ${SUPPORTED_PROTOCOL_VERSIONS.join(' and ')}`,
 });
+
+/** Input of `<group>.changes`: absent (protocol 1, pokes only) or `{ protocol }`. */
+export const changesInputSchema = z.strictObject({ protocol: protocolSchema }).optional();
 const jsonValue: z.ZodType<JsonValue> = z.json();
 const wireStampSchema = z.object({ t: writeTimeSchema, c: z.string().min(1).max(64) });
 const wireRowSchema = z

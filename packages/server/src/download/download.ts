@@ -7,7 +7,6 @@ import {
   type DownloadRow,
   type DownloadTablePage,
   MAX_PAGE_SIZE,
-  PROTOCOL_VERSION,
   type ResolvedGroup,
   type ResolvedGroupTable,
 } from '@carburetor/core';
@@ -116,7 +115,7 @@ export async function downloadChanges(
         hasMore ||= page.hasMore;
       }
       return {
-        protocol: PROTOCOL_VERSION,
+        protocol: request.protocol, // downloads are the same in every version
         serverTime: head.rows[0]!.now,
         tables,
         hasMore,

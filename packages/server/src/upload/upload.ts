@@ -6,11 +6,11 @@ import {
   isReplicaClientId,
   type JsonValue,
   mergeRow,
-  PROTOCOL_VERSION,
   type ResolvedGroupTable,
   type RowErrorCode,
   type RowState,
   SERVER_CLIENT_ID,
+  SUPPORTED_PROTOCOL_VERSIONS,
   timestampToMs,
   type UploadRequest,
   type UploadResponse,
@@ -70,10 +70,10 @@ export async function uploadChanges<DB>(
   options: UploadOptions = {},
 ): Promise<UploadResponse> {
   const group = groupOf(config, groupName);
-  if (request.protocol !== PROTOCOL_VERSION) {
+  if (!(SUPPORTED_PROTOCOL_VERSIONS as readonly unknown[]).includes(request.protocol)) {
     throw new CarburetorServerError(
       'bad_request',
-      `Upload protocol version ${JSON.stringify(request.protocol)} is not supported; this server speaks version ${PROTOCOL_VERSION}.`,
+      `Upload protocol version ${JSON.stringify(request.protocol)} is not supported; this server speaks versions ${SUPPORTED_PROTOCOL_VERSIONS.join(' and ')}.`,
     );
   }
   if (!isReplicaClientId(request.clientId)) {
@@ -110,7 +110,8 @@ export async function uploadChanges<DB>(
         });
         if (written.length > 0) changes.push(tableChangeOf(config, table, written));
       }
-      const response: UploadResponse = { protocol: PROTOCOL_VERSION, serverTime: clock.ms, tables };
+      // Answered in the request's version (uploads are the same in every version).
+      const response: UploadResponse = { protocol: request.protocol, serverTime: clock.ms, tables };
       return { response, changes };
     });
   let applied: Awaited<ReturnType<typeof apply>>;
