@@ -1,4 +1,5 @@
 import type {
+  ChangesEvent,
   DownloadRequest,
   DownloadResponse,
   UploadRequest,
@@ -8,7 +9,6 @@ import { createTRPCClient, httpLink } from '@trpc/client';
 import { type inferRouterInputs, type inferRouterOutputs, initTRPC } from '@trpc/server';
 import type { Kysely } from 'kysely';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { ChangePoke } from '../realtime/change-hub.ts';
 import { createSyncRouter } from '../router/sync-router.ts';
 import { contactsConfig } from './download-support.ts';
 
@@ -27,8 +27,14 @@ describe('createSyncRouter types', () => {
     type Outputs = inferRouterOutputs<typeof router>;
     expectTypeOf<Inputs['mine']['download']>().toEqualTypeOf<DownloadRequest>();
     expectTypeOf<Outputs['mine']['upload']>().toEqualTypeOf<UploadResponse>();
+    client.mine.changes.subscribe(
+      { protocol: 2 },
+      {
+        onData: (event) => expectTypeOf(event).toEqualTypeOf<ChangesEvent>(),
+      },
+    );
     client.mine.changes.subscribe(undefined, {
-      onData: (poke) => expectTypeOf(poke).toEqualTypeOf<ChangePoke>(),
+      onData: (event) => expectTypeOf(event).toEqualTypeOf<ChangesEvent>(),
     });
     // @ts-expect-error: no such group
     client.nope.download.mutate;

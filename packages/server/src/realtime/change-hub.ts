@@ -1,4 +1,4 @@
-import type { AnySyncConfig, ResolvedGroup } from '@carburetor/core';
+import type { AnySyncConfig, PushedPage, ResolvedGroup } from '@carburetor/core';
 import type { Kysely } from 'kysely';
 import { type ContextValues, checkContext } from '../download/download.ts';
 import { burstReporter } from '../driver/burst-reporter.ts';
@@ -10,12 +10,30 @@ import { ListenSession } from './listen-session.ts';
 import { pairedBus } from './paired-bus.ts';
 import { PokeCoalescer } from './poke-coalescer.ts';
 import { createPostgresChangeBus, type ListenTarget } from './postgres-bus.ts';
+import { PushPages, scopeOf } from './push-pages.ts';
 import { type Watch, WatchIndex } from './watch-index.ts';
 
-/** What a subscriber is told: these tables of its group changed (download them). */
+/**
+ * What a subscriber is told: these tables of its group changed, and, for a
+ * subscriber that takes pushes, the pages of those the hub could push (a
+ * table without a page is to be downloaded).
+ */
 export interface ChangePoke {
   /** Table keys (config keys, not SQL names) of the group. */
   readonly tables: readonly string[];
+  /** Pushed pages by table key. */
+  readonly pages?: Readonly<Record<string, PushedPage>>;
+  /** Server time the pages were read at (ms since the epoch). */
+  readonly serverTime?: number;
+}
+
+/** Options of {@link ChangeHub.subscribe}. */
+export interface SubscribeOptions {
+  /**
+   * Send the changed rows with the pokes (pages computed once per group and
+   * scope, on `db`). Needs a hub with `db` and `pushes` not false.
+   */
+  readonly pushes?: boolean;
 }
 
 /** Options of {@link createChangeHub}. */
@@ -56,6 +74,12 @@ export interface ChangeHubOptions {
   retryDelayMs?: { readonly initial?: number; readonly max?: number };
   /** How long the bus subscription stays open once the last subscriber left, in ms. Default 10,000. */
   idleTimeoutMs?: number;
+  /**
+   * Push the changed rows to subscribers that take them (protocol 2
+   * clients), read once per group and scope on `db` (the primary), instead
+   * of only poking them to download. Default true when `db` is given.
+   */
+  pushes?: boolean;
   /** Hears connection trouble (the hub keeps retrying). Default: `console.warn`, once per burst. */
   onError?: (error: unknown) => void;
 }
@@ -63,7 +87,12 @@ export interface ChangeHubOptions {
 /** One subscription: its listener and its watches in the index. */
 interface Subscriber {
   readonly listener: (poke: ChangePoke) => void;
+  readonly group: ResolvedGroup;
+  readonly values: ContextValues;
+  readonly pushes: boolean;
   watches: readonly Watch<Subscriber>[];
+  /** Its pushes, one after another: pokes reach it in order. */
+  sending: Promise<void>;
 }
 
 /**
@@ -97,6 +126,9 @@ export class ChangeHub {
   readonly #session: ListenSession;
   readonly #bus: ChangeBus;
   readonly #announcer: ChangeAnnouncer;
+  readonly #pushes: PushPages | undefined;
+  /** Subscribers per (group, scope) that take pushes: a scope's chains go with its last one. */
+  readonly #pushScopes = new Map<string, number>();
 
   /** @internal Use {@link createChangeHub}. */
   constructor(config: AnySyncConfig, bus: ChangeBus, options: ChangeHubOptions = {}) {
@@ -123,13 +155,13 @@ export class ChangeHub {
       maxMessageBytes: bus.maxMessageBytes,
       report: (error) => this.#report(error),
     });
-    this.#coalescer = new PokeCoalescer(coalesceMs, (subscriber, tables) => {
-      try {
-        subscriber.listener({ tables });
-      } catch (error) {
-        this.#report(error);
-      }
-    });
+    this.#pushes =
+      options.db !== undefined && options.pushes !== false
+        ? new PushPages(options.db, config)
+        : undefined;
+    this.#coalescer = new PokeCoalescer(coalesceMs, (subscriber, tables) =>
+      this.#send(subscriber, tables),
+    );
     this.#session = new ListenSession(
       (handlers) => bus.subscribe(handlers),
       {
@@ -156,6 +188,16 @@ export class ChangeHub {
     return this.#session.connected;
   }
 
+  /** Whether this hub pushes pages to subscribers that take them (it has a `db`). */
+  get pushes(): boolean {
+    return this.#pushes !== undefined;
+  }
+
+  /** Database reads made for pushed pages so far (one per group, scope and change window). */
+  get pushReads(): number {
+    return this.#pushes?.reads ?? 0;
+  }
+
   /**
    * Listens for changes a group's subscriber may see. The listener is called
    * at most once per `coalesceMs` window with every table changed meanwhile. Opens the
@@ -176,6 +218,7 @@ export class ChangeHub {
     group: string,
     contextValues: ContextValues,
     listener: (poke: ChangePoke) => void,
+    options: SubscribeOptions = {},
   ): () => void {
     if (this.#session.closed) {
       throw new CarburetorServerError('bad_request', 'This ChangeHub is closed.');
@@ -188,9 +231,20 @@ export class ChangeHub {
       );
     }
     checkContext(resolved, contextValues);
-    const subscriber: Subscriber = { listener, watches: [] };
+    const subscriber: Subscriber = {
+      listener,
+      group: resolved,
+      values: contextValues,
+      pushes: options.pushes === true && this.#pushes !== undefined,
+      watches: [],
+      sending: Promise.resolve(),
+    };
     subscriber.watches = this.#index.add(subscriber, resolved, contextValues);
     this.#subscribers.add(subscriber);
+    if (subscriber.pushes) {
+      const scope = this.#scopeKey(subscriber);
+      this.#pushScopes.set(scope, (this.#pushScopes.get(scope) ?? 0) + 1);
+    }
     this.#session.setWanted(true);
     let subscribed = true;
     return () => {
@@ -253,7 +307,49 @@ export class ChangeHub {
     if (!this.#subscribers.delete(subscriber)) return;
     this.#coalescer.forget(subscriber);
     this.#index.remove(subscriber.watches);
+    if (subscriber.pushes) {
+      const scope = this.#scopeKey(subscriber);
+      const left = (this.#pushScopes.get(scope) ?? 1) - 1;
+      if (left > 0) this.#pushScopes.set(scope, left);
+      else {
+        this.#pushScopes.delete(scope);
+        this.#pushes?.forget(subscriber.group, subscriber.values);
+      }
+    }
     if (this.#subscribers.size === 0) this.#session.setWanted(false);
+  }
+
+  #scopeKey(subscriber: Subscriber): string {
+    return `${subscriber.group.name}\u0000${scopeOf(subscriber.group, subscriber.values)}`;
+  }
+
+  /** Pokes a subscriber; one that takes pushes gets the pages, read once for its whole scope. */
+  #send(subscriber: Subscriber, tables: string[]): void {
+    const pushes = this.#pushes;
+    if (!subscriber.pushes || !pushes) {
+      this.#call(subscriber, { tables });
+      return;
+    }
+    subscriber.sending = subscriber.sending.then(async () => {
+      let poke: ChangePoke;
+      try {
+        const push = await pushes.pushFor(subscriber.group, subscriber.values, tables);
+        poke = { tables, pages: push.pages, serverTime: push.serverTime };
+      } catch (error) {
+        // No pages (the database is away): a poke still makes the client download.
+        this.#report(error);
+        poke = { tables };
+      }
+      if (this.#subscribers.has(subscriber)) this.#call(subscriber, poke);
+    });
+  }
+
+  #call(subscriber: Subscriber, poke: ChangePoke): void {
+    try {
+      subscriber.listener(poke);
+    } catch (error) {
+      this.#report(error);
+    }
   }
 
   /** Tells `onError`; a handler that throws must stop neither the reconnecting nor the process (this runs in timers). */

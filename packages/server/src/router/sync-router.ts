@@ -1,12 +1,14 @@
 import type {
   AnySyncConfig,
+  ChangesEvent,
+  ChangesInput,
   DownloadRequest,
   DownloadResponse,
   GroupName,
   UploadRequest,
   UploadResponse,
 } from '@carburetor/core';
-import { groupProtocol } from '@carburetor/core/schemas';
+import { changesInputSchema, groupProtocol } from '@carburetor/core/schemas';
 import {
   initTRPC,
   type TRPCBuiltRouter,
@@ -20,6 +22,7 @@ import type { Kysely } from 'kysely';
 import type { z } from 'zod';
 import { clipText } from '../clip-text.ts';
 import { type ContextValues, checkContext, downloadChanges } from '../download/download.ts';
+import { createReadRoute, type ReadDatabases } from '../download/read-route.ts';
 import { CarburetorServerError } from '../errors.ts';
 import { ChangeAnnouncer } from '../realtime/change-announcer.ts';
 import {
@@ -56,16 +59,16 @@ export type SyncGroupProcedures<TMeta, TErrorShape> = {
     errorShape: TErrorShape;
   }>;
   /**
-   * Realtime pokes over SSE: first one naming every table of the group (once
+   * Realtime over SSE: a first event naming every table of the group (once
    * listening, so nothing committed since is missed), then one whenever
-   * tables of the group change in the caller's scope, bursts merged.
-   * Download on each poke.
+   * tables of the group change in the caller's scope, bursts merged. With
+   * input `{ protocol: 2 }` the events carry the changed rows as pages (read
+   * once per scope); a table named without a page is downloaded.
    */
   changes: TRPCSubscriptionProcedure<{
-    // biome-ignore lint/suspicious/noConfusingVoidType: tRPC's type for "no input"
-    input: void;
+    input: ChangesInput | undefined;
     // biome-ignore lint/suspicious/noExplicitAny: tRPC's own shape for a generator's `next` argument
-    output: AsyncIterable<ChangePoke, void, any>;
+    output: AsyncIterable<ChangesEvent, void, any>;
     meta: TMeta;
     errorShape: TErrorShape;
   }>;
@@ -115,9 +118,22 @@ export interface SyncRouterOptions<
   TOverrides,
   TErrorShape,
 > {
-  /** The database, migrated with `migrateServer`. */
+  /** The database, migrated with `migrateServer`: the primary, where uploads and the change hub go. */
   // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
   db: Kysely<any>;
+  /**
+   * Where downloads are read, when not from `db`: streaming standbys of it
+   * (one Kysely, a list taken in turn page by page, or a function choosing
+   * one per page). A page that a standby cannot serve (down, or its read
+   * cancelled by replay) is read from `db`. See docs/scaling.md.
+   *
+   * @example
+   * ```ts
+   * createSyncRouter(config, { db: createPgKysely({ connectionString: PRIMARY_URL }),
+   *   readDb: [createPgKysely({ connectionString: STANDBY_A_URL }), createPgKysely({ connectionString: STANDBY_B_URL })] });
+   * ```
+   */
+  readDb?: ReadDatabases;
   /**
    * Maps the tRPC context to the values the groups' restrictions read, e.g.
    * `(ctx) => ({ userId: ctx.user.id })`. A restricted group whose values are
@@ -210,6 +226,7 @@ export function createSyncRouter<
   // biome-ignore lint/suspicious/noExplicitAny: the app's procedure, whatever its types
   const base = (options.procedure ?? t.procedure) as any as typeof t.procedure;
   const { db } = options;
+  const readFrom = createReadRoute(db, options.readDb);
   const given = options.changes;
   let hub: ChangeHub | undefined = given instanceof ChangeHub ? given : undefined;
   const hubOf = (): ChangeHub => {
@@ -253,19 +270,13 @@ export function createSyncRouter<
     };
     const path = (procedure: string) => `${groupName}.${procedure}`;
     record[groupName] = t.router({
-      download: base
-        .input(safeParserOf(protocol.downloadRequest))
-        .mutation(({ ctx, input }) =>
-          answer(path('download'), onError, async () =>
-            downloadChanges(
-              db,
-              config,
-              groupName,
-              validRequest(input, path('download')),
-              await contextOf(ctx),
-            ),
-          ),
-        ),
+      download: base.input(safeParserOf(protocol.downloadRequest)).mutation(({ ctx, input }) =>
+        answer(path('download'), onError, async () => {
+          const request = validRequest<DownloadRequest>(input, path('download'));
+          const values = await contextOf(ctx);
+          return readFrom((reader) => downloadChanges(reader, config, groupName, request, values));
+        }),
+      ),
       upload: base
         .input(safeParserOf(protocol.uploadRequest))
         .mutation(({ ctx, input }) =>
@@ -280,13 +291,19 @@ export function createSyncRouter<
             ),
           ),
         ),
-      changes: base.subscription(async function* ({ ctx, signal }) {
+      changes: base.input(safeParserOf(changesInputSchema)).subscription(async function* ({
+        ctx,
+        input,
+        signal,
+      }) {
+        const request = validRequest<ChangesInput | undefined>(input, path('changes'));
         const values = await answer(path('changes'), onError, () => contextOf(ctx));
         yield* pokesOf(
           await answer(path('changes'), onError, async () => hubOf()),
           groupName,
           values,
           group.tables.map((t) => t.table.key),
+          { pushes: (request?.protocol ?? 1) >= 2 },
           signal,
         );
       }),
@@ -297,41 +314,62 @@ export function createSyncRouter<
 }
 
 /**
- * The pokes of one subscription: a first one with every table once the hub
- * listens, then the hub's, merged while the client has not taken them.
- * Ends when the request's signal aborts, freeing its place in the hub.
+ * The events of one subscription: a first one with every table once the
+ * hub listens, then the hub's, in order. Pokes without pages are merged
+ * while the client has not taken them; pushed pages are sent as they came
+ * (each continues the one before). Ends when the request's signal aborts,
+ * freeing its place in the hub.
  */
 async function* pokesOf(
   hub: ChangeHub,
   group: string,
   values: ContextValues,
   allTables: readonly string[],
+  options: { pushes: boolean },
   signal: AbortSignal | undefined,
-): AsyncGenerator<ChangePoke, void> {
-  let pending: Set<string> | undefined;
+): AsyncGenerator<ChangesEvent, void> {
+  const queue: ChangesEvent[] = [];
   let wake: (() => void) | undefined;
-  const unsubscribe = hub.subscribe(group, values, (poke) => {
-    pending ??= new Set();
-    for (const table of poke.tables) pending.add(table);
+  const enqueue = (poke: ChangePoke) => {
+    const last = queue.at(-1);
+    if (last && !last.pages && !poke.pages) {
+      last.tables = [...new Set([...last.tables, ...poke.tables])];
+    } else {
+      queue.push({
+        tables: [...poke.tables],
+        ...(poke.pages ? { pages: { ...poke.pages } } : {}),
+        ...(poke.serverTime === undefined ? {} : { serverTime: poke.serverTime }),
+      });
+    }
     wake?.();
-  });
+  };
+  let listening = false;
+  const unsubscribe = hub.subscribe(
+    group,
+    values,
+    (poke) => {
+      if (listening) enqueue(poke);
+    },
+    { pushes: options.pushes },
+  );
   const onAbort = () => wake?.();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await hub.ready(signal);
     // Whatever was committed before the hub listened is caught by this first download.
-    pending = new Set(allTables);
+    listening = true;
+    queue.length = 0;
+    queue.push({ tables: [...allTables] });
     while (!signal?.aborted) {
-      if (pending === undefined) {
+      const next = queue.shift();
+      if (next === undefined) {
         await new Promise<void>((resolve) => {
           wake = resolve;
         });
         wake = undefined;
         continue;
       }
-      const tables = [...pending];
-      pending = undefined;
-      yield { tables };
+      yield next;
     }
   } finally {
     signal?.removeEventListener('abort', onAbort);
