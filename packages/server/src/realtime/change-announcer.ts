@@ -42,7 +42,10 @@ export class ChangeAnnouncer {
     if (changes.length === 0) return;
     for (const change of changes) mergeTableChange(this.#pending, change);
     if (this.#timer !== undefined) return;
-    this.#schedule(Math.max(0, this.#lastSent + this.#windowMs - performance.now()));
+    const wait = this.#lastSent + this.#windowMs - performance.now();
+    // A quiet window: send now, not after a timer's turn (Node's shortest is 1 ms).
+    if (wait <= 0) void this.#send();
+    else this.#schedule(wait);
   }
 
   /** Sends what is queued now (once) and waits for the message under way (for shutdown and tests). */
