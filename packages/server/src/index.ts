@@ -1,4 +1,5 @@
 export { type ContextValues, downloadChanges } from './download/download.ts';
+export type { ReadDatabases } from './download/read-route.ts';
 export {
   createPgDialect,
   createPgKysely,

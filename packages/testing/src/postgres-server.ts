@@ -164,8 +164,8 @@ function controlled(
 
 const execFileAsync = promisify(execFile);
 
-/** Runs the embedded build's pg_ctl, as the `postgres` user when we are root (pg_ctl refuses root). */
-async function pgCtl(args: string[]): Promise<void> {
+/** Runs the embedded build's pg_ctl, as the `postgres` user when we are root (pg_ctl refuses root); also used by `standby.ts`. */
+export async function pgCtl(args: string[]): Promise<void> {
   const binaries = await postgresBinaries();
   const user = process.getuid?.() === 0 ? await postgresUserIds() : {};
   await execFileAsync(binaries.pg_ctl, args, { ...user });

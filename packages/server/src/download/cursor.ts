@@ -21,11 +21,21 @@ export interface CursorState {
   readonly floor: string | null;
   /** Only inside a pass (more pages follow). */
   readonly pass?: PassPosition;
+  /**
+   * The database history the cursor's positions belong to (see
+   * `database-history.ts`); absent in cursors made before it was recorded.
+   */
+  readonly history?: string;
 }
 
 /** Where a pass stands between two of its pages. */
 export interface PassPosition {
-  /** The floor this pass took on its first page: the next pass starts there. */
+  /**
+   * The lowest snapshot xmin of the pass's pages so far: the next pass starts
+   * there. The lowest, not the first page's: pages may be read from standbys
+   * at different replay points, and a row invisible to any page of the pass
+   * has an xid at or above that page's xmin.
+   */
   readonly floor: string;
   /** The (xid, id) of the last row sent. */
   readonly lastXid: string;
@@ -40,7 +50,7 @@ export interface PassPosition {
 /**
  * A cursor's JSON before base64url (not a protocol row or value), compact:
  * `{ v, f: fingerprint, l: floor, p: pass floor, x: last xid, i: last id,
- * h: started with rows }`.
+ * h: started with rows, d: database history }`.
  */
 interface CursorJson {
   v: number;
@@ -50,6 +60,7 @@ interface CursorJson {
   x?: string;
   i?: string;
   h?: boolean;
+  d?: string;
 }
 
 const VERSION = 1;
@@ -64,6 +75,8 @@ const RULES = 2;
 const XID = /^\d{1,20}$/;
 const XID_MAX = 2n ** 64n - 1n;
 const FINGERPRINT = /^[A-Za-z0-9_-]{1,128}$/;
+/** `<system identifier>.<timeline>`, as `database-history.ts` reads them. */
+const HISTORY = /^\d{1,20}\.\d{1,10}$/;
 
 /** A transaction id as PostgreSQL's xid8 takes it: decimal, 0 to 2^64-1. */
 const isXid = (value: unknown): value is string =>
@@ -76,6 +89,7 @@ const isRowId = (value: unknown): value is string =>
 /** The opaque form of a cursor: base64url of its JSON. */
 export function encodeCursor(state: CursorState): string {
   const json: CursorJson = { v: VERSION, f: state.fingerprint, l: state.floor };
+  if (state.history !== undefined) json.d = state.history;
   const { pass } = state;
   if (pass) {
     json.p = pass.floor;
@@ -106,19 +120,19 @@ export function decodeCursor(text: string, table: string): CursorState {
     return fail('not an encoded cursor');
   }
   if (typeof value !== 'object' || value === null) return fail('not an encoded cursor');
-  const { v, f, l, p, x, i, h } = value as Record<string, unknown>;
+  const { v, f, l, p, x, i, h, d } = value as Record<string, unknown>;
   if (v !== VERSION) return fail(`unknown version ${JSON.stringify(v)}`);
   if (typeof f !== 'string' || !FINGERPRINT.test(f)) return fail('bad fingerprint');
   if (l !== null && !isXid(l)) return fail('bad floor');
-  if (p === undefined && x === undefined && i === undefined) return { fingerprint: f, floor: l };
+  if (d !== undefined && (typeof d !== 'string' || !HISTORY.test(d))) return fail('bad history');
+  // Cursors made before the history was recorded have none: trusted on the database they came from.
+  const base =
+    d === undefined ? { fingerprint: f, floor: l } : { fingerprint: f, floor: l, history: d };
+  if (p === undefined && x === undefined && i === undefined) return base;
   if (!isXid(p) || !isXid(x) || !isRowId(i)) return fail('bad position');
   if (h !== undefined && typeof h !== 'boolean') return fail('bad first-pass flag');
   const pass: PassPosition = { floor: p, lastXid: x, lastId: i };
-  return {
-    fingerprint: f,
-    floor: l,
-    pass: h === undefined ? pass : { ...pass, startedWithRows: h },
-  };
+  return { ...base, pass: h === undefined ? pass : { ...pass, startedWithRows: h } };
 }
 
 /**

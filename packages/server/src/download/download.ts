@@ -17,6 +17,7 @@ import { groupOf, groupTableOf } from '../group.ts';
 import { EXITS_COLUMN, XID_COLUMN } from '../schema/names.ts';
 import { filterKey } from '../schema/scope-exits.ts';
 import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
+import { distrust, readSnapshotHead, type SnapshotHead } from './database-history.ts';
 import { filterSql } from './filter-sql.ts';
 import { PAGE_ROW, PAGE_ROW_KIND, type PageRow, pageRowsSql } from './page-row.ts';
 import { RowCompactor } from './row-compactor.ts';
@@ -35,6 +36,11 @@ interface TablePlan {
   readonly hasRows: boolean;
 }
 
+/** A table of the request, its cursor read but not yet checked against the database's history. */
+type TableRequestPlan = Omit<TablePlan, 'cursor' | 'reset'> & {
+  readonly sent: CursorState | undefined;
+};
+
 // What a page row is, as the query's `kind` expression says it.
 const { row: ROW, tombstone: TOMBSTONE, outOfScope: OUT_OF_SCOPE } = PAGE_ROW_KIND;
 
@@ -51,10 +57,12 @@ const CHUNK_ROWS = 1_000;
  * REPEATABLE READ, READ ONLY transaction).
  *
  * The cursor never misses a committed row (docs/sync-semantics.md §4): rows carry the id of
- * the transaction that wrote them; a pass over a table takes the snapshot's
- * xmin as its floor on its first page, walks (xid, id) upwards, and ends
- * with that floor as the next pass's lower bound, so a transaction still
- * running during the pass is read by the next one.
+ * the transaction that wrote them; a pass over a table walks (xid, id)
+ * upwards and ends with the lowest snapshot xmin of its pages as the next
+ * pass's lower bound, so a transaction still running during the pass (or
+ * not yet replayed by the standby a page was read from) is read by the next
+ * one. Nothing here writes, so `db` may be a hot standby; a cursor from
+ * another database history is answered with a reset (see `distrust`).
  *
  * @throws {CarburetorServerError} `unauthorized` when a context value the
  * group needs is missing; `bad_request` for an unknown group or table, or a
@@ -80,21 +88,13 @@ export async function downloadChanges(
     Math.max(1, Math.floor(request.pageSize ?? DEFAULT_PAGE_SIZE)),
     MAX_PAGE_SIZE,
   );
-  const plans: TablePlan[] = [];
+  const requested: TableRequestPlan[] = [];
   for (const [key, tableRequest] of Object.entries(request.tables)) {
     if (tableRequest === undefined) continue;
     const entry = groupTableOf(group, key);
     const fingerprint = cursorFingerprint(group, entry, contextValues);
     const sent = tableRequest.cursor === null ? undefined : decodeCursor(tableRequest.cursor, key);
-    const accepted = sent?.fingerprint === fingerprint ? sent : undefined;
-    plans.push({
-      key,
-      entry,
-      fingerprint,
-      cursor: accepted,
-      reset: sent !== undefined && accepted === undefined,
-      hasRows: tableRequest.hasRows,
-    });
+    requested.push({ key, entry, fingerprint, sent, hasRows: tableRequest.hasRows });
   }
 
   return db
@@ -103,25 +103,33 @@ export async function downloadChanges(
     .setAccessMode('read only')
     .execute(async (trx) => {
       // The first statement takes the snapshot every table below is read from.
-      const head = await sql<{ floor: string; now: number }>`
-        select pg_snapshot_xmin(pg_current_snapshot())::text as floor,
-          floor(extract(epoch from clock_timestamp()) * 1000)::float8 as now`.execute(trx);
-      const floor = head.rows[0]!.floor;
+      const head = await readSnapshotHead(trx);
       const tables: Record<string, DownloadTablePage> = {};
       let hasMore = false;
-      for (const plan of plans) {
-        const page = await readTable(trx, plan, contextValues, pageSize, floor);
+      for (const { sent, ...rest } of requested) {
+        // Another group definition or caller, or another database history: a first download.
+        const accepted =
+          sent?.fingerprint === rest.fingerprint && distrust(sent, head) === undefined
+            ? sent
+            : undefined;
+        const plan = { ...rest, cursor: accepted, reset: sent !== undefined && !accepted };
+        const page = await readTable(trx, plan, contextValues, pageSize, head);
         tables[plan.key] = page;
         hasMore ||= page.hasMore;
       }
       return {
         protocol: request.protocol, // downloads are the same in every version
-        serverTime: head.rows[0]!.now,
+        serverTime: head.now,
         tables,
         hasMore,
       };
     });
 }
+
+/** The lower of two xids. */
+const minXid = (a: string, b: string): string => (BigInt(a) <= BigInt(b) ? a : b);
+/** The higher of two xids. */
+const maxXid = (a: string, b: string): string => (BigInt(a) >= BigInt(b) ? a : b);
 
 async function readTable(
   // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
@@ -129,7 +137,7 @@ async function readTable(
   plan: TablePlan,
   contextValues: ContextValues,
   pageSize: number,
-  snapshotFloor: string,
+  head: SnapshotHead,
 ): Promise<DownloadTablePage> {
   const { entry, cursor } = plan;
   const { table } = entry;
@@ -208,13 +216,19 @@ async function readTable(
       else outOfScope.push(row[PAGE_ROW.id]);
     }
   }
-  // Inside a pass the floor is the one its first page took; a new pass takes this snapshot's.
-  const passFloor = cursor?.pass?.floor ?? snapshotFloor;
+  // A pass's floor is the lowest xmin of its pages: pages may come from standbys at different
+  // replay points, and a row one of them could not see has an xid at or above its xmin.
+  const passFloor = cursor?.pass ? minXid(cursor.pass.floor, head.xmin) : head.xmin;
+  // Every row below the previous floor was sent already: a page from a standby that replayed
+  // less than the previous pass saw does not move the cursor back.
+  const nextFloor = floor === null ? passFloor : maxXid(floor, passFloor);
+  const { history } = head;
   const next: CursorState =
     more && last
       ? {
           fingerprint: plan.fingerprint,
           floor,
+          history,
           pass: {
             floor: passFloor,
             lastXid: await xidOf(trx, table, last[PAGE_ROW.id]),
@@ -222,7 +236,7 @@ async function readTable(
             ...(firstPass ? { startedWithRows } : {}),
           },
         }
-      : { fingerprint: plan.fingerprint, floor: passFloor };
+      : { fingerprint: plan.fingerprint, floor: nextFloor, history };
   return {
     columns: [...table.syncedColumns],
     clients: compact.clients,

@@ -1,0 +1,83 @@
+import { type Kysely, sql } from 'kysely';
+import type { CursorState } from './cursor.ts';
+
+/**
+ * What the first statement of a download page learns, from the snapshot
+ * every table of the page is then read from.
+ */
+export interface SnapshotHead {
+  /** The snapshot's xmin: every transaction below it had ended. */
+  readonly xmin: string;
+  /** The snapshot's xmax: the next xid this database would hand out (on a standby: as far as it replayed). */
+  readonly nextXid: string;
+  /**
+   * Which history of which database cluster the page was read from:
+   * `<system identifier>.<timeline>`. A primary and its streaming standbys
+   * share the system identifier; promoting a standby starts a new timeline.
+   */
+  readonly history: string;
+  /** Whether the page was read from a standby (a server in recovery). */
+  readonly standby: boolean;
+  /** Server time, ms since the epoch. */
+  readonly now: number;
+}
+
+/**
+ * Takes the page's snapshot and reads its head. Works on a read-only
+ * standby: nothing here writes or needs a transaction id.
+ *
+ * The timeline is the one of the last checkpoint (`pg_control_checkpoint()`,
+ * the one source a standby and a primary both answer): a promoted server
+ * shows its new timeline after its first checkpoint, so the failover runbook
+ * says `CHECKPOINT` after promoting (docs/scaling.md).
+ */
+export async function readSnapshotHead(
+  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+  trx: Kysely<any>,
+): Promise<SnapshotHead> {
+  const result = await sql<{
+    xmin: string;
+    next: string;
+    history: string;
+    standby: boolean;
+    now: number;
+  }>`
+    select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as next,
+      (select system_identifier from pg_control_system())::text || '.'
+        || (select timeline_id from pg_control_checkpoint())::text as history,
+      pg_is_in_recovery() as standby,
+      floor(extract(epoch from clock_timestamp()) * 1000)::float8 as now
+    from pg_current_snapshot() as s`.execute(trx);
+  const row = result.rows[0]!;
+  return {
+    xmin: row.xmin,
+    nextXid: row.next,
+    history: row.history,
+    standby: row.standby,
+    now: row.now,
+  };
+}
+
+/**
+ * Why a cursor's positions cannot be trusted on this database, or
+ * `undefined` when they can. A cursor from another history (the database
+ * failed over, or was restored from a backup) may name xids this history
+ * gave to other rows, and its replica may hold rows this history never had:
+ * the answer is a reset. A primary that hands out xids below a cursor's
+ * positions is another history too, whatever the cursor says (a cursor made
+ * before histories were recorded, a promoted server before its first
+ * checkpoint). On a standby a cursor may legitimately be ahead of the
+ * replay, so only the history is checked there.
+ */
+export function distrust(cursor: CursorState, head: SnapshotHead): string | undefined {
+  if (cursor.history !== undefined && cursor.history !== head.history) {
+    return `made on database history ${cursor.history}, this is ${head.history}`;
+  }
+  if (head.standby) return undefined;
+  const next = BigInt(head.nextXid);
+  const positions = [cursor.floor, cursor.pass?.floor, cursor.pass?.lastXid];
+  if (positions.some((xid) => xid != null && BigInt(xid) > next)) {
+    return `its positions are beyond this database's next transaction id ${head.nextXid}`;
+  }
+  return undefined;
+}
