@@ -314,7 +314,8 @@ class Run {
       case 'sync':
         return this.syncExpecting(i);
       case 'upload':
-        return client.internals.upload('private_contacts');
+        await client.internals.upload('private_contacts');
+        return;
       case 'download':
         for (const group of DEVICES[i]!.groups) await client.internals.download(group);
         return;

@@ -110,13 +110,26 @@ export async function createSyncClient<
     pageSize: options.pageSize,
     state,
     lifecycle,
+    pushing: (group) => feed?.pushing(group) ?? false,
   });
   const feed = realtime
     ? new RealtimeFeed({
         transport,
         groups: groups.names,
         options: realtime,
-        poked: (group) => scheduler.poke(group),
+        poked: (group, tables, push) => {
+          if (!push) {
+            scheduler.poke(group);
+            return;
+          }
+          // Pushed rows apply where they continue the cursor; the rest is downloaded.
+          runner.applyPush(groups.named(group), tables, push).then(
+            (download) => {
+              if (download.length > 0) scheduler.poke(group);
+            },
+            () => scheduler.poke(group),
+          );
+        },
         liveChanged: (live) => state.live(live),
       })
     : undefined;
@@ -215,6 +228,7 @@ export async function createSyncClient<
     replica,
     upload: (name) => runner.upload(groups.named(name)),
     download: (name) => runner.download(groups.named(name)),
+    applyPush: (name, tables, push) => runner.applyPush(groups.named(name), tables, push),
   };
   Object.defineProperty(client, SYNC_INTERNALS, { value: internals });
   return client as unknown as SyncClient<C, G[number]>;

@@ -1,10 +1,10 @@
 import type { DownloadResponse, UploadRequest } from '@carburetor/core';
 import type { SyncTransport } from '../sync/transport.ts';
 
-/** One request of the sync, as the activity log keeps it (`client.recentActivity()`). */
+/** One request of the sync, or one push, as the activity log keeps it (`client.recentActivity()`). */
 export interface SyncActivity {
-  /** `upload` and `download` are requests this client made. */
-  readonly kind: 'upload' | 'download';
+  /** `upload` and `download` are requests this client made; `push`, pages the server pushed. */
+  readonly kind: 'upload' | 'download' | 'push';
   readonly group: string;
   /** When the request started (ISO 8601). */
   readonly at: string;
@@ -139,6 +139,31 @@ export function recordActivity(transport: SyncTransport, log: ActivityLog): Sync
           tables: {},
         }),
       ),
-    changes: (group, observer) => transport.changes(group, observer),
+    changes: (group, observer) =>
+      transport.changes(group, {
+        ...observer,
+        poke: (tables, push) => {
+          if (push && Object.keys(push.pages).length > 0) {
+            const tablesOf: Record<string, { rows: number; hasMore: boolean; reset: boolean }> = {};
+            let rows = 0;
+            for (const [key, page] of Object.entries(push.pages)) {
+              const entries = page.rows.length + page.tombstones.length + page.outOfScope.length;
+              tablesOf[key] = { rows: entries, hasMore: false, reset: false };
+              rows += entries;
+            }
+            log.record({
+              kind: 'push',
+              group,
+              at: new Date().toISOString(),
+              durationMs: 0,
+              rows,
+              bytes: log.listened ? { sent: 0, received: jsonBytes(push.pages) } : null,
+              tables: tablesOf,
+              error: null,
+            });
+          }
+          observer.poke(tables, push);
+        },
+      }),
   };
 }

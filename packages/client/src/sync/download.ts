@@ -39,7 +39,8 @@ import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
 import { decodeDownloadRows } from './wire-rows.ts';
 
-async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
+/** The stored cursor of each table of `group`, by table key. */
+export async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
   const result = await replica.driver.execute(
     `SELECT table_key, cursor FROM ${CURSOR_TABLE} WHERE group_name = ?`,
     [group],
@@ -299,11 +300,13 @@ async function applyTablePage(
  * Applies a whole page, with its cursors, in one SQLite transaction; returns
  * the ids of the rows it changed, by table key (only tables with changes).
  */
-async function applyPage(
+export async function applyPage(
   replica: Replica,
   group: ResolvedGroup,
   clientGroups: readonly ResolvedGroup[],
   response: DownloadResponse,
+  /** A download's last page: the group is caught up (a push never says so: it covers some tables). */
+  endsDownload = true,
 ): Promise<Map<string, Set<string>>> {
   const changed = new Map<string, Set<string>>();
   await replica.transaction(async (ex) => {
@@ -321,7 +324,7 @@ async function applyPage(
     }
     if (learned) statements.push(replica.scopeStatement(group.name));
     // The group's last page: every table it asked for is caught up (status.hasSynced).
-    if (!response.hasMore) {
+    if (endsDownload && !response.hasMore) {
       statements.push({
         sql: `INSERT OR IGNORE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`,
         params: [caughtUpKey(group.name), new Date(replica.now()).toISOString()],

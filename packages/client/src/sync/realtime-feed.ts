@@ -1,6 +1,6 @@
 import { CarburetorClientError } from '../errors.ts';
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
-import type { SyncTransport } from './transport.ts';
+import type { Push, SyncTransport } from './transport.ts';
 
 /**
  * Options of realtime (`createSyncClient(config, { realtime })`).
@@ -33,8 +33,11 @@ export interface RealtimeOptions {
 export interface RealtimeFeedHost {
   transport: SyncTransport;
   groups: readonly string[];
-  /** The server says rows of `group` changed (the first poke of each connection too). */
-  poked(group: string, tables: readonly string[]): void;
+  /**
+   * The server says rows of `group` changed (the first poke of each
+   * connection too), with the pages it pushed, if it pushes.
+   */
+  poked(group: string, tables: readonly string[], push: Push | undefined): void;
   /** Whether every group's subscription is connected. */
   liveChanged(live: boolean): void;
   options?: RealtimeOptions | undefined;
@@ -45,6 +48,8 @@ interface GroupFeed {
   close: (() => void) | undefined;
   /** The server answered this connection (its first poke came). */
   live: boolean;
+  /** The server pushes pages on this connection (protocol 2). */
+  pushing: boolean;
   failures: number;
   retry: ReturnType<typeof setTimeout> | undefined;
 }
@@ -70,13 +75,28 @@ export class RealtimeFeed {
     const baseMs = host.options?.backoff?.baseMs ?? 1_000;
     this.#backoff = { baseMs, maxMs: Math.max(baseMs, host.options?.backoff?.maxMs ?? 30_000) };
     for (const group of host.groups) {
-      this.#feeds.set(group, { close: undefined, live: false, failures: 0, retry: undefined });
+      this.#feeds.set(group, {
+        close: undefined,
+        live: false,
+        pushing: false,
+        failures: 0,
+        retry: undefined,
+      });
     }
   }
 
   /** Whether every group's subscription is connected. */
   get live(): boolean {
     return this.#live;
+  }
+
+  /**
+   * Whether `group`'s subscription is connected to a server that pushes
+   * the changed rows: changes of others arrive without a download.
+   */
+  pushing(group: string): boolean {
+    const feed = this.#feeds.get(group);
+    return feed !== undefined && feed.live && feed.pushing;
   }
 
   /** Opens the subscriptions (true) or closes them and their retry timers (false). */
@@ -99,20 +119,22 @@ export class RealtimeFeed {
     feed.retry = undefined;
     let mine = true;
     const close = this.#host.transport.changes(group, {
-      poke: (tables) => {
+      poke: (tables, push) => {
         if (!mine) return;
+        if (push) feed.pushing = true;
         if (!feed.live) {
           feed.live = true;
           feed.failures = 0;
           this.#updateLive();
         }
-        this.#host.poked(group, tables);
+        this.#host.poked(group, tables, push);
       },
       dropped: (error, fatal) => {
         if (!mine) return;
         mine = false;
         feed.close = undefined;
         feed.live = false;
+        feed.pushing = false;
         this.#updateLive();
         this.#report(error, fatal);
         if (fatal) {
@@ -146,6 +168,7 @@ export class RealtimeFeed {
     const close = feed.close;
     feed.close = undefined;
     feed.live = false;
+    feed.pushing = false;
     close?.();
   }
 

@@ -4,8 +4,9 @@ import type { Replica } from '../replica/replica.ts';
 import type { ClientGroups } from './client-groups.ts';
 import type { ClientState } from './client-state.ts';
 import { downloadGroup } from './download.ts';
+import { applyPush } from './push.ts';
 import type { SyncPass } from './sync-scheduler.ts';
-import { type SyncTransport, serverRefusalOf } from './transport.ts';
+import { type Push, type SyncTransport, serverRefusalOf } from './transport.ts';
 import { uploadGroup } from './upload.ts';
 
 /** What a {@link SyncRunner} works with. */
@@ -19,6 +20,12 @@ export interface SyncRunnerOptions {
   state: ClientState;
   /** Held for a whole pass, so `discard` and `reset` never run in the middle of one. */
   lifecycle: AsyncMutex;
+  /**
+   * Whether the server pushes `group`'s changes to this client now: after
+   * the loop uploads local writes, their download is left out (the writer
+   * holds its rows already; the others' come pushed).
+   */
+  pushing?: (group: string) => boolean;
 }
 
 /**
@@ -45,8 +52,8 @@ export class SyncRunner {
     state.passSucceeded(this.#iso());
   }
 
-  /** Uploads the tables `group` uploads (tests drive single steps). */
-  upload(group: ResolvedGroup): Promise<void> {
+  /** Uploads the tables `group` uploads (tests drive single steps); resolves with the rows sent. */
+  upload(group: ResolvedGroup): Promise<number> {
     const { replica, transport, groups, state } = this.#options;
     return uploadGroup(replica, transport, group, groups.uploadedBy(group), state.observer);
   }
@@ -57,6 +64,17 @@ export class SyncRunner {
     return downloadGroup(replica, transport, group, groups.list, pageSize, state.observer);
   }
 
+  /**
+   * Applies pushed pages under the lifecycle (never inside a pass); resolves
+   * with the tables to download instead.
+   */
+  applyPush(group: ResolvedGroup, tables: readonly string[], push: Push): Promise<string[]> {
+    const { replica, groups, lifecycle, state } = this.#options;
+    return lifecycle.run(() =>
+      applyPush(replica, group, groups.list, tables, push, state.observer),
+    );
+  }
+
   async #pass(pass: SyncPass): Promise<void> {
     const { groups, state } = this.#options;
     state.passStarted();
@@ -64,7 +82,7 @@ export class SyncRunner {
       pass.kind === 'sync' ? groups.list : groups.list.filter((g) => pass.groups.includes(g.name));
     // The first failure the server answered: the other steps still run, then the pass fails with it.
     let failure: unknown;
-    const step = async (run: () => Promise<void>) => {
+    const step = async (run: () => Promise<unknown>) => {
       try {
         await run();
       } catch (error) {
@@ -75,9 +93,21 @@ export class SyncRunner {
     };
     try {
       for (const group of targets) {
+        let uploaded = 0;
         if (pass.kind === 'sync') {
           state.phase('uploading');
-          await step(() => this.upload(group));
+          await step(async () => {
+            uploaded = await this.upload(group);
+          });
+        }
+        // The loop's sync after local writes: pushes bring the others' changes, so no download.
+        if (
+          pass.kind === 'sync' &&
+          !pass.full &&
+          uploaded > 0 &&
+          this.#options.pushing?.(group.name)
+        ) {
+          continue;
         }
         state.phase('downloading');
         await step(() => this.download(group));

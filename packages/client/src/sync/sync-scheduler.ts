@@ -27,7 +27,8 @@ export interface StartOptions {
 
 /** What a pass does: upload then download every group, or download only the groups the server poked. */
 export type SyncPass =
-  | { readonly kind: 'sync' }
+  /** Upload then download each group; `full`: the app asked (`sync()`), download even where pushes come. */
+  | { readonly kind: 'sync'; readonly full?: boolean }
   | { readonly kind: 'download'; readonly groups: readonly string[] };
 
 /** Time as the scheduler sees it: injected, so tests drive it without waiting. */
@@ -71,6 +72,8 @@ interface Settings {
 
 interface InFlight {
   kind: SyncPass['kind'];
+  /** A sync the app asked for: it downloads every group. */
+  full: boolean;
   done: Promise<void>;
 }
 
@@ -221,8 +224,8 @@ export class SyncScheduler {
    */
   sync(): Promise<void> {
     const inFlight = this.#inFlight;
-    if (!inFlight) return this.#begin({ kind: 'sync' });
-    if (inFlight.kind === 'sync') return inFlight.done;
+    if (!inFlight) return this.#begin({ kind: 'sync', full: true });
+    if (inFlight.kind === 'sync' && inFlight.full) return inFlight.done;
     this.#queuedSync ??= deferred();
     return this.#queuedSync.promise;
   }
@@ -278,7 +281,7 @@ export class SyncScheduler {
       );
     // The loop's own passes report errors through the status only.
     done.catch(() => undefined);
-    this.#inFlight = { kind: pass.kind, done };
+    this.#inFlight = { kind: pass.kind, full: pass.kind === 'sync' && pass.full === true, done };
     return done;
   }
 
@@ -311,7 +314,7 @@ export class SyncScheduler {
     }
     const queued = this.#queuedSync;
     this.#queuedSync = undefined;
-    if (queued) this.#begin({ kind: 'sync' }).then(queued.resolve, queued.reject);
+    if (queued) this.#begin({ kind: 'sync', full: true }).then(queued.resolve, queued.reject);
     else this.#arm();
   }
 

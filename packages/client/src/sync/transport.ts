@@ -1,8 +1,10 @@
-import type {
-  DownloadRequest,
-  DownloadResponse,
-  UploadRequest,
-  UploadResponse,
+import {
+  type DownloadRequest,
+  type DownloadResponse,
+  PROTOCOL_VERSION,
+  type PushedPage,
+  type UploadRequest,
+  type UploadResponse,
 } from '@carburetor/core';
 import {
   createTRPCUntypedClient,
@@ -29,13 +31,23 @@ export interface SyncTransport {
 
 /** Hears one `<group>.changes` subscription. */
 export interface ChangesObserver {
-  /** A poke: rows of these tables changed. The first comes once the server listens. */
-  poke(tables: readonly string[]): void;
+  /**
+   * Rows of these tables changed. The first event comes once the server
+   * listens. From a server that pushes (protocol 2), `push` carries the
+   * pages it could send (a table without one is to be downloaded).
+   */
+  poke(tables: readonly string[], push?: Push): void;
   /**
    * The subscription failed, broke or ended, and is closed. `fatal`: trying
    * again cannot help (the tRPC client has no link for subscriptions).
    */
   dropped(error: Error, fatal: boolean): void;
+}
+
+/** Pages a server pushed with a poke (protocol 2). */
+export interface Push {
+  readonly pages: Readonly<Record<string, PushedPage>>;
+  readonly serverTime: number | undefined;
 }
 
 /**
@@ -236,13 +248,30 @@ export function createTransport(options: TransportOptions): SyncTransport {
         () => {
           if (done) return;
           try {
-            const s = client.subscription(`${prefix}${group}.changes`, undefined, {
+            // `protocol`: a server of this release pushes pages; an older one ignores it and pokes.
+            const input = { protocol: PROTOCOL_VERSION };
+            const s = client.subscription(`${prefix}${group}.changes`, input, {
               onData: (data: unknown) => {
                 if (done) return;
                 answered = true;
-                const tables = (data as { tables?: unknown } | null)?.tables;
+                const event = (data ?? {}) as {
+                  tables?: unknown;
+                  pages?: unknown;
+                  serverTime?: unknown;
+                };
+                const tables = Array.isArray(event.tables)
+                  ? event.tables.filter((t): t is string => typeof t === 'string')
+                  : [];
+                const pages = event.pages;
                 observer.poke(
-                  Array.isArray(tables) ? tables.filter((t) => typeof t === 'string') : [],
+                  tables,
+                  typeof pages === 'object' && pages !== null
+                    ? {
+                        pages: pages as Record<string, PushedPage>,
+                        serverTime:
+                          typeof event.serverTime === 'number' ? event.serverTime : undefined,
+                      }
+                    : undefined,
                 );
               },
               onError: (error) => drop(error),

@@ -431,12 +431,13 @@ export async function uploadGroup(
   group: ResolvedGroup,
   tables: readonly ResolvedTable[],
   observer?: SyncObserver,
-): Promise<void> {
-  if (tables.length === 0) return;
+): Promise<number> {
+  if (tables.length === 0) return 0;
   const queue = await queuedRows(replica, tables);
   const probe = new ShapeProbe(replica, transport, group);
   for (let i = 0; i < queue.length; i += MAX_UPLOAD_ROWS) {
     const batch = queue.slice(i, i + MAX_UPLOAD_ROWS);
     await sendRows(replica, transport, group, batch, 0, observer, probe);
   }
+  return queue.length;
 }
