@@ -217,6 +217,27 @@ describe('<group>.changes with protocol 2', () => {
     expect(everything).not.toContain(evesRow.id);
   });
 
+  it('a protocol 1 client (the release before pushes) is answered in version 1; an unknown version is refused by name', async () => {
+    const { id: _, ...row } = insert('gus', 'from an older client');
+    const uploaded = await client('gus').mine.upload.mutate({ ...row, protocol: 1 });
+    expect(uploaded.protocol).toBe(1);
+    expect(uploaded.tables['note']?.results[0]).toMatchObject({ ok: true });
+    const downloaded = await client('gus').mine.download.mutate({
+      protocol: 1,
+      clientId: 'older',
+      tables: { note: { cursor: null, hasRows: false } },
+    });
+    expect(downloaded.protocol).toBe(1);
+    expect(downloaded.tables['note']?.rows).toHaveLength(1);
+    await expect(
+      client('gus').mine.download.mutate({
+        protocol: 3 as never,
+        clientId: 'newer',
+        tables: { note: { cursor: null, hasRows: false } },
+      }),
+    ).rejects.toThrow(/protocol version 3 is not supported; this server speaks versions 1 and 2/);
+  });
+
   it('protocol 1 subscribers get pokes only, as before', async () => {
     const old = subscribe('mine', 'finn', 1);
     await old.waitFor(1);
