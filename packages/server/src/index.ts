@@ -1,4 +1,4 @@
-export { type ContextValues, downloadChanges } from './download/download.ts';
+export { type ContextValues, type DownloadOptions, downloadChanges } from './download/download.ts';
 export type { ReadDatabases } from './download/read-route.ts';
 export {
   createPgDialect,

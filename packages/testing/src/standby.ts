@@ -22,6 +22,12 @@ export interface StreamingStandby {
   pauseReplay(): Promise<void>;
   /** Replays again (`pg_wal_replay_resume()`). */
   resumeReplay(): Promise<void>;
+  /**
+   * Stops streaming, as a network cut would: what the primary writes from
+   * now on never reaches this standby (a paused standby, by contrast, still
+   * receives WAL, and replays all of it when promoted).
+   */
+  disconnect(): Promise<void>;
   /** Resolves once it has replayed all the primary had written when called. */
   catchUp(timeoutMs?: number): Promise<void>;
   /**
@@ -151,6 +157,21 @@ export async function startStreamingStandby(
       withClient(url, (c) => c.query('select pg_wal_replay_pause()')).then(() => undefined),
     resumeReplay: () =>
       withClient(url, (c) => c.query('select pg_wal_replay_resume()')).then(() => undefined),
+    async disconnect() {
+      await withClient(url, async (c) => {
+        await c.query(`alter system set primary_conninfo = ''`);
+        await c.query('select pg_reload_conf()');
+        // Streaming has stopped once no WAL receiver is left.
+        for (let i = 0; i < 500; i++) {
+          const { rows } = await c.query('select 1 from pg_stat_wal_receiver');
+          if (rows.length === 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        throw new Error(
+          `The standby on port ${port} kept streaming after primary_conninfo was cleared.`,
+        );
+      });
+    },
     async catchUp(timeoutMs = 30_000) {
       const target = await withClient(primary.url, async (c) => {
         const { rows } = await c.query<{ lsn: string }>(

@@ -81,3 +81,36 @@ export function distrust(cursor: CursorState, head: SnapshotHead): string | unde
   }
   return undefined;
 }
+
+/**
+ * Why a standby should not answer this cursor when its primary can, or
+ * `undefined`: it has not replayed up to where the cursor stands (its
+ * answer would be correct but bring nothing the replica lacks, and end the
+ * pass early), or it shows another history than the cursor's (the primary,
+ * not a standby that may not have seen a promotion yet, decides a reset).
+ */
+export function standbyBehind(cursor: CursorState, head: SnapshotHead): string | undefined {
+  if (!head.standby) return undefined;
+  if (cursor.history !== undefined && cursor.history !== head.history) {
+    return `it shows database history ${head.history}, the cursor ${cursor.history}`;
+  }
+  const next = BigInt(head.nextXid);
+  const floors = [cursor.floor, cursor.pass?.floor].filter((xid) => xid != null);
+  const last = cursor.pass?.lastXid;
+  if (floors.some((xid) => BigInt(xid!) > next) || (last !== undefined && BigInt(last) >= next)) {
+    return `it has replayed up to xid ${head.nextXid} only`;
+  }
+  return undefined;
+}
+
+/**
+ * A download page a standby declined (see {@link standbyBehind}), thrown
+ * only when the caller asked for it (`refuseWhenBehind`): the router then
+ * reads the page from the primary.
+ */
+export class StandbyBehindError extends Error {
+  constructor(why: string) {
+    super(`This standby declined a download page: ${why}.`);
+    this.name = 'StandbyBehindError';
+  }
+}

@@ -17,7 +17,13 @@ import { groupOf, groupTableOf } from '../group.ts';
 import { EXITS_COLUMN, XID_COLUMN } from '../schema/names.ts';
 import { filterKey } from '../schema/scope-exits.ts';
 import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
-import { distrust, readSnapshotHead, type SnapshotHead } from './database-history.ts';
+import {
+  distrust,
+  readSnapshotHead,
+  type SnapshotHead,
+  StandbyBehindError,
+  standbyBehind,
+} from './database-history.ts';
 import { filterSql } from './filter-sql.ts';
 import { PAGE_ROW, PAGE_ROW_KIND, type PageRow, pageRowsSql } from './page-row.ts';
 import { RowCompactor } from './row-compactor.ts';
@@ -81,6 +87,7 @@ export async function downloadChanges(
   groupName: string,
   request: DownloadRequest,
   contextValues: ContextValues,
+  options: DownloadOptions = {},
 ): Promise<DownloadResponse> {
   const group = groupOf(config, groupName);
   checkContext(group, contextValues);
@@ -104,6 +111,12 @@ export async function downloadChanges(
     .execute(async (trx) => {
       // The first statement takes the snapshot every table below is read from.
       const head = await readSnapshotHead(trx);
+      if (options.refuseWhenBehind) {
+        for (const { sent, fingerprint } of requested) {
+          const why = sent?.fingerprint === fingerprint ? standbyBehind(sent, head) : undefined;
+          if (why !== undefined) throw new StandbyBehindError(why);
+        }
+      }
       const tables: Record<string, DownloadTablePage> = {};
       let hasMore = false;
       for (const { sent, ...rest } of requested) {
@@ -124,6 +137,18 @@ export async function downloadChanges(
         hasMore,
       };
     });
+}
+
+/** Options of {@link downloadChanges}. */
+export interface DownloadOptions {
+  /**
+   * When `db` is a standby that has not replayed up to a cursor's position,
+   * or shows another database history than the cursor, throw
+   * {@link StandbyBehindError} rather than answer, so that the caller reads
+   * the page from the primary (the router does, for `readDb`). Default false:
+   * such a standby answers, correctly, with what it has.
+   */
+  readonly refuseWhenBehind?: boolean;
 }
 
 /** The lower of two xids. */

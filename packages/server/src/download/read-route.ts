@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { isDatabaseUnavailable } from '../driver/connection-errors.ts';
+import { StandbyBehindError } from './database-history.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
 type AnyKysely = Kysely<any>;
@@ -24,23 +25,29 @@ const RECOVERY_CONFLICT_STATES = new Set(['40001', '40P01']);
 
 /**
  * Reads a download page where `readDb` says, and from `db` (the primary)
- * when that database is down or cancelled the read for a replay conflict:
- * a standby that fails costs the client nothing but latency.
+ * when that database is down, cancelled the read for a replay conflict, or
+ * declined it ({@link StandbyBehindError}: `read`'s second argument says
+ * whether declining is allowed, that is, whether `db` is there to fall back
+ * on): a standby that fails or lags costs the client latency, not progress.
  */
 export function createReadRoute(
   db: AnyKysely,
   readDb: ReadDatabases | undefined,
-): <T>(read: (db: AnyKysely) => Promise<T>) => Promise<T> {
+): <T>(read: (db: AnyKysely, mayDecline: boolean) => Promise<T>) => Promise<T> {
   const pick = pickerOf(readDb);
-  if (pick === undefined) return (read) => read(db);
+  if (pick === undefined) return (read) => read(db, false);
   return async (read) => {
     const chosen = pick();
-    if (chosen === db) return read(db);
+    if (chosen === db) return read(db, false);
     try {
-      return await read(chosen);
+      return await read(chosen, true);
     } catch (error) {
-      if (!isDatabaseUnavailable(error) && !isRecoveryConflict(error)) throw error;
-      return read(db);
+      const fallBack =
+        error instanceof StandbyBehindError ||
+        isDatabaseUnavailable(error) ||
+        isRecoveryConflict(error);
+      if (!fallBack) throw error;
+      return read(db, false);
     }
   };
 }

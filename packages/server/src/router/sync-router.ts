@@ -274,7 +274,12 @@ export function createSyncRouter<
         answer(path('download'), onError, async () => {
           const request = validRequest<DownloadRequest>(input, path('download'));
           const values = await contextOf(ctx);
-          return readFrom((reader) => downloadChanges(reader, config, groupName, request, values));
+          // A standby behind the client's cursor declines, and the primary answers.
+          return readFrom((reader, mayDecline) =>
+            downloadChanges(reader, config, groupName, request, values, {
+              refuseWhenBehind: mayDecline,
+            }),
+          );
         }),
       ),
       upload: base
