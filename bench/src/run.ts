@@ -6,6 +6,7 @@ import { loadProbe, report } from './measure.ts';
 import { reactInsertRender } from './react-insert-render.ts';
 import { realtimeLoad } from './realtime-load.ts';
 import { realtimePropagation } from './realtime-propagation.ts';
+import { realtimePush } from './realtime-push.ts';
 import { downloadOverHttp, incrementalDownload } from './server-download.ts';
 import { typecheckConfig } from './typecheck-config.ts';
 import { uploadMerge } from './upload-merge.ts';
@@ -66,6 +67,12 @@ const benchmarks = {
     notes:
       "Two router instances (own ChangeHub and LISTEN connection each) on one embedded PostgreSQL, standalone adapter: a writer uploads one row through A; a subscriber of `everything.changes` on B (SSE over real HTTP) is poked and downloads (httpLink) until the row is there. Timed from the upload's acknowledgement to the download returning the row (also from the upload request), 5 warm-ups, then rounds of 100 trials, each trial 60 ms after the last change (a lone change; a burst is coalesced into ~50 ms windows). Baseline: one plain incremental download call on B returning one new row. The p95 line is one figure each per round, its result the median of the rounds' figures. Limit p50 3x (the goal), p95 5x.",
     run: () => realtimePropagation(),
+  },
+  'realtime-push': {
+    title: "Realtime with pushed pages: A's write visible on B, and page reads per burst",
+    notes:
+      "(2) Two sync clients of one user (one scope) on one router over real HTTP (standalone adapter, embedded PostgreSQL), both started with the default settings: timed from A's insertContact() to B's change event with the row (A's loop uploads at once, the hub reads the page once and pushes it, B applies it with no download), 5 warm-ups, then rounds of 60 trials 160 ms apart (lone changes). Baseline: one plain upload round trip of one row through the same router (httpLink). Limit p50 1.5x; the p95 line (one figure each per round) is reported with a limit of 3x. (3) 200 in-process subscribers of one scope taking pushes, bursts of 20 concurrent uploads (uploadChanges with the hub): the hub's reads for pushed pages per change window (limit 1) and per burst (reported).",
+    run: () => realtimePush(),
   },
   'upload-realtime': {
     title: 'Upload commits per second, realtime on vs off',
