@@ -31,10 +31,8 @@ export interface StreamingStandby {
   /** Resolves once it has replayed all the primary had written when called. */
   catchUp(timeoutMs?: number): Promise<void>;
   /**
-   * Promotes it (`pg_promote()`: a new timeline, writable), then runs
-   * `CHECKPOINT` so `pg_control_checkpoint()` shows the new timeline at
-   * once, as docs/scaling.md's failover runbook says. Stop or fence the old
-   * primary first.
+   * Promotes it (`pg_promote()`, waiting until it is done): a new timeline,
+   * writable. Stop or fence the old primary first.
    */
   promote(): Promise<void>;
   /** Stops it as `pg_ctl stop -m <mode>`, keeping its data. */
@@ -199,7 +197,6 @@ export async function startStreamingStandby(
     async promote() {
       await withClient(url, async (c) => {
         await c.query('select pg_promote(true, 60)');
-        await c.query('checkpoint');
       });
     },
     shutdown,

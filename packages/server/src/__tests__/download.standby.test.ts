@@ -5,6 +5,7 @@ import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../download/cursor.ts';
+import { readHistory, StandbyBehindError } from '../download/database-history.ts';
 import { downloadChanges } from '../download/download.ts';
 import { createPgKysely } from '../driver/pg-dialect.ts';
 import { migrateServer } from '../schema/migrate.ts';
@@ -285,5 +286,46 @@ describe('cursors and database histories', () => {
     };
     await pass(config, aheadOnStandby, () => standbyDb);
     expect(aheadOnStandby.resets).toBe(0);
+  });
+
+  it('lets a standby decline what its primary should answer: another history than the primary, a cursor it has not replayed up to', async () => {
+    const config = await migrated('decline');
+    const history = await readHistory(primaryDb);
+    expect(await readHistory(standbyDb)).toBe(history);
+    const first = (cursor: string | null, primaryHistory: string) =>
+      downloadChanges(
+        standbyDb,
+        config,
+        'everything',
+        {
+          protocol: PROTOCOL_VERSION,
+          clientId: 'c',
+          tables: { contact: { cursor, hasRows: false } },
+        },
+        {},
+        { refuseWhenBehind: true, primaryHistory },
+      );
+    // A standby on another history than the primary's serves nothing, first downloads included.
+    const [system] = history.split('.');
+    await expect(first(null, `${system}.9`)).rejects.toThrow(StandbyBehindError);
+    await expect(first(null, history)).resolves.toMatchObject({ hasMore: false });
+
+    await standby.pauseReplay();
+    try {
+      await sql`insert into decline_contacts (id, owner_id, name) values ('new', 'u1', 'n')`.execute(
+        primaryDb,
+      );
+      const replica = emptyReplica();
+      await pass(config, replica, () => primaryDb);
+      // The replica has seen what the stalled standby has not: the standby declines...
+      await expect(first(replica.cursor, history)).rejects.toThrow(/has replayed up to xid/);
+      // ...and without being asked to, answers correctly with what it has: nothing new.
+      const answered = { ...replica, ranks: new Map<string, number>() };
+      await pass(config, answered, () => standbyDb);
+      expect(answered.ranks.size).toBe(0);
+      expect(answered.resets).toBe(0);
+    } finally {
+      await standby.resumeReplay();
+    }
   });
 });

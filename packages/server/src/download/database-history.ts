@@ -22,14 +22,29 @@ export interface SnapshotHead {
   readonly now: number;
 }
 
+/** `<system identifier>.<timeline>` of the database a statement runs on (see {@link readSnapshotHead}). */
+const HISTORY_SQL = sql<string>`(select system_identifier from pg_control_system())::text || '.' || (
+  case when pg_is_in_recovery() then (select timeline_id from pg_control_checkpoint())::int8
+  else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int8 end
+)::text`;
+
+/** The history of a database, as {@link SnapshotHead.history} says it. */
+// biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+export async function readHistory(db: Kysely<any>): Promise<string> {
+  const result = await sql<{ history: string }>`select ${HISTORY_SQL} as history`.execute(db);
+  return result.rows[0]!.history;
+}
+
 /**
  * Takes the page's snapshot and reads its head. Works on a read-only
  * standby: nothing here writes or needs a transaction id.
  *
- * The timeline is the one of the last checkpoint (`pg_control_checkpoint()`,
- * the one source a standby and a primary both answer): a promoted server
- * shows its new timeline after its first checkpoint, so the failover runbook
- * says `CHECKPOINT` after promoting (docs/scaling.md).
+ * On a primary the timeline is the one it writes WAL on (from the name of
+ * its current WAL file), exact from the moment of a promotion. A standby
+ * answers only `pg_control_checkpoint()`, the timeline of its last
+ * restartpoint: one that follows a promoted primary shows the new timeline
+ * after its next restartpoint (docs/scaling.md's failover runbook: run
+ * `CHECKPOINT` on it).
  */
 export async function readSnapshotHead(
   // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
@@ -43,8 +58,7 @@ export async function readSnapshotHead(
     now: number;
   }>`
     select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as next,
-      (select system_identifier from pg_control_system())::text || '.'
-        || (select timeline_id from pg_control_checkpoint())::text as history,
+      ${HISTORY_SQL} as history,
       pg_is_in_recovery() as standby,
       floor(extract(epoch from clock_timestamp()) * 1000)::float8 as now
     from pg_current_snapshot() as s`.execute(trx);
@@ -84,13 +98,24 @@ export function distrust(cursor: CursorState, head: SnapshotHead): string | unde
 
 /**
  * Why a standby should not answer this cursor when its primary can, or
- * `undefined`: it has not replayed up to where the cursor stands (its
- * answer would be correct but bring nothing the replica lacks, and end the
- * pass early), or it shows another history than the cursor's (the primary,
- * not a standby that may not have seen a promotion yet, decides a reset).
+ * `undefined`: it shows another history than the primary (a standby that
+ * follows a promoted primary shows the new timeline only after its next
+ * restartpoint; an old standby left behind by a failover may hold writes
+ * the new primary never had), it shows another history than the cursor's
+ * (the primary decides a reset), or it has not replayed up to where the
+ * cursor stands (its answer would be correct but bring nothing the replica
+ * lacks, and end the pass early).
  */
-export function standbyBehind(cursor: CursorState, head: SnapshotHead): string | undefined {
+export function standbyBehind(
+  cursor: CursorState | undefined,
+  head: SnapshotHead,
+  primaryHistory: string | undefined,
+): string | undefined {
   if (!head.standby) return undefined;
+  if (primaryHistory !== undefined && head.history !== primaryHistory) {
+    return `it shows database history ${head.history}, the primary ${primaryHistory}`;
+  }
+  if (cursor === undefined) return undefined;
   if (cursor.history !== undefined && cursor.history !== head.history) {
     return `it shows database history ${head.history}, the cursor ${cursor.history}`;
   }

@@ -113,7 +113,8 @@ export async function downloadChanges(
       const head = await readSnapshotHead(trx);
       if (options.refuseWhenBehind) {
         for (const { sent, fingerprint } of requested) {
-          const why = sent?.fingerprint === fingerprint ? standbyBehind(sent, head) : undefined;
+          const cursor = sent?.fingerprint === fingerprint ? sent : undefined;
+          const why = standbyBehind(cursor, head, options.primaryHistory);
           if (why !== undefined) throw new StandbyBehindError(why);
         }
       }
@@ -149,6 +150,11 @@ export interface DownloadOptions {
    * such a standby answers, correctly, with what it has.
    */
   readonly refuseWhenBehind?: boolean;
+  /**
+   * With `refuseWhenBehind`: the history the primary shows (`readHistory`).
+   * A standby that shows another refuses every page, first downloads too.
+   */
+  readonly primaryHistory?: string | undefined;
 }
 
 /** The lower of two xids. */

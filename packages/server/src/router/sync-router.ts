@@ -275,10 +275,8 @@ export function createSyncRouter<
           const request = validRequest<DownloadRequest>(input, path('download'));
           const values = await contextOf(ctx);
           // A standby behind the client's cursor declines, and the primary answers.
-          return readFrom((reader, mayDecline) =>
-            downloadChanges(reader, config, groupName, request, values, {
-              refuseWhenBehind: mayDecline,
-            }),
+          return readFrom((reader, options) =>
+            downloadChanges(reader, config, groupName, request, values, options),
           );
         }),
       ),
