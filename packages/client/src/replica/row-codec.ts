@@ -278,13 +278,24 @@ export function upsertStatements(
   rows: readonly StoredRow[],
 ): SqliteStatement[] {
   const codec = codecOf(table);
+  return inChunks(rows, codec.rowsPerUpsert, (chunk) => {
+    const params: SqliteValue[] = [];
+    for (const row of chunk) pushParams(params, codec, row);
+    return { sql: upsertSql(codec, chunk.length), params };
+  });
+}
+
+/** `rows` cut into chunks of `max` rows, then halves of it (powers of two: a handful of SQL texts), each made a statement. */
+function inChunks(
+  rows: readonly StoredRow[],
+  max: number,
+  statement: (chunk: readonly StoredRow[]) => SqliteStatement,
+): SqliteStatement[] {
   const statements: SqliteStatement[] = [];
-  let size = codec.rowsPerUpsert;
+  let size = max;
   for (let i = 0; i < rows.length; ) {
     while (size > rows.length - i) size /= 2;
-    const params: SqliteValue[] = [];
-    for (let k = 0; k < size; k++) pushParams(params, codec, rows[i + k]!);
-    statements.push({ sql: upsertSql(codec, size), params });
+    statements.push(statement(rows.slice(i, i + size)));
     i += size;
   }
   return statements;
@@ -302,20 +313,14 @@ export function insertStatements(
   metadata: string,
 ): SqliteStatement[] {
   const codec = codecOf(table);
-  const statements: SqliteStatement[] = [];
-  let size = codec.rowsPerUpsert;
-  for (let i = 0; i < rows.length; ) {
-    while (size > rows.length - i) size /= 2;
+  return inChunks(rows, codec.rowsPerUpsert, (chunk) => {
     const params: SqliteValue[] = [metadata];
-    for (let k = 0; k < size; k++) {
-      const row = rows[i + k]!;
+    for (const row of chunk) {
       params.push(row.id);
       for (const column of codec.values) params.push(toStored(column, row.values[column.name]));
     }
-    statements.push({ sql: insertSql(codec, size), params });
-    i += size;
-  }
-  return statements;
+    return { sql: insertSql(codec, chunk.length), params };
+  });
 }
 
 /** The app's view of a stored row: id, data columns, deleted flag, last-synced-at. */
