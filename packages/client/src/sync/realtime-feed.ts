@@ -96,7 +96,7 @@ export class RealtimeFeed {
    */
   pushing(group: string): boolean {
     const feed = this.#feeds.get(group);
-    return feed !== undefined && feed.live && feed.pushing;
+    return feed?.live === true && feed.pushing;
   }
 
   /** Opens the subscriptions (true) or closes them and their retry timers (false). */
