@@ -8,6 +8,7 @@ import { realtimeLoad } from './realtime-load.ts';
 import { realtimePropagation } from './realtime-propagation.ts';
 import { realtimePush } from './realtime-push.ts';
 import { downloadOverHttp, incrementalDownload } from './server-download.ts';
+import { standbyDownloads } from './standby-downloads.ts';
 import { typecheckConfig } from './typecheck-config.ts';
 import { uploadMerge } from './upload-merge.ts';
 import { uploadRealtime } from './upload-realtime.ts';
@@ -37,6 +38,12 @@ const benchmarks = {
     notes:
       'Download of 10 rows changed since the cursor (downloadChanges in process, all pages) in a 1M-row table, against the same in a 1k-row table; each run changes 10 random rows by plain SQL first (untimed); 3 warm-up runs, then rounds of 25 runs. Limit 1.5x.',
     run: () => incrementalDownload(),
+  },
+  'server-download-standbys': {
+    title: 'Downloads from streaming standbys: overhead on one machine',
+    notes:
+      'A primary and two hot standbys streaming from it (embedded PostgreSQL 18, @carburetor/testing/standby), all on this one machine; createSyncRouter with readDb: [standbyA, standbyB] (round robin, pages a standby has not replayed up to go to the primary) against createSyncRouter on the primary alone, each on its own standalone HTTP server. Load: 16 concurrent tRPC clients (httpLink), each 5 first-download passes of 1,000 rows in pages of 100 (800 page requests a run), while a writer updates 5 random rows on the primary every 50 ms on both sides. A sample is the time of one run; pages per second = 800 / that time. On 2 cores the three PostgreSQL servers share the CPU one had, so this measures the overhead of serving downloads from standbys, not the capacity they add on machines of their own. Limit 1.5x (provisional).',
+    run: () => standbyDownloads(),
   },
   'client-first-download': {
     title: 'Client: first download into a fresh replica',
