@@ -1,6 +1,9 @@
+import type { AddressInfo } from 'node:net';
 import { downloadRowsToWire, PROTOCOL_VERSION } from '@carburetor/core';
 import { type PostgresServer, startPostgresServer } from '@carburetor/testing/postgres-server';
 import { type StreamingStandby, startStreamingStandby } from '@carburetor/testing/standby';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +11,7 @@ import { decodeCursor, encodeCursor } from '../download/cursor.ts';
 import { readHistory, StandbyBehindError } from '../download/database-history.ts';
 import { downloadChanges } from '../download/download.ts';
 import { createPgKysely } from '../driver/pg-dialect.ts';
+import { createSyncRouter, type SyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
 import { type ContactsConfig, contactsConfig } from './download-support.ts';
 
@@ -326,6 +330,50 @@ describe('cursors and database histories', () => {
       expect(answered.resets).toBe(0);
     } finally {
       await standby.resumeReplay();
+    }
+  });
+
+  it('reads through the router from the standby, and from the primary when a standby cannot be reached', async () => {
+    const config = await migrated('route');
+    await sql`insert into route_contacts (id, owner_id, name)
+      select 'r' || g, 'u1', 'n' from generate_series(1, 20) g`.execute(primaryDb);
+    await standby.catchUp();
+    // Nothing listens on port 1: a standby that is down.
+    const down = createPgKysely({
+      connectionString: 'postgres://postgres:carburetor@127.0.0.1:1/postgres',
+      connectionTimeoutMillis: 2_000,
+    });
+    let picks = 0;
+    const server = createHTTPServer({
+      router: createSyncRouter(config, {
+        db: primaryDb,
+        readDb: () => (picks++ % 2 === 0 ? standbyDb : down),
+        onError: () => undefined,
+      }),
+    });
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const client = createTRPCClient<SyncRouter<typeof config>>({ links: [httpLink({ url })] });
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      for (;;) {
+        const page = await client.everything.download.mutate({
+          protocol: PROTOCOL_VERSION,
+          clientId: 'router',
+          tables: { contact: { cursor, hasRows: ids.length > 0 } },
+          pageSize: 3,
+        });
+        const part = page.tables['contact']!;
+        ids.push(...downloadRowsToWire(part).map((row) => row[0] as string));
+        cursor = part.cursor;
+        if (!page.hasMore) break;
+      }
+      expect(picks).toBeGreaterThanOrEqual(7);
+      expect(ids.sort()).toEqual(Array.from({ length: 20 }, (_, i) => `r${i + 1}`).sort());
+    } finally {
+      server.close();
+      await down.destroy();
     }
   });
 });
