@@ -304,7 +304,7 @@ const CLIENT_ID_EDGES: readonly Edge[] = [
 
 const PROTOCOL_EDGES: readonly Edge[] = [
   edge('0', () => 0),
-  edge('2', () => 2),
+  edge('3', () => 3),
   edge('"1"', () => '1'),
   edge('null', () => null),
   edge('1.0000001', () => 1.0000001),
@@ -1629,7 +1629,7 @@ describe('the inputs of issue 14, one by one', () => {
         clientId: 'device-1',
         tables: { contact: [contactInsert('batch-1', 'u1', at(0))] },
       },
-      3: { protocol: 2, clientId: 'device-1', tables: {} },
+      3: { protocol: 3, clientId: 'device-1', tables: {} },
       4: sampleInsert('batch-2', 'at', '9999-12-31T23:59:59.999999-14:00'),
     };
     const answer = await send(base, {
