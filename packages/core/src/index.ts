@@ -136,7 +136,11 @@ export {
   type ValueCheck,
 } from './protocol/values.ts';
 export type { IncomingRow, LocalRow, MergedRow } from './rules/client-merge.ts';
-export { decideIncomingColumn, mergeIncomingRow } from './rules/client-merge.ts';
+export {
+  decideIncomingColumn,
+  mergeIncomingRow,
+  replaceCleanColumns,
+} from './rules/client-merge.ts';
 export type {
   ClientColumnMetadata,
   ClientColumnStamp,

@@ -8,6 +8,7 @@ import {
   PROTOCOL_VERSION,
   type ResolvedGroup,
   type ResolvedTable,
+  replaceCleanColumns,
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
 import {
@@ -38,6 +39,9 @@ import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
 import { decodeDownloadRows } from './wire-rows.ts';
+
+/** The sweep mark's value for a reset pass whose rows replace the replica's (another database history). */
+const SWEEP_AUTHORITATIVE = 'history';
 
 /** The stored cursor of each table of `group`, by table key. */
 export async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
@@ -150,17 +154,23 @@ async function applyTablePage(
   const changed = new Set<string>();
   const key = sweepKey(group.name, table.key);
   let sweeping = page.reset;
+  // A reset pass after the server's history changed: its rows replace the replica's clean ones.
+  let authoritative = page.reset && page.authoritative === true;
   if (page.reset) {
     statements.push(
       {
         sql: `DELETE FROM ${SEEN_TABLE} WHERE group_name = ? AND table_key = ?`,
         params: [group.name, table.key],
       },
-      { sql: `INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, '1')`, params: [key] },
+      {
+        sql: `INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`,
+        params: [key, authoritative ? SWEEP_AUTHORITATIVE : '1'],
+      },
     );
   } else {
-    const marker = await ex.execute(`SELECT 1 AS x FROM ${STATE_TABLE} WHERE key = ?`, [key]);
+    const marker = await ex.execute(`SELECT value FROM ${STATE_TABLE} WHERE key = ?`, [key]);
     sweeping = marker.rows.length > 0;
+    authoritative = marker.rows[0]?.['value'] === SWEEP_AUTHORITATIVE;
   }
   if (sweeping) {
     for (const id of [...page.rows.map((r) => r[0]), ...page.tombstones]) {
@@ -221,7 +231,9 @@ async function applyTablePage(
     }
     replica.observeStamps(row.metadata);
     const local = current.get(row.id);
-    const merged = mergeIncomingRow(local, row, table.isDeleted);
+    const merged = authoritative
+      ? replaceCleanColumns(local, row, table.isDeleted)
+      : mergeIncomingRow(local, row, table.isDeleted);
     learned = learnScope(replica, group, table, row.values) || learned;
     if (!merged.changed) continue;
     const dirty = local && dirtyColumns(merged.metadata).length > 0 ? local.dirty : null;

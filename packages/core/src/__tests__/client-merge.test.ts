@@ -5,6 +5,7 @@ import {
   type IncomingRow,
   type LocalRow,
   mergeIncomingRow,
+  replaceCleanColumns,
 } from '../rules/client-merge.ts';
 import type { ClientColumnMetadata } from '../rules/column-metadata.ts';
 import { mergeRow, type RowState } from '../rules/server-merge.ts';
@@ -373,5 +374,57 @@ describe('mergeIncomingRow: properties', () => {
       }),
       RUNS,
     );
+  });
+});
+
+describe('replaceCleanColumns (a reset pass after the server failed over)', () => {
+  const local = {
+    values: { name: 'lost update', note: 'mine, unsent', is_deleted: false },
+    metadata: {
+      name: { t: 900, c: 'a' },
+      note: { t: 950, c: 'a', d: 1 as const },
+      is_deleted: { t: 100, c: 'a' },
+    },
+  };
+  const incoming = {
+    values: { name: 'before', note: 'server', is_deleted: false },
+    metadata: {
+      name: { t: 500, c: 'b' },
+      note: { t: 500, c: 'b' },
+      is_deleted: { t: 100, c: 'a' },
+    },
+  };
+
+  it('clean columns take the server value even when the local stamp is newer; dirty ones stay', () => {
+    const merged = replaceCleanColumns(local, incoming, 'is_deleted');
+    expect(merged.changed).toBe(true);
+    expect(merged.values).toEqual({ name: 'before', note: 'mine, unsent', is_deleted: false });
+    expect(merged.metadata).toEqual({
+      name: { t: 500, c: 'b' },
+      note: { t: 950, c: 'a', d: 1 },
+      is_deleted: { t: 100, c: 'a' },
+    });
+    // mergeIncomingRow would keep the lost update.
+    expect(mergeIncomingRow(local, incoming, 'is_deleted').values['name']).toBe('lost update');
+  });
+
+  it('a clean local deletion the server never had gives way; a dirty one stays', () => {
+    const deleted = {
+      values: { ...local.values, is_deleted: true },
+      metadata: { ...local.metadata, is_deleted: { t: 990, c: 'a' } },
+    };
+    expect(replaceCleanColumns(deleted, incoming, 'is_deleted').values['is_deleted']).toBe(false);
+    const dirtyDelete = {
+      ...deleted,
+      metadata: { ...deleted.metadata, is_deleted: { t: 990, c: 'a', d: 1 as const } },
+    };
+    expect(replaceCleanColumns(dirtyDelete, incoming, 'is_deleted').values['is_deleted']).toBe(
+      true,
+    );
+  });
+
+  it('the same row again changes nothing', () => {
+    const same = { values: incoming.values, metadata: incoming.metadata };
+    expect(replaceCleanColumns(same, incoming, 'is_deleted').changed).toBe(false);
   });
 });

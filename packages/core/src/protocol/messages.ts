@@ -129,6 +129,14 @@ export interface DownloadTablePage {
   hasMore: boolean;
   /** The cursor sent was not accepted (group changed, other user): this is a first download. */
   reset: boolean;
+  /**
+   * With `reset`: the cursor came from another database history (the
+   * server failed over to a standby that had not all its writes). The rows
+   * of this reset pass replace the replica's clean values, even newer ones
+   * and deletions, which the lost history held and this one never had.
+   * Absent otherwise (older clients ignore it).
+   */
+  authoritative?: true;
 }
 
 /** Answer of `<group>.download`. */

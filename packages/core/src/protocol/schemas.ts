@@ -129,6 +129,7 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
     cursor: z.string(),
     hasMore: z.boolean(),
     reset: z.boolean(),
+    authoritative: z.literal(true).optional(),
   });
   const rowResult = z.union([
     z.object({ id: z.string(), ok: z.literal(true), row: wireRowSchema }),

@@ -111,6 +111,58 @@ export function mergeIncomingRow(
 }
 
 /**
+ * Takes a downloaded row as the truth for every column the replica has not
+ * changed since its last upload: for a reset pass after the server's
+ * database history changed (a failover to a standby that lacked some
+ * writes). Newer local stamps and a local deletion came from the lost
+ * history, which the server no longer has: they give way, the deleted flag
+ * included. Dirty columns (local writes not yet acknowledged) are kept,
+ * to be uploaded as usual.
+ *
+ * @example
+ * ```ts
+ * const { values, metadata, changed } = replaceCleanColumns(localRow, pageRow, 'is_deleted');
+ * ```
+ */
+export function replaceCleanColumns(
+  local: LocalRow | undefined,
+  incoming: IncomingRow,
+  deletedColumn: string,
+): MergedRow {
+  if (local === undefined) {
+    return { values: incoming.values, metadata: incoming.metadata, changed: true };
+  }
+  let values: Record<string, unknown> | undefined;
+  let metadata: ClientColumnMetadata | undefined;
+  for (const column of Object.keys(incoming.values)) {
+    const ours = local.metadata[column];
+    if (ours?.d === 1 && column !== deletedColumn) continue;
+    // A dirty local deletion is the app's: it stays, and uploads.
+    if (column === deletedColumn && ours?.d === 1 && local.values[column]) continue;
+    const value = incoming.values[column];
+    const theirs = incoming.metadata[column];
+    if (!sameValue(local.values[column], value) || !(column in local.values)) {
+      values ??= { ...local.values };
+      values[column] = value;
+    }
+    if (theirs === undefined) {
+      if (ours !== undefined) {
+        metadata ??= { ...local.metadata };
+        delete metadata[column];
+      }
+    } else if (ours === undefined || ours.t !== theirs.t || ours.c !== theirs.c) {
+      metadata ??= { ...local.metadata };
+      metadata[column] = { t: theirs.t, c: theirs.c };
+    }
+  }
+  return {
+    values: values ?? local.values,
+    metadata: metadata ?? local.metadata,
+    changed: values !== undefined || metadata !== undefined,
+  };
+}
+
+/**
  * Value equality for what a column can hold (JSON values, bytes, dates),
  * so an identical re-sent row is not reported as changed.
  */

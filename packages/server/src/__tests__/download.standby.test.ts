@@ -47,6 +47,8 @@ interface Replica {
   cursor: string | null;
   ranks: Map<string, number>;
   resets: number;
+  /** Reset pages marked authoritative (the cursor's history is not the server's). */
+  authoritative: number;
 }
 
 /**
@@ -75,6 +77,7 @@ async function pass(
     );
     const part = response.tables['contact']!;
     if (part.reset) replica.resets++;
+    if (part.authoritative) replica.authoritative++;
     const rank = 3 + part.columns.indexOf('rank');
     for (const row of downloadRowsToWire(part)) {
       const id = row[0] as string;
@@ -99,7 +102,12 @@ async function migrated(prefix: string): Promise<ContactsConfig> {
   return config;
 }
 
-const emptyReplica = (): Replica => ({ cursor: null, ranks: new Map(), resets: 0 });
+const emptyReplica = (): Replica => ({
+  cursor: null,
+  ranks: new Map(),
+  resets: 0,
+  authoritative: 0,
+});
 
 describe('downloads from a streaming standby', () => {
   it('keeps a row that a page read from a lagging standby could not see, when the pass began on the primary', async () => {
@@ -267,6 +275,8 @@ describe('cursors and database histories', () => {
     otherTimeline.cursor = encodeCursor({ ...made, history: `${system}.7` });
     await pass(config, otherTimeline, () => standbyDb);
     expect(otherTimeline.resets).toBe(1);
+    // ...and the reset says so: its rows replace the replica's (values of a lost history).
+    expect(otherTimeline.authoritative).toBe(1);
     expect(otherTimeline.ranks.has('a')).toBe(true);
 
     // A cursor without a history (made before this release), on the database it came from:
@@ -282,6 +292,7 @@ describe('cursors and database histories', () => {
     const ahead = { ...emptyReplica(), cursor: encodeCursor({ ...legacy, floor: '99999999' }) };
     await pass(config, ahead, () => primaryDb);
     expect(ahead.resets).toBe(1);
+    expect(ahead.authoritative).toBe(1);
     expect(ahead.ranks.has('a')).toBe(true);
     // A standby may be behind a cursor's floor (its replay lags): the history alone decides there.
     const aheadOnStandby = {

@@ -39,11 +39,13 @@ interface TablePlan {
   /** The cursor sent, when it is accepted. */
   readonly cursor: CursorState | undefined;
   readonly reset: boolean;
+  /** The cursor came from another database history (a failover): the pass's rows replace the replica's. */
+  readonly authoritative: boolean;
   readonly hasRows: boolean;
 }
 
 /** A table of the request, its cursor read but not yet checked against the database's history. */
-type TableRequestPlan = Omit<TablePlan, 'cursor' | 'reset'> & {
+type TableRequestPlan = Omit<TablePlan, 'cursor' | 'reset' | 'authoritative'> & {
   readonly sent: CursorState | undefined;
 };
 
@@ -122,11 +124,15 @@ export async function downloadChanges(
       let hasMore = false;
       for (const { sent, ...rest } of requested) {
         // Another group definition or caller, or another database history: a first download.
-        const accepted =
-          sent?.fingerprint === rest.fingerprint && distrust(sent, head) === undefined
-            ? sent
-            : undefined;
-        const plan = { ...rest, cursor: accepted, reset: sent !== undefined && !accepted };
+        const sameDefinition = sent?.fingerprint === rest.fingerprint;
+        const distrusted = sameDefinition && distrust(sent, head) !== undefined;
+        const accepted = sameDefinition && !distrusted ? sent : undefined;
+        const plan = {
+          ...rest,
+          cursor: accepted,
+          reset: sent !== undefined && !accepted,
+          authoritative: distrusted,
+        };
         const page = await readTable(trx, plan, contextValues, pageSize, head);
         tables[plan.key] = page;
         hasMore ||= page.hasMore;
@@ -277,6 +283,7 @@ async function readTable(
     cursor: encodeCursor(next),
     hasMore: more,
     reset: plan.reset,
+    ...(plan.authoritative ? { authoritative: true } : {}),
   };
 }
 
