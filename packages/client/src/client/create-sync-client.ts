@@ -125,7 +125,9 @@ export async function createSyncClient<
           // Pushed rows apply where they continue the cursor; the rest is downloaded.
           runner.applyPush(groups.named(group), tables, push).then(
             (download) => {
-              if (download.length > 0) scheduler.poke(group);
+              if (download.length === 0) return;
+              if (push.lsn !== undefined) runner.announced(group, push.lsn);
+              scheduler.poke(group);
             },
             () => scheduler.poke(group),
           );

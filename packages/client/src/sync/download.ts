@@ -358,6 +358,8 @@ export async function downloadGroup(
   clientGroups: readonly ResolvedGroup[],
   pageSize: number | undefined,
   observer?: SyncObserver,
+  /** A change the client was told of (a WAL position): a standby serves it only once replayed. */
+  after?: string,
 ): Promise<void> {
   let pending = group.tables.map((t) => t.table);
   while (pending.length > 0) {
@@ -367,6 +369,7 @@ export async function downloadGroup(
       clientId: replica.clientId,
       tables: {},
       ...(pageSize === undefined ? {} : { pageSize }),
+      ...(after === undefined ? {} : { after }),
     };
     for (const table of pending) {
       request.tables[table.key] = {

@@ -35,6 +35,8 @@ export interface SyncRunnerOptions {
  */
 export class SyncRunner {
   readonly #options: SyncRunnerOptions;
+  /** Per group, the newest change (a WAL position) announced and not yet downloaded. */
+  readonly #after = new Map<string, string>();
 
   constructor(options: SyncRunnerOptions) {
     this.#options = options;
@@ -59,9 +61,16 @@ export class SyncRunner {
   }
 
   /** Downloads `group` until caught up (tests drive single steps). */
-  download(group: ResolvedGroup): Promise<void> {
+  async download(group: ResolvedGroup): Promise<void> {
     const { replica, transport, groups, pageSize, state } = this.#options;
-    return downloadGroup(replica, transport, group, groups.list, pageSize, state.observer);
+    const after = this.#after.get(group.name);
+    await downloadGroup(replica, transport, group, groups.list, pageSize, state.observer, after);
+    if (this.#after.get(group.name) === after) this.#after.delete(group.name);
+  }
+
+  /** The server announced a change of `group` at WAL position `lsn`: the next download asks for it. */
+  announced(group: string, lsn: string): void {
+    this.#after.set(group, lsn);
   }
 
   /**

@@ -48,6 +48,8 @@ export interface ChangesObserver {
 export interface Push {
   readonly pages: Readonly<Record<string, PushedPage>>;
   readonly serverTime: number | undefined;
+  /** Where a table is to be downloaded: the primary's WAL position, the download's `after`. */
+  readonly lsn?: string | undefined;
 }
 
 /**
@@ -258,6 +260,7 @@ export function createTransport(options: TransportOptions): SyncTransport {
                   tables?: unknown;
                   pages?: unknown;
                   serverTime?: unknown;
+                  lsn?: unknown;
                 };
                 const tables = Array.isArray(event.tables)
                   ? event.tables.filter((t): t is string => typeof t === 'string')
@@ -270,6 +273,7 @@ export function createTransport(options: TransportOptions): SyncTransport {
                         pages: pages as Record<string, PushedPage>,
                         serverTime:
                           typeof event.serverTime === 'number' ? event.serverTime : undefined,
+                        lsn: typeof event.lsn === 'string' ? event.lsn : undefined,
                       }
                     : undefined,
                 );

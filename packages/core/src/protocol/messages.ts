@@ -110,6 +110,13 @@ export interface DownloadRequest {
   tables: Record<string, DownloadTableRequest>;
   /** Rows per table in this page (at most MAX_PAGE_SIZE). */
   pageSize?: number | undefined;
+  /**
+   * A WAL position (`pg_lsn` text, e.g. `0/16B3748`) the answer must include
+   * (protocol 2): a change the client was told of. A streaming standby reads
+   * the page only once it has replayed that far (waiting a little), else the
+   * primary does.
+   */
+  after?: string | undefined;
 }
 
 /** One table's part of a download page. */
@@ -285,4 +292,9 @@ export interface ChangesEvent {
   pages?: Record<string, PushedPage>;
   /** Server time of the pages, in milliseconds since the epoch. */
   serverTime?: number;
+  /**
+   * The primary's WAL position when the event was made, where a table is to
+   * be downloaded: send it as the download's `after`.
+   */
+  lsn?: string;
 }

@@ -119,6 +119,13 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
       }),
     ),
     pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+    after: z
+      .string()
+      .regex(
+        /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/,
+        'a WAL position, as pg_lsn prints it (0/16B3748)',
+      )
+      .optional(),
   });
   const downloadPage = z.object({
     columns: z.array(z.string()),

@@ -146,6 +146,8 @@ describe('<group>.changes with protocol 2', () => {
     await upload('ann', 'mine', insert('ann', 'first'));
     await Promise.all(ann.map((s) => s.waitFor(2)));
     expect(ann.every((s) => s.events[1]?.pages?.['note'] === undefined)).toBe(true);
+    // The table to download comes with the primary's WAL position: the download's `after`.
+    expect(ann[0]?.events[1]?.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
 
     const reads = hub.pushReads;
     const second = insert('ann', 'second');

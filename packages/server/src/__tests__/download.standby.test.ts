@@ -344,6 +344,56 @@ describe('cursors and database histories', () => {
     }
   });
 
+  it('a download naming a change (after: its WAL position) waits for the standby to replay it, then reads the primary', async () => {
+    const config = await migrated('after');
+    const server = createHTTPServer({
+      router: createSyncRouter(config, {
+        db: primaryDb,
+        readDb: standbyDb,
+        onError: () => undefined,
+      }),
+    });
+    try {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const client = createTRPCClient<SyncRouter<typeof config>>({ links: [httpLink({ url })] });
+      const download = async (after?: string) => {
+        const page = await client.everything.download.mutate({
+          protocol: PROTOCOL_VERSION,
+          clientId: 'after',
+          tables: { contact: { cursor: null, hasRows: false } },
+          ...(after === undefined ? {} : { after }),
+        });
+        return downloadRowsToWire(page.tables['contact']!).map((row) => row[0] as string);
+      };
+      await standby.pauseReplay();
+      try {
+        await sql`insert into after_contacts (id, owner_id, name) values ('told', 'u1', 'n')`.execute(
+          primaryDb,
+        );
+        // A position the standby has not replayed. (Paused replay was seen here reporting the
+        // primary's own position while the row was not yet visible on it, so the test does not
+        // lean on where a paused standby says it stands.)
+        const notReplayed = 'FFFFFFFF/0';
+        // Without `after` the paused standby answers what it has: not yet the row.
+        expect(await download()).not.toContain('told');
+        // With it, the standby has not replayed it within the wait: the primary answers.
+        const started = performance.now();
+        expect(await download(notReplayed)).toContain('told');
+        expect(performance.now() - started).toBeGreaterThanOrEqual(200);
+      } finally {
+        await standby.resumeReplay();
+      }
+      await standby.catchUp();
+      const started = performance.now();
+      expect(await download('0/1')).toContain('told'); // replayed long ago: the standby, at once
+      expect(performance.now() - started).toBeLessThan(200);
+      await expect(download('not an lsn')).rejects.toThrow(/after: a WAL position/);
+    } finally {
+      server.close();
+    }
+  });
+
   it('reads through the router from the standby, and from the primary when a standby cannot be reached', async () => {
     const config = await migrated('route');
     await sql`insert into route_contacts (id, owner_id, name)

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { isDatabaseUnavailable } from '../driver/connection-errors.ts';
 import { readHistory, StandbyBehindError } from './database-history.ts';
 import type { DownloadOptions } from './download.ts';
@@ -28,19 +28,44 @@ const RECOVERY_CONFLICT_STATES = new Set(['40001', '40P01']);
 const PRIMARY_HISTORY_TTL_MS = 1_000;
 
 /**
+ * How long a download that names a change (`after`, a WAL position) waits
+ * for a standby to replay it before the primary reads the page instead.
+ */
+export const REPLAY_WAIT_MS = 250;
+const REPLAY_POLL_MS = 10;
+
+/** Whether the standby has replayed up to `after`, waiting up to {@link REPLAY_WAIT_MS}. */
+async function replayed(standby: AnyKysely, after: string): Promise<boolean> {
+  const deadline = performance.now() + REPLAY_WAIT_MS;
+  for (;;) {
+    const { rows } = await sql<{ done: boolean | null }>`
+      select pg_last_wal_replay_lsn() >= ${after}::pg_lsn as done`.execute(standby);
+    // null: not a standby (a primary given as readDb has everything it committed).
+    if (rows[0]?.done !== false) return true;
+    if (performance.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
+  }
+}
+
+/**
  * Reads a download page where `readDb` says, and from `db` (the primary)
  * when that database is down, cancelled the read for a replay conflict, or
  * declined it ({@link StandbyBehindError}: `read`'s second argument, the
  * options to download with, asks a standby to decline when it is behind
  * the cursor or shows another history than the primary, read from `db` at
- * most once a second). A standby that fails or lags costs the client
+ * most once a second). A download that names a change (`after`, a WAL
+ * position) waits up to {@link REPLAY_WAIT_MS} for the standby to replay
+ * it, then reads the primary. A standby that fails or lags costs the client
  * latency, not progress; while the primary cannot be reached, standbys
  * serve with the history it showed last.
  */
 export function createReadRoute(
   db: AnyKysely,
   readDb: ReadDatabases | undefined,
-): <T>(read: (db: AnyKysely, options: DownloadOptions) => Promise<T>) => Promise<T> {
+): <T>(
+  read: (db: AnyKysely, options: DownloadOptions) => Promise<T>,
+  after?: string,
+) => Promise<T> {
   const pick = pickerOf(readDb);
   if (pick === undefined) return (read) => read(db, {});
   let known: { history: string; at: number } | undefined;
@@ -59,10 +84,12 @@ export function createReadRoute(
     }
     return known?.history;
   };
-  return async (read) => {
+  return async (read, after) => {
     const chosen = pick();
     if (chosen === db) return read(db, {});
     try {
+      // A change the client was told of: the standby serves once it has replayed it.
+      if (after !== undefined && !(await replayed(chosen, after))) return read(db, {});
       return await read(chosen, {
         refuseWhenBehind: true,
         primaryHistory: await primaryHistory(),

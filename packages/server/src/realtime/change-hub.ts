@@ -25,6 +25,8 @@ export interface ChangePoke {
   readonly pages?: Readonly<Record<string, PushedPage>>;
   /** Server time the pages were read at (ms since the epoch). */
   readonly serverTime?: number;
+  /** The primary's WAL position, when a table is to be downloaded: the download's `after`. */
+  readonly lsn?: string;
 }
 
 /** Options of {@link ChangeHub.subscribe}. */
@@ -334,7 +336,12 @@ export class ChangeHub {
       let poke: ChangePoke;
       try {
         const push = await pushes.pushFor(subscriber.group, subscriber.values, tables);
-        poke = { tables, pages: push.pages, serverTime: push.serverTime };
+        poke = {
+          tables,
+          pages: push.pages,
+          serverTime: push.serverTime,
+          ...(push.lsn === undefined ? {} : { lsn: push.lsn }),
+        };
       } catch (error) {
         // No pages (the database is away): a poke still makes the client download.
         this.#report(error);

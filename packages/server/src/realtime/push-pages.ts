@@ -16,6 +16,12 @@ export interface Push {
   /** By table key; a table changed but missing here is to be downloaded. */
   readonly pages: Readonly<Record<string, PushedPage>>;
   readonly serverTime: number;
+  /**
+   * The primary's WAL position, read with the chain restart when a changed
+   * table got no page: its subscribers download with it as `after`, so a
+   * standby serves them only once it has replayed the change.
+   */
+  readonly lsn?: string;
 }
 
 /**
@@ -128,17 +134,19 @@ export class PushPages {
         if (chain === undefined || chain < end.floor) this.#chains.set(chainKey(table), end.floor);
       }
     }
+    let lsn: string | undefined;
     if (restart.length > 0) {
       this.reads++;
-      const now = await sql<{
-        floor: string;
-      }>`select pg_snapshot_xmin(pg_current_snapshot())::text as floor`.execute(this.#db);
+      const now = await sql<{ floor: string; lsn: string }>`
+        select pg_snapshot_xmin(pg_current_snapshot())::text as floor,
+          pg_current_wal_lsn()::text as lsn`.execute(this.#db);
       const floor = BigInt(now.rows[0]!.floor);
+      lsn = now.rows[0]!.lsn;
       for (const table of restart) {
         const chain = this.#chains.get(chainKey(table));
         if (chain === undefined || chain < floor) this.#chains.set(chainKey(table), floor);
       }
     }
-    return { pages, serverTime };
+    return lsn === undefined ? { pages, serverTime } : { pages, serverTime, lsn };
   }
 }

@@ -275,8 +275,10 @@ export function createSyncRouter<
           const request = validRequest<DownloadRequest>(input, path('download'));
           const values = await contextOf(ctx);
           // A standby behind the client's cursor declines, and the primary answers.
-          return readFrom((reader, options) =>
-            downloadChanges(reader, config, groupName, request, values, options),
+          return readFrom(
+            (reader, options) =>
+              downloadChanges(reader, config, groupName, request, values, options),
+            request.after,
           );
         }),
       ),
@@ -342,6 +344,7 @@ async function* pokesOf(
         tables: [...poke.tables],
         ...(poke.pages ? { pages: { ...poke.pages } } : {}),
         ...(poke.serverTime === undefined ? {} : { serverTime: poke.serverTime }),
+        ...(poke.lsn === undefined ? {} : { lsn: poke.lsn }),
       });
     }
     wake?.();
