@@ -32,8 +32,8 @@ const names = async (device: Awaited<ReturnType<typeof harness.client>>) =>
   (await device.sync.activePhoneBooks().orderBy('name').execute()).map((r) => r.name);
 
 /** A device with the loop started (an hour's interval: what it gets comes by realtime). */
-async function live(user: string) {
-  const device = await harness.client(user);
+async function live(user: string, groups?: ('private_contacts' | 'directory')[]) {
+  const device = await harness.client(user, groups ? { groups } : {});
   device.sync.start({ intervalMs: HOUR, debounceMs: 0 });
   await until(() => device.sync.status.live, 'realtime to be live');
   await until(() => device.sync.status.lastSyncedAt !== null, 'the first sync');
@@ -103,6 +103,25 @@ describe('pushed pages', () => {
     // The app's own sync() still downloads.
     await a.sync.sync();
     expect(a.gates.calls.download).toBeGreaterThan(before.a.download);
+    await a.sync.stop();
+    await b.sync.stop();
+  });
+
+  test('a writer syncing two groups downloads neither after its upload once both push', async () => {
+    const user = userOf('two');
+    const a = await live(user, ['private_contacts', 'directory']);
+    const b = await live(user, ['private_contacts', 'directory']);
+    // Published: the change is in both groups' scopes, and starts both chains.
+    await a.sync.insertPhoneBook({ ...contact(user, 'starts both'), published: true });
+    await until(async () => (await names(b)).includes('starts both'), 'the first row on B');
+    await sleep(150);
+    const before = { ...a.gates.calls };
+    await a.sync.insertPhoneBook({ ...contact(user, 'pushed to both'), published: true });
+    await until(async () => (await names(b)).includes('pushed to both'), 'the pushed row on B');
+    await until(() => a.sync.status.pendingCount === 0, 'A to upload');
+    await sleep(200);
+    expect(a.gates.calls.upload).toBe(before.upload + 1);
+    expect(a.gates.calls.download).toBe(before.download);
     await a.sync.stop();
     await b.sync.stop();
   });

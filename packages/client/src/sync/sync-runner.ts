@@ -101,12 +101,13 @@ export class SyncRunner {
       }
     };
     try {
+      // Rows this pass uploaded so far, through any group.
+      let uploaded = 0;
       for (const group of targets) {
-        let uploaded = 0;
         if (pass.kind === 'sync') {
           state.phase('uploading');
           await step(async () => {
-            uploaded = await this.upload(group);
+            uploaded += await this.upload(group);
           });
         }
         // The loop's sync after local writes: pushes bring the others' changes, so no download.
