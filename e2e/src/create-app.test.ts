@@ -98,11 +98,14 @@ describe.sequential('pnpm create carburetor-app my-app (PGlite, with the example
 
 describe('under npm', () => {
   it('refuses, naming the pnpm command, and writes nothing', async () => {
+    // As from a user's shell: not the user agent of the pnpm that runs this suite, which npm
+    // would take as its own setting (`npm_config_user_agent`) and pass on.
+    const { npm_config_user_agent: _, ...shell } = registry.npmEnv;
     const failure = await run(
       'npm',
       ['exec', '--yes', '--', 'create-carburetor-app', 'npm-app', '--yes'],
       parent,
-      registry.npmEnv,
+      shell,
     ).then(
       () => 'it ran',
       (error: Error) => error.message,
