@@ -42,6 +42,18 @@ describe('structure errors fail the whole request', () => {
     ).toBe(true);
   });
 
+  test('JSON values pass through unrebuilt: a "__proto__" key (valid JSON) stays a key', () => {
+    const value = JSON.parse('{"": {"__proto__": null}, "a": [{"__proto__": 1}]}') as unknown;
+    const row = { op: 'update', id: 'r1', columns: { note: { value, t: 1 } } };
+    const parsed = protocol.uploadRequest.parse({ ...base, tables: { phone_book: [row] } });
+    const kept = parsed.tables['phone_book']?.[0]?.columns['note']?.value;
+    expect(JSON.stringify(kept)).toBe('{"":{"__proto__":null},"a":[{"__proto__":1}]}');
+    const notJson = { ...row, columns: { note: { value: new Date(0), t: 1 } } };
+    expect(
+      protocol.uploadRequest.safeParse({ ...base, tables: { phone_book: [notJson] } }).success,
+    ).toBe(false);
+  });
+
   test('a wrong protocol version names both versions', () => {
     const result = protocol.uploadRequest.safeParse({ ...base, protocol: 99 });
     expect(result.success).toBe(false);

@@ -34,7 +34,48 @@ const protocolSchema = z.literal(SUPPORTED_PROTOCOL_VERSIONS, {
 
 /** Input of `<group>.changes`: absent (protocol 1, pokes only) or `{ protocol }`. */
 export const changesInputSchema = z.strictObject({ protocol: protocolSchema }).optional();
-const jsonValue: z.ZodType<JsonValue> = z.json();
+/**
+ * Deeper than this, a request is refused whole: no column takes such a value
+ * (jsonb's own check refuses, row by row, past 64 levels), and code that
+ * walks values recursively must never meet one.
+ */
+const MAX_JSON_DEPTH = 2_000;
+
+/**
+ * Whether a value is JSON (what JSON.parse can give: null, booleans, finite
+ * numbers, strings, arrays, plain objects) no deeper than
+ * {@link MAX_JSON_DEPTH}, checked without recursion.
+ */
+function isJsonData(value: unknown): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  while (pending.length > 0) {
+    const [next, depth] = pending.pop()!;
+    if (next === null || typeof next === 'string' || typeof next === 'boolean') continue;
+    if (typeof next === 'number') {
+      if (!Number.isFinite(next)) return false;
+      continue;
+    }
+    if (typeof next !== 'object' || depth >= MAX_JSON_DEPTH) return false;
+    if (Array.isArray(next)) {
+      for (const item of next) pending.push([item, depth + 1]);
+      continue;
+    }
+    const proto = Object.getPrototypeOf(next);
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const item of Object.values(next)) pending.push([item, depth + 1]);
+  }
+  return true;
+}
+
+/**
+ * A JSON value, passed on as it came: `z.json()` would rebuild objects by
+ * assignment, and a `__proto__` key (valid JSON, kept by JSON.parse) would
+ * set the copy's prototype instead of being kept.
+ */
+const jsonValue: z.ZodType<JsonValue> = z.custom<JsonValue>(
+  isJsonData,
+  `expected a JSON value at most ${MAX_JSON_DEPTH} levels deep`,
+);
 const wireStampSchema = z.object({ t: writeTimeSchema, c: z.string().min(1).max(64) });
 const wireRowSchema = z
   .tuple([z.string(), z.string(), z.record(z.string(), wireStampSchema)])
