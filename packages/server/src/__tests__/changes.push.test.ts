@@ -44,7 +44,12 @@ type Group = keyof typeof config.groups & string;
 const database = await createTestDatabase('realtime_push');
 // biome-ignore lint/suspicious/noExplicitAny: any schema
 const db: Kysely<any> = createPgKysely(database.url);
-const hub = createChangeHub(config, { db, coalesceMs: 20, onError: () => undefined });
+const hub = createChangeHub(config, {
+  db,
+  pushes: true,
+  coalesceMs: 20,
+  onError: () => undefined,
+});
 const router = createSyncRouter(config, {
   db,
   changes: hub,

@@ -79,7 +79,9 @@ export interface ChangeHubOptions {
   /**
    * Push the changed rows to subscribers that take them (protocol 2
    * clients), read once per group and scope on `db` (the primary), instead
-   * of only poking them to download. Default true when `db` is given.
+   * of only poking them to download. Needs `db`. Default false for now: under
+   * PostgreSQL crash restarts a replica was seen ending behind the server
+   * with pushes on (packages/server/README.md, "Pushed pages").
    */
   pushes?: boolean;
   /** Hears connection trouble (the hub keeps retrying). Default: `console.warn`, once per burst. */
@@ -158,7 +160,7 @@ export class ChangeHub {
       report: (error) => this.#report(error),
     });
     this.#pushes =
-      options.db !== undefined && options.pushes !== false
+      options.db !== undefined && options.pushes === true
         ? new PushPages(options.db, config)
         : undefined;
     this.#coalescer = new PokeCoalescer(coalesceMs, (subscriber, tables) =>
