@@ -67,47 +67,15 @@ export function mergeIncomingRow(
   incoming: IncomingRow,
   deletedColumn: string,
 ): MergedRow {
-  if (local === undefined) {
-    return { values: incoming.values, metadata: incoming.metadata, changed: true };
-  }
-  let values: Record<string, unknown> | undefined;
-  let metadata: ClientColumnMetadata | undefined;
-  for (const column of Object.keys(incoming.values)) {
-    const value = incoming.values[column];
-    const theirs = incoming.metadata[column];
-    const ours = local.metadata[column];
+  return takeColumns(local, incoming, (column, ours, theirs) => {
     const winner =
-      column === deletedColumn ? deletionWinner(local.values[column], value) : undefined;
-    let take: boolean;
-    if (winner !== undefined) {
-      take = winner === 'theirs';
-    } else if (theirs === undefined) {
-      take = ours === undefined;
-    } else {
-      take = decideIncomingColumn(ours, theirs) === 'take';
-    }
-    if (!take) continue;
-    if (!sameValue(local.values[column], value) || !(column in local.values)) {
-      values ??= { ...local.values };
-      values[column] = value;
-    }
-    if (theirs === undefined) {
-      if (ours !== undefined) {
-        // Only reachable for a deletion that came without a stamp: the local
-        // stamp described the value that lost.
-        metadata ??= { ...local.metadata };
-        delete metadata[column];
-      }
-    } else if (ours === undefined || ours.t !== theirs.t || ours.c !== theirs.c || ours.d === 1) {
-      metadata ??= { ...local.metadata };
-      metadata[column] = { t: theirs.t, c: theirs.c };
-    }
-  }
-  return {
-    values: values ?? local.values,
-    metadata: metadata ?? local.metadata,
-    changed: values !== undefined || metadata !== undefined,
-  };
+      column === deletedColumn
+        ? deletionWinner(local?.values[column], incoming.values[column])
+        : undefined;
+    if (winner !== undefined) return winner === 'theirs';
+    if (theirs === undefined) return ours === undefined;
+    return decideIncomingColumn(ours, theirs) === 'take';
+  });
 }
 
 /**
@@ -129,28 +97,48 @@ export function replaceCleanColumns(
   incoming: IncomingRow,
   deletedColumn: string,
 ): MergedRow {
+  return takeColumns(local, incoming, (column, ours) => {
+    if (ours?.d !== 1) return true;
+    // A dirty local deletion is the app's: it stays, and uploads.
+    return column === deletedColumn && !local?.values[column];
+  });
+}
+
+/**
+ * The row after taking the incoming value and stamp of every column `take`
+ * says yes to (the rest stay local); shares unchanged objects with the
+ * inputs, and is `local`'s own objects when nothing changed.
+ */
+function takeColumns(
+  local: LocalRow | undefined,
+  incoming: IncomingRow,
+  take: (
+    column: string,
+    ours: ClientColumnStamp | undefined,
+    theirs: WriteStamp | undefined,
+  ) => boolean,
+): MergedRow {
   if (local === undefined) {
     return { values: incoming.values, metadata: incoming.metadata, changed: true };
   }
   let values: Record<string, unknown> | undefined;
   let metadata: ClientColumnMetadata | undefined;
   for (const column of Object.keys(incoming.values)) {
-    const ours = local.metadata[column];
-    if (ours?.d === 1 && column !== deletedColumn) continue;
-    // A dirty local deletion is the app's: it stays, and uploads.
-    if (column === deletedColumn && ours?.d === 1 && local.values[column]) continue;
     const value = incoming.values[column];
     const theirs = incoming.metadata[column];
+    const ours = local.metadata[column];
+    if (!take(column, ours, theirs)) continue;
     if (!sameValue(local.values[column], value) || !(column in local.values)) {
       values ??= { ...local.values };
       values[column] = value;
     }
     if (theirs === undefined) {
       if (ours !== undefined) {
+        // The value taken came without a stamp: the local stamp described the value it replaced.
         metadata ??= { ...local.metadata };
         delete metadata[column];
       }
-    } else if (ours === undefined || ours.t !== theirs.t || ours.c !== theirs.c) {
+    } else if (ours === undefined || ours.t !== theirs.t || ours.c !== theirs.c || ours.d === 1) {
       metadata ??= { ...local.metadata };
       metadata[column] = { t: theirs.t, c: theirs.c };
     }
