@@ -95,6 +95,7 @@ export {
   PROTOCOL_VERSION,
   type ProtocolVersion,
   SUPPORTED_PROTOCOL_VERSIONS,
+  SUPPORTED_PROTOCOL_VERSIONS_TEXT,
 } from './protocol/limits.ts';
 export {
   type ChangesEvent,

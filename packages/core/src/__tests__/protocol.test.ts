@@ -58,7 +58,7 @@ describe('structure errors fail the whole request', () => {
     const result = protocol.uploadRequest.safeParse({ ...base, protocol: 99 });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.message).toMatch(
-      /protocol version 99 is not supported; this server speaks versions 1 and 2/,
+      /protocol version 99 is not supported; this server speaks versions 1, 2 and 3/,
     );
   });
 

@@ -1,12 +1,16 @@
 /**
  * Version of the wire protocol this code speaks. 2 added pushed pages: a
  * subscription that says `{ protocol: 2 }` gets the changed rows with its
- * pokes. Downloads and uploads are the same in 1 and 2.
+ * pokes. Downloads and uploads are the same in 1 and 2. 3 is this
+ * release's: see the server README, "Protocol versions".
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** The versions a server answers (each in its own version); a request with another is refused whole. */
-export const SUPPORTED_PROTOCOL_VERSIONS = [1, 2] as const;
+export const SUPPORTED_PROTOCOL_VERSIONS = [1, 2, 3] as const;
+
+/** The supported versions as a sentence says them: "1, 2 and 3". */
+export const SUPPORTED_PROTOCOL_VERSIONS_TEXT = `${SUPPORTED_PROTOCOL_VERSIONS.slice(0, -1).join(', ')} and ${SUPPORTED_PROTOCOL_VERSIONS.at(-1)}`;
 
 /** A version of the wire protocol a server answers. */
 export type ProtocolVersion = (typeof SUPPORTED_PROTOCOL_VERSIONS)[number];

@@ -9,6 +9,7 @@ import {
   MAX_PAGE_SIZE,
   MAX_UPLOAD_ROWS,
   SUPPORTED_PROTOCOL_VERSIONS,
+  SUPPORTED_PROTOCOL_VERSIONS_TEXT,
 } from './limits.ts';
 import type {
   DownloadRequest,
@@ -29,7 +30,7 @@ const rowIdSchema = z.string().min(1).max(255);
 const writeTimeSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const protocolSchema = z.literal(SUPPORTED_PROTOCOL_VERSIONS, {
   error: (issue) =>
-    `protocol version ${JSON.stringify(issue.input)?.slice(0, 20)} is not supported; this server speaks versions ${SUPPORTED_PROTOCOL_VERSIONS.join(' and ')}`,
+    `protocol version ${JSON.stringify(issue.input)?.slice(0, 20)} is not supported; this server speaks versions ${SUPPORTED_PROTOCOL_VERSIONS_TEXT}`,
 });
 
 /** Input of `<group>.changes`: absent (protocol 1, pokes only) or `{ protocol }`. */

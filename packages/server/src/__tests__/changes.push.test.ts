@@ -238,11 +238,11 @@ describe('<group>.changes with protocol 2', () => {
     expect(downloaded.tables['note']?.rows).toHaveLength(1);
     await expect(
       client('gus').mine.download.mutate({
-        protocol: 3 as never,
+        protocol: 4 as never,
         clientId: 'newer',
         tables: { note: { cursor: null, hasRows: false } },
       }),
-    ).rejects.toThrow(/protocol version 3 is not supported; this server speaks versions 1 and 2/);
+    ).rejects.toThrow(/protocol version 4 is not supported; this server speaks versions 1, 2 and 3/);
   });
 
   it('protocol 1 subscribers get pokes only, as before', async () => {

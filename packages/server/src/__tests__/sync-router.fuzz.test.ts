@@ -1629,7 +1629,7 @@ describe('the inputs of issue 14, one by one', () => {
         clientId: 'device-1',
         tables: { contact: [contactInsert('batch-1', 'u1', at(0))] },
       },
-      3: { protocol: 3, clientId: 'device-1', tables: {} },
+      3: { protocol: 4, clientId: 'device-1', tables: {} },
       4: sampleInsert('batch-2', 'at', '9999-12-31T23:59:59.999999-14:00'),
     };
     const answer = await send(base, {

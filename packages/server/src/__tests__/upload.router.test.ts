@@ -99,7 +99,7 @@ describe('upload through the router over HTTP', () => {
     const client = clientOf(0, 'u1');
     const good = contactInsert('s-1', 'u1', at(0));
     const broken = [
-      { ...request('client-a', { contact: [good] }), protocol: 3 },
+      { ...request('client-a', { contact: [good] }), protocol: 4 },
       { ...request('client-a', { contact: [good] }), tables: { contact: [good], nope: [] } },
       request('client-a', { contact: [{ ...good, op: 'upsert' } as never] }),
       request('Not A Client', { contact: [good] }),

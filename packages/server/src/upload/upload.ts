@@ -11,6 +11,7 @@ import {
   type RowState,
   SERVER_CLIENT_ID,
   SUPPORTED_PROTOCOL_VERSIONS,
+  SUPPORTED_PROTOCOL_VERSIONS_TEXT,
   timestampToMs,
   type UploadRequest,
   type UploadResponse,
@@ -73,7 +74,7 @@ export async function uploadChanges<DB>(
   if (!(SUPPORTED_PROTOCOL_VERSIONS as readonly unknown[]).includes(request.protocol)) {
     throw new CarburetorServerError(
       'bad_request',
-      `Upload protocol version ${JSON.stringify(request.protocol)} is not supported; this server speaks versions ${SUPPORTED_PROTOCOL_VERSIONS.join(' and ')}.`,
+      `Upload protocol version ${JSON.stringify(request.protocol)} is not supported; this server speaks versions ${SUPPORTED_PROTOCOL_VERSIONS_TEXT}.`,
     );
   }
   if (!isReplicaClientId(request.clientId)) {
