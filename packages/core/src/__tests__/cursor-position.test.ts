@@ -17,13 +17,18 @@ describe('readCursorPosition', () => {
     expect(readCursorPosition(at('774'))).toEqual({
       fingerprint: 'fp',
       history: '7301.1',
+      run: undefined,
       floor: 774n,
       inPass: false,
     });
+    expect(readCursorPosition(at('774', { k: '1733500000000000:760' }))?.run).toBe(
+      '1733500000000000',
+    );
     expect(readCursorPosition(at('774', { p: '700', x: '750', i: 'r1' }))?.inPass).toBe(true);
     expect(readCursorPosition(cursor({ v: 1, f: 'fp', l: null }))).toEqual({
       fingerprint: 'fp',
       history: undefined,
+      run: undefined,
       floor: null,
       inPass: false,
     });
@@ -35,6 +40,7 @@ describe('readCursorPosition', () => {
       'not base64 json',
       cursor({ f: 1, l: '1' }),
       cursor({ f: 'fp', l: '-1' }),
+      cursor({ f: 'fp', l: '1', k: 'yesterday' }),
     ]) {
       expect(readCursorPosition(text)).toBeUndefined();
     }
@@ -62,5 +68,12 @@ describe('pushContinues(held, from, pushed)', () => {
   test('floors of two database histories never compare (a failover reuses transaction ids)', () => {
     expect(pushContinues(at('774'), '760', at('800', { d: '7301.2' }))).toBe('gap');
     expect(pushContinues(at('774', { d: undefined }), '760', at('800'))).toBe('gap');
+  });
+  test('floors of two runs of the primary never compare (a crash restart hands out xids again)', () => {
+    const run = (started: string) => ({ k: `${started}:700` });
+    expect(pushContinues(at('774', run('1')), '760', at('800', run('2')))).toBe('gap');
+    expect(pushContinues(at('774'), '760', at('800', run('2')))).toBe('gap');
+    // The same run, another checkpoint since: the floors compare.
+    expect(pushContinues(at('774', run('1')), '760', at('800', { k: '1:790' }))).toBe('apply');
   });
 });

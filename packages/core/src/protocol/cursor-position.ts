@@ -4,13 +4,16 @@
  * field); this reads four of them and never builds one. Its text is
  * base64url JSON: `f` the fingerprint, `l` the floor of the last completed
  * pass (a decimal transaction id, or null), `d` the database history the
- * floor belongs to (absent in older cursors), and `p`/`x`/`i` only inside a
- * pass.
+ * floor belongs to (absent in older cursors), `k` the run of the primary
+ * it was made in (`<started>:<checkpoint xid>`, absent in older cursors),
+ * and `p`/`x`/`i` only inside a pass.
  */
 export interface CursorPosition {
   readonly fingerprint: string;
   /** `<system identifier>.<timeline>` of the database the floor is from; undefined in older cursors. */
   readonly history: string | undefined;
+  /** When the run of the primary the cursor was made in started; undefined in older cursors. */
+  readonly run: string | undefined;
   /** Every row written by a transaction below it has been delivered; null before the first pass ended. */
   readonly floor: bigint | null;
   /** More pages of a pass follow: a pushed page must not interleave with them. */
@@ -41,13 +44,17 @@ export function readCursorPosition(text: string): CursorPosition | undefined {
     return undefined;
   }
   if (typeof json !== 'object' || json === null) return undefined;
-  const { f, l, d, p, x, i } = json as Record<string, unknown>;
+  const { f, l, d, k, p, x, i } = json as Record<string, unknown>;
   if (typeof f !== 'string') return undefined;
   if (d !== undefined && typeof d !== 'string') return undefined;
+  if (k !== undefined && (typeof k !== 'string' || !/^\d{1,20}:\d{1,20}$/.test(k))) {
+    return undefined;
+  }
   if (l !== null && (typeof l !== 'string' || !/^\d{1,20}$/.test(l))) return undefined;
   return {
     fingerprint: f,
     history: d,
+    run: k?.split(':')[0],
     floor: l === null ? null : BigInt(l),
     inPass: p !== undefined || x !== undefined || i !== undefined,
   };
@@ -55,9 +62,11 @@ export function readCursorPosition(text: string): CursorPosition | undefined {
 
 /**
  * Whether a pushed page from `from` that ends at `pushed` (its cursor) can
- * be applied on top of `held` (the client's cursor): same fingerprint and
- * database history (floors of two histories do not compare: after a
- * failover the new primary reuses transaction ids), no pass in progress,
+ * be applied on top of `held` (the client's cursor): same fingerprint,
+ * database history and run of the primary (floors of two histories do not
+ * compare: after a failover the new primary reuses transaction ids, and
+ * after a crash restart it may hand out again xids a floor had passed), no
+ * pass in progress,
  * and no gap (the held floor is at least `from`). A held floor already at
  * or past the pushed one means the page brings nothing new.
  *
@@ -75,7 +84,7 @@ export function pushContinues(
   const mine = readCursorPosition(held);
   const theirs = readCursorPosition(pushed);
   if (!mine || !theirs || mine.fingerprint !== theirs.fingerprint) return 'gap';
-  if (mine.history !== theirs.history) return 'gap';
+  if (mine.history !== theirs.history || mine.run !== theirs.run) return 'gap';
   if (mine.inPass || mine.floor === null || theirs.floor === null) return 'gap';
   if (mine.floor < BigInt(from)) return 'gap';
   return mine.floor >= theirs.floor ? 'skip' : 'apply';

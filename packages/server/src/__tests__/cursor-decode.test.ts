@@ -26,6 +26,12 @@ describe('decodeCursor refuses every cursor the server could not have made, befo
         floor: null,
         pass: { floor: '5', lastXid: '7', lastId: 'row-1', startedWithRows: true },
       },
+      {
+        fingerprint: 'abc',
+        floor: '9',
+        history: '7301.1',
+        run: { started: '1733500000000000', checkpointXid: '8' },
+      },
     ];
     for (const state of states) expect(decodeCursor(encodeCursor(state), 'contact')).toEqual(state);
   });
@@ -42,6 +48,13 @@ describe('decodeCursor refuses every cursor the server could not have made, befo
     ['a fingerprint with odd characters', { ...inPass, f: 'ab"; drop' }, 'bad fingerprint'],
     ['another version', { ...inPass, v: 2 }, 'unknown version 2'],
     ['a first-pass flag that is not a boolean', { ...inPass, h: 'yes' }, 'bad first-pass flag'],
+    ['a server run that is not start:xid', { ...inPass, k: '17:' }, 'bad server run'],
+    [
+      'a server run checkpoint above 2^64-1',
+      { ...inPass, k: '1:18446744073709551616' },
+      'bad server run',
+    ],
+    ['a server run that is not text', { ...inPass, k: 17 }, 'bad server run'],
   ])('%s', (_, value, why) => {
     const error = refusal(encode(value));
     expect(error.code).toBe('bad_request');
@@ -62,7 +75,7 @@ describe('decodeCursor refuses every cursor the server could not have made, befo
       fc.constantFrom(null, true, 0, -1, 1e30, [], {}),
     );
     fc.assert(
-      fc.property(fc.constantFrom('v', 'f', 'l', 'p', 'x', 'i', 'h'), field, (key, value) => {
+      fc.property(fc.constantFrom('v', 'f', 'l', 'p', 'x', 'i', 'h', 'k'), field, (key, value) => {
         const text = encode({ ...inPass, [key]: value });
         let state: CursorState;
         try {

@@ -8,7 +8,7 @@ import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor, encodeCursor } from '../download/cursor.ts';
-import { readHistory, StandbyBehindError } from '../download/database-history.ts';
+import { readIdentity, StandbyBehindError } from '../download/database-history.ts';
 import { downloadChanges } from '../download/download.ts';
 import { createPgKysely } from '../driver/pg-dialect.ts';
 import { createSyncRouter, type SyncRouter } from '../router/sync-router.ts';
@@ -305,8 +305,8 @@ describe('cursors and database histories', () => {
 
   it('lets a standby decline what its primary should answer: another history than the primary, a cursor it has not replayed up to', async () => {
     const config = await migrated('decline');
-    const history = await readHistory(primaryDb);
-    expect(await readHistory(standbyDb)).toBe(history);
+    const history = (await readIdentity(primaryDb)).history;
+    expect((await readIdentity(standbyDb)).history).toBe(history);
     const first = (cursor: string | null, primaryHistory: string) =>
       downloadChanges(
         standbyDb,

@@ -26,6 +26,28 @@ export interface CursorState {
    * `database-history.ts`); absent in cursors made before it was recorded.
    */
   readonly history?: string;
+  /**
+   * The run of the primary the positions were made in (see
+   * `database-history.ts`, {@link ServerRun}); absent in older cursors and in
+   * cursors only standbys answered without knowing the primary.
+   */
+  readonly run?: ServerRun;
+}
+
+/**
+ * One run of a primary, from one start to the next, and how far a crash
+ * ending it could take transaction ids back. A snapshot counts a
+ * transaction that ended without a flushed WAL record (an abort, a NOTIFY's
+ * commit) as ended, so a cursor's floor can pass it; after a crash the
+ * primary hands that xid out again, to rows the cursor would then never
+ * send. Every xid below the next xid of a checkpoint taken in the run was
+ * handed out before that durable record, so none is handed out again.
+ */
+export interface ServerRun {
+  /** The primary's start (`pg_postmaster_start_time()`, µs since the epoch, decimal). */
+  readonly started: string;
+  /** The next xid of a checkpoint of that run (or of the one before it): no crash hands out xids below it again. */
+  readonly checkpointXid: string;
 }
 
 /** Where a pass stands between two of its pages. */
@@ -50,7 +72,7 @@ export interface PassPosition {
 /**
  * A cursor's JSON before base64url (not a protocol row or value), compact:
  * `{ v, f: fingerprint, l: floor, p: pass floor, x: last xid, i: last id,
- * h: started with rows, d: database history }`.
+ * h: started with rows, d: database history, k: "<run started>:<checkpoint xid>" }`.
  */
 interface CursorJson {
   v: number;
@@ -61,6 +83,7 @@ interface CursorJson {
   i?: string;
   h?: boolean;
   d?: string;
+  k?: string;
 }
 
 const VERSION = 1;
@@ -77,6 +100,8 @@ const XID_MAX = 2n ** 64n - 1n;
 const FINGERPRINT = /^[A-Za-z0-9_-]{1,128}$/;
 /** `<system identifier>.<timeline>`, as `database-history.ts` reads them. */
 const HISTORY = /^\d{1,20}\.\d{1,10}$/;
+/** `<started>:<checkpoint xid>`, see {@link ServerRun}. */
+const RUN = /^(\d{1,20}):(\d{1,20})$/;
 
 /** A transaction id as PostgreSQL's xid8 takes it: decimal, 0 to 2^64-1. */
 const isXid = (value: unknown): value is string =>
@@ -90,6 +115,7 @@ const isRowId = (value: unknown): value is string =>
 export function encodeCursor(state: CursorState): string {
   const json: CursorJson = { v: VERSION, f: state.fingerprint, l: state.floor };
   if (state.history !== undefined) json.d = state.history;
+  if (state.run !== undefined) json.k = `${state.run.started}:${state.run.checkpointXid}`;
   const { pass } = state;
   if (pass) {
     json.p = pass.floor;
@@ -120,14 +146,20 @@ export function decodeCursor(text: string, table: string): CursorState {
     return fail('not an encoded cursor');
   }
   if (typeof value !== 'object' || value === null) return fail('not an encoded cursor');
-  const { v, f, l, p, x, i, h, d } = value as Record<string, unknown>;
+  const { v, f, l, p, x, i, h, d, k } = value as Record<string, unknown>;
   if (v !== VERSION) return fail(`unknown version ${JSON.stringify(v)}`);
   if (typeof f !== 'string' || !FINGERPRINT.test(f)) return fail('bad fingerprint');
   if (l !== null && !isXid(l)) return fail('bad floor');
   if (d !== undefined && (typeof d !== 'string' || !HISTORY.test(d))) return fail('bad history');
-  // Cursors made before the history was recorded have none: trusted on the database they came from.
-  const base =
-    d === undefined ? { fingerprint: f, floor: l } : { fingerprint: f, floor: l, history: d };
+  const run = k === undefined ? undefined : typeof k === 'string' ? RUN.exec(k) : null;
+  if (run === null || (run && !isXid(run[2]))) return fail('bad server run');
+  // Cursors made before the history (or run) was recorded have none: trusted on the database they came from.
+  const base: CursorState = {
+    fingerprint: f,
+    floor: l,
+    ...(d === undefined ? {} : { history: d }),
+    ...(run === undefined ? {} : { run: { started: run[1]!, checkpointXid: run[2]! } }),
+  };
   if (p === undefined && x === undefined && i === undefined) return base;
   if (!isXid(p) || !isXid(x) || !isRowId(i)) return fail('bad position');
   if (h !== undefined && typeof h !== 'boolean') return fail('bad first-pass flag');

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { CursorState } from './cursor.ts';
+import type { CursorState, ServerRun } from './cursor.ts';
 
 /**
  * What the first statement of a download page learns, from the snapshot
@@ -18,6 +18,10 @@ export interface SnapshotHead {
   readonly history: string;
   /** Whether the page was read from a standby (a server in recovery). */
   readonly standby: boolean;
+  /** The primary's run, when read on the primary (a standby does not know it). */
+  readonly run: ServerRun | undefined;
+  /** The next xid of the latest checkpoint (on a standby: restartpoint) of the server read. */
+  readonly checkpointXid: string;
   /** Server time, ms since the epoch. */
   readonly now: number;
 }
@@ -28,11 +32,25 @@ const HISTORY_SQL = sql<string>`(select system_identifier from pg_control_system
   else ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int8 end
 )::text`;
 
-/** The history of a database, as {@link SnapshotHead.history} says it. */
+/** A server's start, µs since the epoch: with its history, which run of the primary a cursor was made in. */
+const STARTED_SQL = sql<string>`(extract(epoch from pg_postmaster_start_time()) * 1000000)::int8::text`;
+
+/** The next xid of the latest checkpoint as an xid8 (`pg_control_checkpoint()` says `<epoch>:<xid>`). */
+const CHECKPOINT_XID_SQL = sql<string>`(select split_part(next_xid, ':', 1)::int8 * 4294967296
+  + split_part(next_xid, ':', 2)::int8 from pg_control_checkpoint())::text`;
+
+/** What a primary says of itself between pages: its history, and when its run started. */
+export interface PrimaryIdentity {
+  readonly history: string;
+  readonly started: string;
+}
+
+/** The history of a database, as {@link SnapshotHead.history} says it, and when it started. */
 // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
-export async function readHistory(db: Kysely<any>): Promise<string> {
-  const result = await sql<{ history: string }>`select ${HISTORY_SQL} as history`.execute(db);
-  return result.rows[0]!.history;
+export async function readIdentity(db: Kysely<any>): Promise<PrimaryIdentity> {
+  const result = await sql<PrimaryIdentity>`
+    select ${HISTORY_SQL} as history, ${STARTED_SQL} as started`.execute(db);
+  return result.rows[0]!;
 }
 
 /**
@@ -55,11 +73,15 @@ export async function readSnapshotHead(
     next: string;
     history: string;
     standby: boolean;
+    started: string;
+    checkpoint_xid: string;
     now: number;
   }>`
     select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as next,
       ${HISTORY_SQL} as history,
       pg_is_in_recovery() as standby,
+      ${STARTED_SQL} as started,
+      ${CHECKPOINT_XID_SQL} as checkpoint_xid,
       floor(extract(epoch from clock_timestamp()) * 1000)::float8 as now
     from pg_current_snapshot() as s`.execute(trx);
   const row = result.rows[0]!;
@@ -68,8 +90,58 @@ export async function readSnapshotHead(
     nextXid: row.next,
     history: row.history,
     standby: row.standby,
+    run: row.standby ? undefined : { started: row.started, checkpointXid: row.checkpoint_xid },
+    checkpointXid: row.checkpoint_xid,
     now: row.now,
   };
+}
+
+/**
+ * The cursor as the current run of the primary can trust it. A cursor made
+ * in an earlier run (the primary restarted since) may stand above xids the
+ * restart handed out again (a crash forgets transactions that ended
+ * without a flushed WAL record, though snapshots had counted them as
+ * ended): its positions come down to its run's checkpoint xid, below which
+ * no xid is handed out twice, so the rows from there up are sent again
+ * (merging them twice changes nothing). A pass under way continues from
+ * there. Without a run on either side (an older cursor, a standby that does
+ * not know the primary) the cursor is taken as it is.
+ *
+ * @example
+ * ```ts
+ * acrossRestart(cursor, { started: '1733500000000000', checkpointXid: '800' });
+ * ```
+ */
+export function acrossRestart(cursor: CursorState, run: ServerRun | undefined): CursorState {
+  const made = cursor.run;
+  if (made === undefined || run === undefined || made.started === run.started) return cursor;
+  const bound = BigInt(made.checkpointXid);
+  const lower = (xid: string) => (BigInt(xid) > bound ? made.checkpointXid : xid);
+  const { pass } = cursor;
+  return {
+    ...cursor,
+    floor: cursor.floor === null ? null : lower(cursor.floor),
+    ...(pass
+      ? {
+          pass:
+            BigInt(pass.lastXid) >= bound
+              ? // Every row from the bound up again: ids sort after '' within the xid below it.
+                { ...pass, floor: lower(pass.floor), lastXid: (bound - 1n).toString(), lastId: '' }
+              : { ...pass, floor: lower(pass.floor) },
+        }
+      : {}),
+  };
+}
+
+/** The run a page's cursor belongs to: the primary's, or on a standby the one the router knows of the primary. */
+export function runOf(
+  head: SnapshotHead,
+  primaryStarted: string | undefined,
+): ServerRun | undefined {
+  if (head.run) return head.run;
+  return primaryStarted === undefined
+    ? undefined
+    : { started: primaryStarted, checkpointXid: head.checkpointXid };
 }
 
 /**

@@ -16,10 +16,18 @@ import { CarburetorServerError } from '../errors.ts';
 import { groupOf, groupTableOf } from '../group.ts';
 import { EXITS_COLUMN, XID_COLUMN } from '../schema/names.ts';
 import { filterKey } from '../schema/scope-exits.ts';
-import { type CursorState, cursorFingerprint, decodeCursor, encodeCursor } from './cursor.ts';
 import {
+  type CursorState,
+  cursorFingerprint,
+  decodeCursor,
+  encodeCursor,
+  type ServerRun,
+} from './cursor.ts';
+import {
+  acrossRestart,
   distrust,
   readSnapshotHead,
+  runOf,
   type SnapshotHead,
   StandbyBehindError,
   standbyBehind,
@@ -113,10 +121,13 @@ export async function downloadChanges(
     .execute(async (trx) => {
       // The first statement takes the snapshot every table below is read from.
       const head = await readSnapshotHead(trx);
+      const run = runOf(head, options.primaryStarted);
+      // A cursor made before the primary last restarted comes down to where that run can be trusted.
+      const cursorOf = (sent: CursorState | undefined, fingerprint: string) =>
+        sent?.fingerprint === fingerprint ? acrossRestart(sent, run) : undefined;
       if (options.refuseWhenBehind) {
         for (const { sent, fingerprint } of requested) {
-          const cursor = sent?.fingerprint === fingerprint ? sent : undefined;
-          const why = standbyBehind(cursor, head, options.primaryHistory);
+          const why = standbyBehind(cursorOf(sent, fingerprint), head, options.primaryHistory);
           if (why !== undefined) throw new StandbyBehindError(why);
         }
       }
@@ -124,16 +135,23 @@ export async function downloadChanges(
       let hasMore = false;
       for (const { sent, ...rest } of requested) {
         // Another group definition or caller, or another database history: a first download.
-        const sameDefinition = sent?.fingerprint === rest.fingerprint;
-        const distrusted = sameDefinition && distrust(sent, head) !== undefined;
-        const accepted = sameDefinition && !distrusted ? sent : undefined;
+        const cursor = cursorOf(sent, rest.fingerprint);
+        const distrusted = cursor !== undefined && distrust(cursor, head) !== undefined;
+        const accepted = distrusted ? undefined : cursor;
         const plan = {
           ...rest,
           cursor: accepted,
           reset: sent !== undefined && !accepted,
           authoritative: distrusted,
         };
-        const page = await readTable(trx, plan, contextValues, pageSize, head);
+        const page = await readTable(
+          trx,
+          plan,
+          contextValues,
+          pageSize,
+          head,
+          run ?? accepted?.run,
+        );
         tables[plan.key] = page;
         hasMore ||= page.hasMore;
       }
@@ -161,6 +179,12 @@ export interface DownloadOptions {
    * A standby that shows another refuses every page, first downloads too.
    */
   readonly primaryHistory?: string | undefined;
+  /**
+   * When `db` is a standby: when the primary's current run started
+   * (`readIdentity`), so that a cursor made before the primary restarted is
+   * lowered here too (see `acrossRestart`).
+   */
+  readonly primaryStarted?: string | undefined;
 }
 
 /** The lower of two xids. */
@@ -175,6 +199,7 @@ async function readTable(
   contextValues: ContextValues,
   pageSize: number,
   head: SnapshotHead,
+  run: ServerRun | undefined,
 ): Promise<DownloadTablePage> {
   const { entry, cursor } = plan;
   const { table } = entry;
@@ -260,12 +285,13 @@ async function readTable(
   // less than the previous pass saw does not move the cursor back.
   const nextFloor = floor === null ? passFloor : maxXid(floor, passFloor);
   const { history } = head;
+  const made = run === undefined ? { history } : { history, run };
   const next: CursorState =
     more && last
       ? {
           fingerprint: plan.fingerprint,
           floor,
-          history,
+          ...made,
           pass: {
             floor: passFloor,
             lastXid: await xidOf(trx, table, last[PAGE_ROW.id]),
@@ -273,7 +299,7 @@ async function readTable(
             ...(firstPass ? { startedWithRows } : {}),
           },
         }
-      : { fingerprint: plan.fingerprint, floor: nextFloor, history };
+      : { fingerprint: plan.fingerprint, floor: nextFloor, ...made };
   return {
     columns: [...table.syncedColumns],
     clients: compact.clients,

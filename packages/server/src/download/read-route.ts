@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { isDatabaseUnavailable } from '../driver/connection-errors.ts';
-import { readHistory, StandbyBehindError } from './database-history.ts';
+import { type PrimaryIdentity, readIdentity, StandbyBehindError } from './database-history.ts';
 import type { DownloadOptions } from './download.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
@@ -24,8 +24,8 @@ export type ReadDatabases = AnyKysely | readonly AnyKysely[] | (() => AnyKysely)
 /** SQLSTATEs of a standby cancelling a query that conflicts with replay (serialization failure, deadlock with the startup process). */
 const RECOVERY_CONFLICT_STATES = new Set(['40001', '40P01']);
 
-/** How long the primary's history, once read, is taken as current. */
-const PRIMARY_HISTORY_TTL_MS = 1_000;
+/** How long the primary's history and start, once read, are taken as current. */
+const PRIMARY_IDENTITY_TTL_MS = 1_000;
 
 /**
  * How long a download that names a change (`after`, a WAL position) waits
@@ -53,7 +53,8 @@ async function replayed(standby: AnyKysely, after: string): Promise<boolean> {
  * declined it ({@link StandbyBehindError}: `read`'s second argument, the
  * options to download with, asks a standby to decline when it is behind
  * the cursor or shows another history than the primary, read from `db` at
- * most once a second). A download that names a change (`after`, a WAL
+ * most once a second with the primary's start, which lowers cursors made
+ * before the primary restarted). A download that names a change (`after`, a WAL
  * position) waits up to {@link REPLAY_WAIT_MS} for the standby to replay
  * it, then reads the primary. A standby that fails or lags costs the client
  * latency, not progress; while the primary cannot be reached, standbys
@@ -68,13 +69,13 @@ export function createReadRoute(
 ) => Promise<T> {
   const pick = pickerOf(readDb);
   if (pick === undefined) return (read) => read(db, {});
-  let known: { history: string; at: number } | undefined;
+  let known: { identity: PrimaryIdentity; at: number } | undefined;
   let reading: Promise<void> | undefined;
-  const primaryHistory = async (): Promise<string | undefined> => {
-    if (known === undefined || performance.now() - known.at > PRIMARY_HISTORY_TTL_MS) {
-      reading ??= readHistory(db)
-        .then((history) => {
-          known = { history, at: performance.now() };
+  const primary = async (): Promise<PrimaryIdentity | undefined> => {
+    if (known === undefined || performance.now() - known.at > PRIMARY_IDENTITY_TTL_MS) {
+      reading ??= readIdentity(db)
+        .then((identity) => {
+          known = { identity, at: performance.now() };
         })
         .catch(() => undefined)
         .finally(() => {
@@ -82,7 +83,7 @@ export function createReadRoute(
         });
       await reading;
     }
-    return known?.history;
+    return known?.identity;
   };
   return async (read, after) => {
     const chosen = pick();
@@ -90,9 +91,11 @@ export function createReadRoute(
     try {
       // A change the client was told of: the standby serves once it has replayed it.
       if (after !== undefined && !(await replayed(chosen, after))) return read(db, {});
+      const identity = await primary();
       return await read(chosen, {
         refuseWhenBehind: true,
-        primaryHistory: await primaryHistory(),
+        primaryHistory: identity?.history,
+        primaryStarted: identity?.started,
       });
     } catch (error) {
       const fallBack =

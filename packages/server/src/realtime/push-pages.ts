@@ -5,10 +5,15 @@ import {
   PROTOCOL_VERSION,
   type PushedPage,
   type ResolvedGroup,
-  readCursorPosition,
 } from '@carburetor/core';
 import { type Kysely, sql } from 'kysely';
-import { cursorFingerprint, encodeCursor } from '../download/cursor.ts';
+import {
+  type CursorState,
+  cursorFingerprint,
+  decodeCursor,
+  encodeCursor,
+} from '../download/cursor.ts';
+import { readSnapshotHead } from '../download/database-history.ts';
 import { type ContextValues, downloadChanges } from '../download/download.ts';
 
 /** The pages of one push, and when they were read. */
@@ -23,6 +28,14 @@ export interface Push {
    */
   readonly lsn?: string;
 }
+
+/**
+ * Where a chain stands: the cursor its last page ended with, without the
+ * fingerprint (each table of each scope has its own). Its history and run
+ * go into the next read, so a chain made before a failover or a restart of
+ * the primary is reset or lowered like any client's cursor.
+ */
+type ChainEnd = Omit<CursorState, 'fingerprint' | 'floor' | 'pass'> & { readonly floor: bigint };
 
 /**
  * The scope a group's subscriber sees: its values of the group's
@@ -51,7 +64,7 @@ export class PushPages {
   // biome-ignore lint/suspicious/noExplicitAny: any database schema
   readonly #db: Kysely<any>;
   readonly #config: AnySyncConfig;
-  readonly #chains = new Map<string, bigint>();
+  readonly #chains = new Map<string, ChainEnd>();
   readonly #inFlight = new Map<string, Promise<Push>>();
   /** Database reads made for pushes (tests and benchmarks count them). */
   reads = 0;
@@ -101,16 +114,17 @@ export class PushPages {
     for (const table of tables) {
       const entry = group.table[table];
       if (!entry) continue;
-      const floor = this.#chains.get(chainKey(table));
-      if (floor === undefined) {
+      const chain = this.#chains.get(chainKey(table));
+      if (chain === undefined) {
         restart.push(table);
         continue;
       }
-      froms.set(table, floor);
+      froms.set(table, chain.floor);
       request.tables[table] = {
         cursor: encodeCursor({
+          ...chain,
           fingerprint: cursorFingerprint(group, entry, values),
-          floor: floor.toString(),
+          floor: chain.floor.toString(),
         }),
         hasRows: true,
       };
@@ -122,31 +136,43 @@ export class PushPages {
       const response = await downloadChanges(this.#db, this.#config, group.name, request, values);
       serverTime = response.serverTime;
       for (const [table, page] of Object.entries(response.tables)) {
-        const end = readCursorPosition(page.cursor);
-        if (page.hasMore || page.reset || !end || end.floor === null || end.inPass) {
+        const { fingerprint: _, floor, pass, ...end } = decodeCursor(page.cursor, table);
+        if (page.hasMore || page.reset || floor === null || pass) {
           restart.push(table);
           continue;
         }
         const from = froms.get(table)!;
         pages[table] = { ...page, from: from.toString() };
-        // Concurrent reads of one chain may end in either order: it only moves up.
-        const chain = this.#chains.get(chainKey(table));
-        if (chain === undefined || chain < end.floor) this.#chains.set(chainKey(table), end.floor);
+        this.#advance(chainKey(table), { ...end, floor: BigInt(floor) });
       }
     }
     let lsn: string | undefined;
     if (restart.length > 0) {
       this.reads++;
-      const now = await sql<{ floor: string; lsn: string }>`
-        select pg_snapshot_xmin(pg_current_snapshot())::text as floor,
-          pg_current_wal_lsn()::text as lsn`.execute(this.#db);
-      const floor = BigInt(now.rows[0]!.floor);
+      const head = await readSnapshotHead(this.#db);
+      const now = await sql<{
+        lsn: string;
+      }>`select pg_current_wal_insert_lsn()::text as lsn`.execute(this.#db);
       lsn = now.rows[0]!.lsn;
       for (const table of restart) {
-        const chain = this.#chains.get(chainKey(table));
-        if (chain === undefined || chain < floor) this.#chains.set(chainKey(table), floor);
+        this.#advance(chainKey(table), {
+          floor: BigInt(head.xmin),
+          history: head.history,
+          ...(head.run === undefined ? {} : { run: head.run }),
+        });
       }
     }
     return lsn === undefined ? { pages, serverTime } : { pages, serverTime, lsn };
+  }
+
+  /**
+   * Moves a chain to where a read ended. Concurrent reads of one chain may
+   * end in either order: within one run of the primary it only moves up; an
+   * end from another run (a restart) replaces it.
+   */
+  #advance(key: string, end: ChainEnd): void {
+    const chain = this.#chains.get(key);
+    const sameRun = chain?.run?.started === end.run?.started && chain?.history === end.history;
+    if (chain === undefined || !sameRun || chain.floor < end.floor) this.#chains.set(key, end);
   }
 }
