@@ -1,5 +1,5 @@
 import type { AnySyncConfig, PushedPage, ResolvedGroup } from '@carburetor/core';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { type ContextValues, checkContext } from '../download/download.ts';
 import { burstReporter } from '../driver/burst-reporter.ts';
 import { CarburetorServerError } from '../errors.ts';
@@ -25,7 +25,11 @@ export interface ChangePoke {
   readonly pages?: Readonly<Record<string, PushedPage>>;
   /** Server time the pages were read at (ms since the epoch). */
   readonly serverTime?: number;
-  /** The primary's WAL position, when a table is to be downloaded: the download's `after`. */
+  /**
+   * The primary's WAL position, read after the change was heard, when a
+   * table is to be downloaded: the download's `after`, so that a standby
+   * serves it only once it has replayed the change.
+   */
   readonly lsn?: string;
 }
 
@@ -36,6 +40,13 @@ export interface SubscribeOptions {
    * scope, on `db`). Needs a hub with `db` and `pushes` not false.
    */
   readonly pushes?: boolean;
+  /**
+   * Tell the primary's WAL position with every poke (`lsn`; one read of
+   * `db` per change window, shared by every subscriber that asks). The
+   * router asks for protocol 2+ subscribers when it reads downloads from
+   * standbys (`readDb`). Needs a hub with `db`.
+   */
+  readonly lsn?: boolean;
 }
 
 /** Options of {@link createChangeHub}. */
@@ -94,6 +105,7 @@ interface Subscriber {
   readonly group: ResolvedGroup;
   readonly values: ContextValues;
   readonly pushes: boolean;
+  readonly lsn: boolean;
   watches: readonly Watch<Subscriber>[];
   /** Its pushes, one after another: pokes reach it in order. */
   sending: Promise<void>;
@@ -133,6 +145,10 @@ export class ChangeHub {
   readonly #pushes: PushPages | undefined;
   /** Subscribers per (group, scope) that take pushes: a scope's chains go with its last one. */
   readonly #pushScopes = new Map<string, number>();
+  // biome-ignore lint/suspicious/noExplicitAny: any database schema
+  readonly #db: Kysely<any> | undefined;
+  /** The WAL position read under way, shared by the pokes of one window. */
+  #walRead: Promise<string> | undefined;
 
   /** @internal Use {@link createChangeHub}. */
   constructor(config: AnySyncConfig, bus: ChangeBus, options: ChangeHubOptions = {}) {
@@ -159,6 +175,7 @@ export class ChangeHub {
       maxMessageBytes: bus.maxMessageBytes,
       report: (error) => this.#report(error),
     });
+    this.#db = options.db;
     this.#pushes =
       options.db !== undefined && options.pushes === true
         ? new PushPages(options.db, config)
@@ -240,6 +257,7 @@ export class ChangeHub {
       group: resolved,
       values: contextValues,
       pushes: options.pushes === true && this.#pushes !== undefined,
+      lsn: options.lsn === true && this.#db !== undefined,
       watches: [],
       sending: Promise.resolve(),
     };
@@ -331,7 +349,20 @@ export class ChangeHub {
   #send(subscriber: Subscriber, tables: string[]): void {
     const pushes = this.#pushes;
     if (!subscriber.pushes || !pushes) {
-      this.#call(subscriber, { tables });
+      if (!subscriber.lsn) {
+        this.#call(subscriber, { tables });
+        return;
+      }
+      subscriber.sending = subscriber.sending.then(async () => {
+        // Without a position the download reads a standby as it stands: later, never wrong.
+        const lsn = await this.#walPosition().catch((error: unknown) => {
+          this.#report(error);
+          return undefined;
+        });
+        if (this.#subscribers.has(subscriber)) {
+          this.#call(subscriber, lsn === undefined ? { tables } : { tables, lsn });
+        }
+      });
       return;
     }
     subscriber.sending = subscriber.sending.then(async () => {
@@ -351,6 +382,18 @@ export class ChangeHub {
       }
       if (this.#subscribers.has(subscriber)) this.#call(subscriber, poke);
     });
+  }
+
+  /** The primary's WAL position now: one read for every poke of a window (they ask together). */
+  #walPosition(): Promise<string> {
+    const db = this.#db!;
+    this.#walRead ??= sql<{ lsn: string }>`select pg_current_wal_insert_lsn()::text as lsn`
+      .execute(db)
+      .then((result) => result.rows[0]!.lsn)
+      .finally(() => {
+        this.#walRead = undefined;
+      });
+    return this.#walRead;
   }
 
   #call(subscriber: Subscriber, poke: ChangePoke): void {

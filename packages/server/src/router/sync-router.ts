@@ -30,6 +30,7 @@ import {
   type ChangeHubOptions,
   type ChangePoke,
   createChangeHub,
+  type SubscribeOptions,
 } from '../realtime/change-hub.ts';
 import { notifyThrough } from '../realtime/postgres-bus.ts';
 import { NOTIFY_PAYLOAD_LIMIT } from '../schema/notify-trigger.ts';
@@ -308,7 +309,11 @@ export function createSyncRouter<
           groupName,
           values,
           group.tables.map((t) => t.table.key),
-          { pushes: (request?.protocol ?? 1) >= 2 },
+          {
+            pushes: (request?.protocol ?? 1) >= 2,
+            // A standby serves the poked download once it has replayed the change.
+            lsn: (request?.protocol ?? 1) >= 2 && options.readDb !== undefined,
+          },
           signal,
         );
       }),
@@ -330,7 +335,7 @@ async function* pokesOf(
   group: string,
   values: ContextValues,
   allTables: readonly string[],
-  options: { pushes: boolean },
+  options: SubscribeOptions,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<ChangesEvent, void> {
   const queue: ChangesEvent[] = [];
@@ -339,6 +344,8 @@ async function* pokesOf(
     const last = queue.at(-1);
     if (last && !last.pages && !poke.pages) {
       last.tables = [...new Set([...last.tables, ...poke.tables])];
+      // The later position covers both changes.
+      if (poke.lsn !== undefined) last.lsn = poke.lsn;
     } else {
       queue.push({
         tables: [...poke.tables],
@@ -356,7 +363,7 @@ async function* pokesOf(
     (poke) => {
       if (listening) enqueue(poke);
     },
-    { pushes: options.pushes },
+    options,
   );
   const onAbort = () => wake?.();
   signal?.addEventListener('abort', onAbort, { once: true });
