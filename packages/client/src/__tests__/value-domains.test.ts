@@ -32,11 +32,12 @@ const decimal = fc
     const text = fraction === undefined ? w : `${w}.${fraction}`;
     return negative && !/^[0.]+$/.test(text) ? `-${text}` : text;
   });
-const json: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 }).filter((v) => {
-  const text = JSON.stringify(v);
-  // -0 is written as 0 by JSON.stringify on every side; NUL is not storable.
-  return !text.includes('\\u0000') && !Object.is(v, -0);
-});
+// JSON has no -0 (JSON.stringify writes 0, at any depth, on every side): values as JSON text
+// can hold them. NUL is not storable.
+const json: fc.Arbitrary<unknown> = fc
+  .jsonValue({ maxDepth: 3 })
+  .map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+  .filter((v) => !JSON.stringify(v).includes('\\u0000'));
 const day = fc
   .date({
     min: new Date('0001-01-01T00:00:00Z'),

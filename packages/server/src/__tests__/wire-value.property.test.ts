@@ -60,9 +60,11 @@ const instant = fc
     fc.integer({ min: 0, max: 999 }),
   )
   .map(([d, micros]) => `${d.toISOString().slice(0, 23)}${String(micros).padStart(3, '0')}Z`);
+// JSON has no -0 (JSON.stringify writes 0 at any depth): values as JSON text can hold them.
 const json = fc
   .jsonValue({ maxDepth: 3 })
-  .filter((v) => !JSON.stringify(v).includes('\\u0000') && !Object.is(v, -0));
+  .map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+  .filter((v) => !JSON.stringify(v).includes('\\u0000'));
 
 /** App values of every synced column, null included; edges mixed in. */
 const appValues: fc.Arbitrary<Record<string, unknown>> = fc.record({
