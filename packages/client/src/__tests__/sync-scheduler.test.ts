@@ -408,6 +408,8 @@ describe('SyncScheduler: pokes', () => {
     await h.time.advance(0);
     expect(h.syncs()).toEqual([0, 100]);
     expect(h.downloads()).toEqual([]);
+    // The sync carries the poke: the runner downloads that group even where pushes come.
+    expect(h.passes.at(-1)).toEqual({ at: 100, pass: { kind: 'sync', poked: ['a'] } });
     // Poked during a full sync: the download after it is of that group only.
     h.pendingWrites(false);
     h.set('hold');

@@ -110,12 +110,14 @@ export class SyncRunner {
             uploaded += await this.upload(group);
           });
         }
-        // The loop's sync after local writes: pushes bring the others' changes, so no download.
+        // The loop's sync after local writes: pushes bring the others' changes, so no download,
+        // unless the server poked the group meanwhile (a gap, or a table it could not push).
         if (
           pass.kind === 'sync' &&
           !pass.full &&
           uploaded > 0 &&
-          this.#options.pushing?.(group.name)
+          this.#options.pushing?.(group.name) &&
+          !pass.poked?.includes(group.name)
         ) {
           continue;
         }

@@ -27,8 +27,13 @@ export interface StartOptions {
 
 /** What a pass does: upload then download every group, or download only the groups the server poked. */
 export type SyncPass =
-  /** Upload then download each group; `full`: the app asked (`sync()`), download even where pushes come. */
-  | { readonly kind: 'sync'; readonly full?: boolean }
+  /**
+   * Upload then download each group; `full`: the app asked (`sync()`),
+   * download even where pushes come; `poked`: groups the server poked since
+   * their last download, downloaded even where pushes come (a gap, a table
+   * it could not push).
+   */
+  | { readonly kind: 'sync'; readonly full?: boolean; readonly poked?: readonly string[] }
   | { readonly kind: 'download'; readonly groups: readonly string[] };
 
 /** Time as the scheduler sees it: injected, so tests drive it without waiting. */
@@ -259,13 +264,15 @@ export class SyncScheduler {
     this.#arm();
   }
 
-  #begin(pass: SyncPass): Promise<void> {
+  #begin(asked: SyncPass): Promise<void> {
     this.#clearTimer();
     this.#downloadAt = NEVER;
+    let pass = asked;
     if (pass.kind === 'sync') {
       this.#syncAt = NEVER;
       this.#lastSyncStartedAt = this.#clock.now();
-      // A full sync downloads every group: it answers every poke so far.
+      // The sync answers every poke so far: it downloads the poked groups, pushes or not.
+      if (!pass.full && this.#poked.size > 0) pass = { ...pass, poked: [...this.#poked] };
       this.#poked.clear();
     } else {
       for (const group of pass.groups) this.#poked.delete(group);
