@@ -70,7 +70,7 @@ function insert(owner: string): UploadRequest {
 export async function realtimePush(trials = 60) {
   const postgres = await startBenchPostgres('bench_realtime_push');
   const db = createPgKysely(postgres.database.url);
-  const hub = createChangeHub(config, { db, pushes: true, onError: () => undefined });
+  const hub = createChangeHub(config, { db, onError: () => undefined });
   const router = createSyncRouter(config, {
     db,
     changes: hub,

@@ -87,7 +87,6 @@ async function serveInstance(
   const db: Kysely<any> = createPgKysely(databaseUrl);
   const hub = createChangeHub(config, {
     db,
-    pushes: true, // the client's push path (off by default on servers for now)
     onError: () => undefined,
     retryDelayMs: { initial: 50, max: 500 },
     idleTimeoutMs: 200,

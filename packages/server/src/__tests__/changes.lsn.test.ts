@@ -25,7 +25,7 @@ const database = await createTestDatabase('realtime_lsn');
 // biome-ignore lint/suspicious/noExplicitAny: any schema
 const db: Kysely<any> = createPgKysely(database.url);
 // Pushes off (the default): pokes only.
-const hub = createChangeHub(config, { db, coalesceMs: 20, onError: () => undefined });
+const hub = createChangeHub(config, { db, pushes: false, coalesceMs: 20, onError: () => undefined });
 const context = (ctx: TestContext) => ({ userId: ctx.user ?? '' });
 const servers: Server[] = [];
 const closers: (() => void)[] = [];

@@ -46,7 +46,6 @@ const database = await createTestDatabase('realtime_push');
 const db: Kysely<any> = createPgKysely(database.url);
 const hub = createChangeHub(config, {
   db,
-  pushes: true,
   coalesceMs: 20,
   onError: () => undefined,
 });

@@ -88,11 +88,10 @@ export interface ChangeHubOptions {
   /** How long the bus subscription stays open once the last subscriber left, in ms. Default 10,000. */
   idleTimeoutMs?: number;
   /**
-   * Push the changed rows to subscribers that take them (protocol 2
+   * Push the changed rows to subscribers that take them (protocol 2+
    * clients), read once per group and scope on `db` (the primary), instead
-   * of only poking them to download. Needs `db`. Default false for now: under
-   * PostgreSQL crash restarts a replica was seen ending behind the server
-   * with pushes on (packages/server/README.md, "Pushed pages").
+   * of only poking them to download. Needs `db`. Default true when `db` is
+   * given; false: pokes only, each subscriber downloads.
    */
   pushes?: boolean;
   /** Hears connection trouble (the hub keeps retrying). Default: `console.warn`, once per burst. */
@@ -177,7 +176,7 @@ export class ChangeHub {
     });
     this.#db = options.db;
     this.#pushes =
-      options.db !== undefined && options.pushes === true
+      options.db !== undefined && options.pushes !== false
         ? new PushPages(options.db, config)
         : undefined;
     this.#coalescer = new PokeCoalescer(coalesceMs, (subscriber, tables) =>
