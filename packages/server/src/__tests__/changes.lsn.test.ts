@@ -24,8 +24,13 @@ const config = contactsConfig('lsn');
 const database = await createTestDatabase('realtime_lsn');
 // biome-ignore lint/suspicious/noExplicitAny: any schema
 const db: Kysely<any> = createPgKysely(database.url);
-// Pushes off (the default): pokes only.
-const hub = createChangeHub(config, { db, pushes: false, coalesceMs: 20, onError: () => undefined });
+// Pushes off: pokes only.
+const hub = createChangeHub(config, {
+  db,
+  pushes: false,
+  coalesceMs: 20,
+  onError: () => undefined,
+});
 const context = (ctx: TestContext) => ({ userId: ctx.user ?? '' });
 const servers: Server[] = [];
 const closers: (() => void)[] = [];

@@ -241,7 +241,9 @@ describe('<group>.changes with protocol 2', () => {
         clientId: 'newer',
         tables: { note: { cursor: null, hasRows: false } },
       }),
-    ).rejects.toThrow(/protocol version 4 is not supported; this server speaks versions 1, 2 and 3/);
+    ).rejects.toThrow(
+      /protocol version 4 is not supported; this server speaks versions 1, 2 and 3/,
+    );
   });
 
   it('protocol 1 subscribers get pokes only, as before', async () => {
