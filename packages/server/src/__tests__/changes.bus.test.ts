@@ -122,6 +122,18 @@ describe.each(buses)('realtime across two server instances on $name', ({ prefix,
     expect(aliceOnB.pokes[1]?.tables).toEqual(['contact']);
   });
 
+  it('the instance that took an upload pokes its own subscribers at once, and once: its own message coming back on the bus is skipped', async () => {
+    const onA = pair.subscribe(pair.a.url, 'mine', 'dave');
+    const onB = pair.subscribe(pair.b.url, 'mine', 'dave');
+    await Promise.all([onA.waitFor(1), onB.waitFor(1)]);
+    await syncClient(pair.a.url, 'dave').mine.upload.mutate(insertContact('echo1', 'dave'));
+    await Promise.all([onA.waitFor(2, 1_000), onB.waitFor(2, 1_000)]);
+    // Past the coalescing window (50 ms): an echo would have made a second poke by now.
+    await sleep(300);
+    expect(onA.pokes).toHaveLength(2);
+    expect(onB.pokes).toHaveLength(2);
+  });
+
   it("an admin's plain SQL reaches the subscribers of both instances", async () => {
     const onA = pair.subscribe(pair.a.url, 'mine', 'carol');
     const onB = pair.subscribe(pair.b.url, 'mine', 'carol');

@@ -15,6 +15,7 @@ export class ChangeAnnouncer {
   readonly #publish: (message: string) => Promise<void>;
   readonly #maxBytes: number | undefined;
   readonly #report: (error: unknown) => void;
+  readonly #origin: string | undefined;
   readonly #pending = new Map<string, TableChange>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastSent = Number.NEGATIVE_INFINITY;
@@ -29,7 +30,10 @@ export class ChangeAnnouncer {
     /** Backoff between attempts after a failure: first delay and cap, in ms. */
     retry?: { readonly initial: number; readonly max: number };
     report: (error: unknown) => void;
+    /** The sending hub's id, written into each message (see `ChangeMessage.o`). */
+    origin?: string | undefined;
   }) {
+    this.#origin = options.origin;
     this.#retry = options.retry ?? { initial: 100, max: 5_000 };
     this.#windowMs = options.windowMs;
     this.#publish = options.publish;
@@ -67,7 +71,7 @@ export class ChangeAnnouncer {
     const changes = [...this.#pending.values()];
     this.#pending.clear();
     if (changes.length === 0) return;
-    const sending = this.#publish(encodeChangeMessage(changes, this.#maxBytes)).then(
+    const sending = this.#publish(encodeChangeMessage(changes, this.#maxBytes, this.#origin)).then(
       () => {
         this.#failures = 0;
       },

@@ -5,7 +5,7 @@ import { burstReporter } from '../driver/burst-reporter.ts';
 import { CarburetorServerError } from '../errors.ts';
 import { ChangeAnnouncer } from './change-announcer.ts';
 import type { ChangeBus } from './change-bus.ts';
-import { decodeChangeMessage, type TableChange } from './change-message.ts';
+import { changeMessageOrigin, decodeChangeMessage, type TableChange } from './change-message.ts';
 import { ListenSession } from './listen-session.ts';
 import { pairedBus } from './paired-bus.ts';
 import { PokeCoalescer } from './poke-coalescer.ts';
@@ -116,7 +116,10 @@ interface Subscriber {
  * and fans what the bus carries (every instance's announcements, and the
  * notify triggers' messages for writes from outside Carburetor) out to
  * subscribers in this process, over ONE bus subscription (opened on the
- * first subscriber, closed a while after the last one left). A subscriber names a sync group and its context
+ * first subscriber, closed a while after the last one left). This
+ * process's own uploads reach its subscribers at once, without the bus
+ * round trip; their messages carry the hub's id, and the bus's echo of them
+ * is skipped. A subscriber names a sync group and its context
  * values, and hears of every statement that wrote rows of the group's tables
  * in its scope: with its restriction values, and, for a filtered group, in
  * the filter or leaving it (or too many values to list). So a poke tells a
@@ -146,6 +149,8 @@ export class ChangeHub {
   readonly #pushScopes = new Map<string, number>();
   // biome-ignore lint/suspicious/noExplicitAny: any database schema
   readonly #db: Kysely<any> | undefined;
+  /** This hub's id in its messages: it hears its own announcements at once, not from the bus. */
+  readonly #origin = crypto.randomUUID();
   /** The WAL position read under way, shared by the pokes of one window. */
   #walRead: Promise<string> | undefined;
 
@@ -173,6 +178,7 @@ export class ChangeHub {
       publish: (message) => bus.publish(message),
       maxMessageBytes: bus.maxMessageBytes,
       report: (error) => this.#report(error),
+      origin: this.#origin,
     });
     this.#db = options.db;
     this.#pushes =
@@ -290,6 +296,8 @@ export class ChangeHub {
   announce(changes: readonly TableChange[]): void {
     if (this.#session.closed) return;
     this.#announcer.announce(changes);
+    // This process's subscribers hear it now, not a bus round trip later (the bus echo is skipped).
+    this.#match(changes);
   }
 
   /**
@@ -413,11 +421,17 @@ export class ChangeHub {
   }
 
   #deliver(text: string): void {
+    if (changeMessageOrigin(text) === this.#origin) return;
     const changes = decodeChangeMessage(text);
     if (changes === 'everything') {
       this.#pokeEveryone();
       return;
     }
+    this.#match(changes);
+  }
+
+  /** Pokes (coalesced) the subscribers whose scope the changes touch. */
+  #match(changes: readonly TableChange[]): void {
     for (const change of changes) {
       this.#index.match(change, (watch) => this.#coalescer.poke(watch.subscriber, watch.tableKey));
     }

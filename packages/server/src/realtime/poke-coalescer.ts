@@ -8,7 +8,8 @@ export class PokeCoalescer<S> {
   readonly #windowMs: number;
   readonly #deliver: (subscriber: S, tables: string[]) => void;
   readonly #pending = new Map<S, Set<string>>();
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the flush that is due. */
+  #timer: (() => void) | undefined;
   #lastFlush = Number.NEGATIVE_INFINITY;
 
   constructor(windowMs: number, deliver: (subscriber: S, tables: string[]) => void) {
@@ -24,9 +25,16 @@ export class PokeCoalescer<S> {
     }
     tables.add(tableKey);
     if (this.#timer === undefined) {
-      // At once (after this batch of notifications) when the last delivery is a window old.
-      const wait = Math.max(0, this.#lastFlush + this.#windowMs - performance.now());
-      this.#timer = setTimeout(() => this.#flush(), wait);
+      const wait = this.#lastFlush + this.#windowMs - performance.now();
+      if (wait <= 0) {
+        // At once when the last delivery is a window old: after this batch of notifications
+        // (the I/O callbacks of this turn), not after a timer's turn (Node's shortest is 1 ms).
+        const immediate = setImmediate(() => this.#flush());
+        this.#timer = () => clearImmediate(immediate);
+      } else {
+        const timeout = setTimeout(() => this.#flush(), wait);
+        this.#timer = () => clearTimeout(timeout);
+      }
     }
   }
 
@@ -36,7 +44,7 @@ export class PokeCoalescer<S> {
   }
 
   clear(): void {
-    clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     this.#pending.clear();
   }
