@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { PROTOCOL_VERSION } from '@carburetor/core';
+import { PROTOCOL_VERSION, pushContinues } from '@carburetor/core';
 import { createTRPCClient, httpLink } from '@trpc/client';
 
 /**
  * One worker process of the realtime load check (realtime-load.ts): its
  * share of the clients, each a device that subscribes to its group's
- * `changes` over SSE, downloads on every poke, and uploads a row every 1-3
- * s. It reports latencies as histograms (1 ms buckets), errors, what was
+ * `changes` over SSE, downloads on every poke (protocol 1), or applies the
+ * pages pushed with it where they continue its cursor and downloads
+ * otherwise (protocol 2, as the sync client does), and uploads a row every
+ * 1-3 s. It reports latencies as histograms (1 ms buckets), errors, what was
  * acknowledged, and what each client holds at the end.
  */
 
@@ -16,6 +18,8 @@ export interface LoadClient {
   readonly url: string;
   /** The group it subscribes to and downloads. */
   readonly group: 'mine' | 'everything';
+  /** Subscribes with protocol 2: takes pushed pages. */
+  readonly pushes: boolean;
 }
 
 export type WorkerCommand =
@@ -32,6 +36,8 @@ export interface WorkerReport {
   holdings: Record<number, { count: number; hash: string }>;
   downloads: number;
   pokes: number;
+  /** Pushed pages applied (protocol 2). */
+  pushed: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -70,8 +76,25 @@ function run(command: Extract<WorkerCommand, { type: 'start' }>, report: WorkerR
     let cursor: string | null = null;
     let downloading: Promise<void> | undefined;
     let again = false;
+    let pushing: Promise<void> = Promise.resolve();
     const controller = new AbortController();
 
+    /** Takes a page's rows (downloaded or pushed) and its cursor. */
+    const take = (part: { columns: string[]; rows: unknown[][]; cursor: string }) => {
+      const body = part.columns.indexOf('body');
+      for (const row of part.rows) {
+        const id = row[0] as string;
+        const value = row[valuesAt + body] as string | undefined;
+        if (value === undefined) continue;
+        if (rows.get(id) !== value) {
+          rows.set(id, value);
+          const [writer, sentAt] = value.split(':');
+          if (Number(writer) !== client.index)
+            bump(report.propagationMs, Date.now() - Number(sentAt));
+        }
+      }
+      cursor = part.cursor;
+    };
     const downloadOnce = async () => {
       for (;;) {
         const page = await trpc[client.group].download.mutate({
@@ -80,20 +103,7 @@ function run(command: Extract<WorkerCommand, { type: 'start' }>, report: WorkerR
           tables: { note: { cursor, hasRows: cursor !== null } },
         });
         report.downloads++;
-        const part = page.tables.note;
-        const body = part.columns.indexOf('body');
-        for (const row of part.rows as unknown[][]) {
-          const id = row[0] as string;
-          const value = row[valuesAt + body] as string | undefined;
-          if (value === undefined) continue;
-          if (rows.get(id) !== value) {
-            rows.set(id, value);
-            const [writer, sentAt] = value.split(':');
-            if (Number(writer) !== client.index)
-              bump(report.propagationMs, Date.now() - Number(sentAt));
-          }
-        }
-        cursor = part.cursor;
+        take(page.tables.note);
         if (!page.hasMore) return;
       }
     };
@@ -117,9 +127,40 @@ function run(command: Extract<WorkerCommand, { type: 'start' }>, report: WorkerR
       return downloading;
     };
 
+    /** A protocol 2 event: apply its page where it continues the cursor, else download. */
+    const onPushEvent = (event: string) => {
+      const data = event
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trimStart())
+        .join('\n');
+      const parsed = JSON.parse(data) as {
+        tables: string[];
+        pages?: Record<
+          string,
+          { from: string; cursor: string; columns: string[]; rows: unknown[][] }
+        >;
+      };
+      const page = parsed.pages?.['note'];
+      // In order, each after the download under way (it moves the cursor), as the sync client
+      // applies pushes under its lifecycle lock.
+      pushing = pushing.then(async () => {
+        await downloading;
+        const decision = page ? pushContinues(cursor, page.from, page.cursor) : 'gap';
+        if (decision === 'gap') void download();
+        else if (decision === 'apply' && page) {
+          take(page);
+          report.pushed++;
+        }
+      });
+    };
+
     const listen = (async () => {
       try {
-        const response = await fetch(`${client.url}/${client.group}.changes`, {
+        const input = client.pushes
+          ? `?input=${encodeURIComponent(JSON.stringify({ protocol: 2 }))}`
+          : '';
+        const response = await fetch(`${client.url}/${client.group}.changes${input}`, {
           headers: { accept: 'text/event-stream', ...headers },
           signal: controller.signal,
         });
@@ -133,7 +174,8 @@ function run(command: Extract<WorkerCommand, { type: 'start' }>, report: WorkerR
             buffer = buffer.slice(end + 2);
             if (!event.includes('event:') && event.includes('data:')) {
               report.pokes++;
-              void download();
+              if (!client.pushes) void download();
+              else onPushEvent(event);
             }
             end = buffer.indexOf('\n\n');
           }
@@ -200,6 +242,7 @@ const report: WorkerReport = {
   holdings: {},
   downloads: 0,
   pokes: 0,
+  pushed: 0,
 };
 let clients: LoadClient[] = [];
 

@@ -37,9 +37,11 @@ interface Scenario {
   readonly instances: 1 | 2;
   /** Private: 100 users with 2 devices each (in different worker processes). Shared: 200 users, everyone subscribes to every row. */
   readonly shared: boolean;
+  /** Clients subscribe with protocol 2 and take pushed pages; else protocol 1, pokes and downloads. */
+  readonly pushes: boolean;
 }
 
-const SCENARIOS: readonly Scenario[] = [
+const SETUPS = [
   { name: '1 instance, private groups (100 users x 2 devices)', instances: 1, shared: false },
   {
     name: '2 instances, private groups (devices of a user on different instances)',
@@ -51,7 +53,13 @@ const SCENARIOS: readonly Scenario[] = [
     instances: 2,
     shared: true,
   },
-];
+] as const;
+
+/** Each setup with protocol 1 clients (pokes, then downloads: before pushed pages) and protocol 2 ones. */
+const SCENARIOS: readonly Scenario[] = SETUPS.flatMap((setup) => [
+  { ...setup, pushes: false },
+  { ...setup, pushes: true },
+]);
 
 /** One scenario's outcome. */
 interface Outcome {
@@ -64,6 +72,7 @@ interface Outcome {
   propagation: { p50: number; p99: number; count: number };
   downloads: number;
   pokes: number;
+  pushed: number;
   loadavg: [number, number];
   others: number | undefined;
 }
@@ -170,6 +179,7 @@ async function runScenario(
       user,
       url: urls[index % scenario.instances]!,
       group: scenario.shared ? 'everything' : 'mine',
+      pushes: scenario.pushes,
     };
   });
   const workers = Array.from({ length: WORKERS }, () =>
@@ -205,6 +215,7 @@ async function runScenario(
     const holdings: WorkerReport['holdings'] = {};
     let downloads = 0;
     let pokes = 0;
+    let pushed = 0;
     for (const report of reports) {
       merge(upload, report.uploadMs);
       merge(propagation, report.propagationMs);
@@ -213,6 +224,7 @@ async function runScenario(
       Object.assign(holdings, report.holdings);
       downloads += report.downloads;
       pokes += report.pokes;
+      pushed += report.pushed;
     }
     const { rows } = await sql<{ id: string; owner_id: string; body: string }>`
       select id, owner_id, body from notes`.execute(admin);
@@ -240,6 +252,7 @@ async function runScenario(
       propagation: percentiles(propagation),
       downloads,
       pokes,
+      pushed,
       loadavg: load.loadavg,
       others: load.othersCores,
     };
@@ -254,23 +267,27 @@ async function runScenario(
   }
 }
 
+/** A scenario as the report names it. */
+const nameOf = (s: Scenario) =>
+  `${s.name}, ${s.pushes ? 'protocol 2 (pushed pages)' : 'protocol 1 (pokes)'}`;
+
 function describe(o: Outcome): string {
-  return `${o.scenario.name}: ${o.writes} writes, ${o.lost} lost, ${o.errors.length} errors${o.errors.length > 0 ? ` (first: ${o.errors[0]})` : ''}, ${o.converged}/${CLIENTS} converged, upload p50 ${o.upload.p50} ms p99 ${o.upload.p99} ms, propagation p50 ${o.propagation.p50} ms p99 ${o.propagation.p99} ms (${o.propagation.count} deliveries), ${o.downloads} downloads, ${o.pokes} pokes`;
+  return `${nameOf(o.scenario)}: ${o.writes} writes, ${o.lost} lost, ${o.errors.length} errors${o.errors.length > 0 ? ` (first: ${o.errors[0]})` : ''}, ${o.converged}/${CLIENTS} converged, upload p50 ${o.upload.p50} ms p99 ${o.upload.p99} ms, propagation p50 ${o.propagation.p50} ms p99 ${o.propagation.p99} ms (${o.propagation.count} deliveries), ${o.downloads} downloads, ${o.pokes} events, ${o.pushed} pages applied`;
 }
 
 function writeReport(outcomes: Outcome[]) {
   const lines = [
     '# Realtime load check',
     '',
-    `${CLIENTS} clients in ${WORKERS} worker processes for ${WRITE_SECONDS} s, realtime on: each subscribes to its group's \`changes\` over SSE, downloads (httpLink) on every poke, and uploads one new row every 1-3 s through \`mine\`. Servers: one or two router instances in the bench's process (own pool of 10 and own ChangeHub each, PostgreSQL bus), standalone adapter, one embedded PostgreSQL (fsync off). Private: 100 users with two devices each, the devices in different worker processes (and on different instances when there are two); shared: 200 users, all subscribed to one read-only group holding every row. Propagation: from a write's upload request to another client's download returning it. Lost: acknowledged writes not in the database at the end; converged: clients whose rows equal their scope's in the database after a last download. A load check, not a capacity figure: clients, servers and PostgreSQL share 2 cores.`,
+    `${CLIENTS} clients in ${WORKERS} worker processes for ${WRITE_SECONDS} s, realtime on: each subscribes to its group's \`changes\` over SSE and uploads one new row every 1-3 s through \`mine\`. Protocol 1 clients download (httpLink) on every poke (the load check before pushed pages); protocol 2 clients apply the page pushed with an event where it continues their cursor (core's \`pushContinues\`, as the sync client) and download otherwise (a gap, a table without a page, an event during a download). Servers: one or two router instances in the bench's process (own pool of 10 and own ChangeHub each, pushes on as by default, PostgreSQL bus), standalone adapter, one embedded PostgreSQL (fsync off). Private: 100 users with two devices each, the devices in different worker processes (and on different instances when there are two); shared: 200 users, all subscribed to one read-only group holding every row. Propagation: from a write's upload request to another client's download (or pushed page) bringing it. Lost: acknowledged writes not in the database at the end; converged: clients whose rows equal their scope's in the database after a last download. A load check, not a capacity figure: clients, servers and PostgreSQL share 2 cores.`,
     '',
     `Measured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}.`,
     '',
-    '| scenario | writes | lost | errors | converged | upload p50 / p99 | propagation p50 / p99 (deliveries) | downloads | pokes | load |',
+    '| scenario | writes | lost | errors | converged | upload p50 / p99 | propagation p50 / p99 (deliveries) | downloads | events (pages applied) | load |',
     '|---|---|---|---|---|---|---|---|---|---|',
     ...outcomes.map(
       (o) =>
-        `| ${o.scenario.name} | ${o.writes} | ${o.lost} | ${o.errors.length} | ${o.converged}/${CLIENTS} | ${o.upload.p50} / ${o.upload.p99} ms | ${o.propagation.p50} / ${o.propagation.p99} ms (${o.propagation.count}) | ${o.downloads} | ${o.pokes} | loadavg ${o.loadavg[0].toFixed(1)}→${o.loadavg[1].toFixed(1)}${o.others === undefined ? '' : `, others ${o.others.toFixed(2)}/2 cores`} |`,
+        `| ${nameOf(o.scenario)} | ${o.writes} | ${o.lost} | ${o.errors.length} | ${o.converged}/${CLIENTS} | ${o.upload.p50} / ${o.upload.p99} ms | ${o.propagation.p50} / ${o.propagation.p99} ms (${o.propagation.count}) | ${o.downloads} | ${o.pokes} (${o.pushed}) | loadavg ${o.loadavg[0].toFixed(1)}→${o.loadavg[1].toFixed(1)}${o.others === undefined ? '' : `, others ${o.others.toFixed(2)}/2 cores`} |`,
     ),
     '',
   ];
