@@ -43,11 +43,27 @@ export interface SchedulerClock {
   clearTimeout(handle: unknown): void;
 }
 
-/** The wall clock and the environment's timers. */
+/** Node's setImmediate, where there is one (not in browsers). */
+const immediate = (globalThis as { setImmediate?: (fire: () => void) => unknown }).setImmediate;
+const clearImmediateOf = (globalThis as { clearImmediate?: (handle: unknown) => void })
+  .clearImmediate;
+
+/**
+ * The wall clock and the environment's timers. Something due now runs on
+ * Node's next turn (setImmediate), not after its shortest timer (1 ms): a
+ * lone write's upload starts that much sooner.
+ */
 export const systemClock: SchedulerClock = {
   now: () => Date.now(),
-  setTimeout: (fire, ms) => setTimeout(fire, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimeout: (fire, ms) =>
+    ms <= 0 && immediate && clearImmediateOf
+      ? { immediate: immediate(fire) }
+      : setTimeout(fire, ms),
+  clearTimeout: (handle) => {
+    if (typeof handle === 'object' && handle !== null && 'immediate' in handle) {
+      clearImmediateOf?.((handle as { immediate: unknown }).immediate);
+    } else clearTimeout(handle as ReturnType<typeof setTimeout>);
+  },
 };
 
 /** What the scheduler drives and listens to. */
