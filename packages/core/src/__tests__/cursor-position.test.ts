@@ -19,13 +19,18 @@ describe('readCursorPosition', () => {
       history: '7301.1',
       floor: 774n,
       inPass: false,
+      config: undefined,
     });
+    expect(readCursorPosition(at('774', { k: '0123456789abcdef' }))?.config).toBe(
+      '0123456789abcdef',
+    );
     expect(readCursorPosition(at('774', { p: '700', x: '750', i: 'r1' }))?.inPass).toBe(true);
     expect(readCursorPosition(cursor({ v: 1, f: 'fp', l: null }))).toEqual({
       fingerprint: 'fp',
       history: undefined,
       floor: null,
       inPass: false,
+      config: undefined,
     });
   });
 
@@ -62,5 +67,11 @@ describe('pushContinues(held, from, pushed)', () => {
   test('floors of two database histories never compare (a failover reuses transaction ids)', () => {
     expect(pushContinues(at('774'), '760', at('800', { d: '7301.2' }))).toBe('gap');
     expect(pushContinues(at('774', { d: undefined }), '760', at('800'))).toBe('gap');
+  });
+  test("a page of another config's columns is a gap: the cursor would claim columns never stored", () => {
+    const mine = { k: '0123456789abcdef' };
+    expect(pushContinues(at('774', mine), '760', at('800', mine))).toBe('apply');
+    expect(pushContinues(at('774', mine), '760', at('800', { k: 'fedcba9876543210' }))).toBe('gap');
+    expect(pushContinues(at('774'), '760', at('800', mine))).toBe('gap');
   });
 });

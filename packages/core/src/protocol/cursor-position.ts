@@ -1,11 +1,12 @@
 /**
  * What a client may read of a download cursor, to tell whether a pushed page
  * continues it. The cursor stays the server's (it makes and checks every
- * field); this reads four of them and never builds one. Its text is
+ * field); this reads five of them and never builds one. Its text is
  * base64url JSON: `f` the fingerprint, `l` the floor of the last completed
  * pass (a decimal transaction id, or null), `d` the database history the
- * floor belongs to (absent in older cursors), and `p`/`x`/`i` only inside a
- * pass.
+ * floor belongs to (absent in older cursors), `k` the config identity whose
+ * columns it delivered (absent in older cursors), and `p`/`x`/`i` only
+ * inside a pass.
  */
 export interface CursorPosition {
   readonly fingerprint: string;
@@ -15,6 +16,8 @@ export interface CursorPosition {
   readonly floor: bigint | null;
   /** More pages of a pass follow: a pushed page must not interleave with them. */
   readonly inPass: boolean;
+  /** The identity of the config whose columns the cursor delivered (`k`); undefined in older cursors. */
+  readonly config: string | undefined;
 }
 
 function base64UrlToText(text: string): string {
@@ -41,15 +44,17 @@ export function readCursorPosition(text: string): CursorPosition | undefined {
     return undefined;
   }
   if (typeof json !== 'object' || json === null) return undefined;
-  const { f, l, d, p, x, i } = json as Record<string, unknown>;
+  const { f, l, d, p, x, i, k } = json as Record<string, unknown>;
   if (typeof f !== 'string') return undefined;
   if (d !== undefined && typeof d !== 'string') return undefined;
+  if (k !== undefined && typeof k !== 'string') return undefined;
   if (l !== null && (typeof l !== 'string' || !/^\d{1,20}$/.test(l))) return undefined;
   return {
     fingerprint: f,
     history: d,
     floor: l === null ? null : BigInt(l),
     inPass: p !== undefined || x !== undefined || i !== undefined,
+    config: k,
   };
 }
 
@@ -76,6 +81,8 @@ export function pushContinues(
   const theirs = readCursorPosition(pushed);
   if (!mine || !theirs || mine.fingerprint !== theirs.fingerprint) return 'gap';
   if (mine.history !== theirs.history) return 'gap';
+  // Pages of another config's columns: the cursor would claim columns the replica never got.
+  if (mine.config !== theirs.config) return 'gap';
   if (mine.inPass || mine.floor === null || theirs.floor === null) return 'gap';
   if (mine.floor < BigInt(from)) return 'gap';
   return mine.floor >= theirs.floor ? 'skip' : 'apply';

@@ -1,5 +1,6 @@
 import {
   type AnySyncConfig,
+  configIdentity,
   type DownloadRequest,
   MAX_PUSHED_ROWS,
   PROTOCOL_VERSION,
@@ -51,6 +52,8 @@ export class PushPages {
   // biome-ignore lint/suspicious/noExplicitAny: any database schema
   readonly #db: Kysely<any>;
   readonly #config: AnySyncConfig;
+  /** Pushed cursors name the server's config: they deliver its columns. */
+  readonly #identity: string;
   readonly #chains = new Map<string, bigint>();
   readonly #inFlight = new Map<string, Promise<Push>>();
   /** Database reads made for pushes (tests and benchmarks count them). */
@@ -60,6 +63,7 @@ export class PushPages {
   constructor(db: Kysely<any>, config: AnySyncConfig) {
     this.#db = db;
     this.#config = config;
+    this.#identity = configIdentity(config);
   }
 
   /**
@@ -111,6 +115,7 @@ export class PushPages {
         cursor: encodeCursor({
           fingerprint: cursorFingerprint(group, entry, values),
           floor: floor.toString(),
+          config: this.#identity,
         }),
         hasRows: true,
       };
