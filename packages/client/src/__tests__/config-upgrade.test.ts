@@ -9,7 +9,13 @@ import {
   table,
   text,
 } from '@carburetor/core';
-import { createPgKysely, createSyncRouter, migrateServer } from '@carburetor/server';
+import {
+  type ChangeHub,
+  createChangeHub,
+  createPgKysely,
+  createSyncRouter,
+  migrateServer,
+} from '@carburetor/server';
 import { createTestDatabase, type TestDatabase } from '@carburetor/testing';
 import { createTRPCClient, httpLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
@@ -48,6 +54,8 @@ let database: TestDatabase;
 // biome-ignore lint/suspicious/noExplicitAny: raw SQL checks
 let db: Kysely<any>;
 let server: Server;
+/** One change hub per release's router, closed before the database. */
+const hubs: ChangeHub[] = [];
 let url: string;
 /**
  * Which release answers the next request: one address in front of the
@@ -63,6 +71,7 @@ beforeAll(async () => {
   for (const config of [v1, v2, v3]) {
     const router = createSyncRouter(config, {
       db,
+      changes: hubOf(config),
       context: (ctx: { userId: string }) => ({ userId: ctx.userId }),
     });
     handlers.set(
@@ -78,8 +87,16 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
 
+/** A change hub for a release's router (uploads announce through it). */
+function hubOf(config: AnySyncConfig): ChangeHub {
+  const hub = createChangeHub(config, { db, onError: () => undefined });
+  hubs.push(hub);
+  return hub;
+}
+
 afterAll(async () => {
   await new Promise((resolve) => server?.close(resolve));
+  for (const hub of hubs) await hub.close();
   await db?.destroy();
   await database?.drop();
 });
