@@ -107,7 +107,12 @@ interface Page {
 }
 
 /** A client of `config` on the replica named `name` (reopened when it was opened before). */
-async function open<C extends AnySyncConfig>(config: C, name: string) {
+async function open<C extends AnySyncConfig>(
+  config: C,
+  name: string,
+  /** A build from before config identities: its requests carry none. */
+  withoutIdentity = false,
+) {
   const pages: Page[] = [];
   const trpcClient = createTRPCClient<AnyRouter>({
     links: [
@@ -115,6 +120,10 @@ async function open<C extends AnySyncConfig>(config: C, name: string) {
         url,
         headers: { 'x-user': 'u1' },
         fetch: async (input, init) => {
+          if (withoutIdentity && typeof init?.body === 'string') {
+            const { config: _, ...body } = JSON.parse(init.body) as Record<string, unknown>;
+            init = { ...init, body: JSON.stringify(body) };
+          }
           const response = await fetch(input, init);
           const body = (await response.clone().json()) as {
             result?: { data?: { tables?: Record<string, Page> } };
@@ -285,5 +294,59 @@ describe('clients of three config releases, across a rolling deploy', () => {
     expect((await d.client.activeTodos().execute()).length).toBe(4);
 
     for (const client of [a, b, c, d]) await client.client.close();
+  });
+
+  // Every client release against every server release, each with a write made offline first.
+  // By now the database has recorded 1, 2 and 3; clients without an identity are release 1's.
+  type Outcome = 'synced' | 'retry' | 'update_required';
+  const releases = { v1, v2, v3 } as const;
+  const matrix: [client: 'none' | keyof typeof releases, server: keyof typeof releases, Outcome][] =
+    [
+      ['none', 'v1', 'synced'],
+      ['none', 'v2', 'synced'],
+      ['none', 'v3', 'update_required'],
+      ['v1', 'v1', 'synced'],
+      ['v1', 'v2', 'synced'],
+      ['v1', 'v3', 'update_required'],
+      ['v2', 'v1', 'retry'],
+      ['v2', 'v2', 'synced'],
+      ['v2', 'v3', 'update_required'],
+      ['v3', 'v1', 'retry'],
+      // Release 3 only made a column immutable: a server of 2 takes all a client of 3 sends.
+      ['v3', 'v2', 'synced'],
+      ['v3', 'v3', 'synced'],
+    ];
+  it.each(matrix)('a client of %s against a server of %s: %s', async (release, at, outcome) => {
+    const name = `m-${release}-${at}`;
+    const { client, driver } = await open(
+      release === 'none' ? v1 : releases[release],
+      name,
+      release === 'none',
+    );
+    try {
+      const { id } = await client.insertTodo({ owner_id: 'u1', title: name });
+      serving = releases[at];
+      const failed = await client.sync().then(
+        () => undefined,
+        (e: unknown) => e as CarburetorClientError,
+      );
+      serving = v2;
+      const onServer = (await serverTodos()).get(id);
+      if (outcome === 'synced') {
+        expect(failed).toBeUndefined();
+        expect(onServer).toMatchObject({ title: name });
+        expect(client.status.pendingCount).toBe(0);
+        // The replica holds exactly the columns its config knows.
+        const { rows } = await driver.execute('PRAGMA table_info(todos)');
+        expect(rows.some((r) => r['name'] === 'note')).toBe(release === 'v2' || release === 'v3');
+        return;
+      }
+      expect(failed?.code).toBe(outcome === 'retry' ? 'sync_failed' : 'update_required');
+      expect(client.status.lastError?.code).toBe(failed?.code);
+      expect(onServer).toBeUndefined();
+      expect(client.status.pendingCount).toBe(1);
+    } finally {
+      await client.close();
+    }
   });
 });
