@@ -379,3 +379,58 @@ describe('an incompatible change', () => {
     expect(page.reset).toBe(false);
   });
 });
+
+describe('a widened filter and an added group', () => {
+  // Release 1 syncs the open todos; release 2 syncs them all, and adds a group.
+  const narrow = defineSyncConfig({
+    tables: { todo: table(todoV1) },
+    syncGroups: { mine: { todo: { ...mine, filter: { done: false } } } },
+  });
+  const wide = defineSyncConfig({
+    tables: { todo: table(todoV1) },
+    syncGroups: { mine: { todo: mine }, everyone: { todo: { readOnly: true } } },
+  });
+  let other: TestDatabase;
+  // biome-ignore lint/suspicious/noExplicitAny: any database schema
+  let otherDb: Kysely<any>;
+  let before: Instance;
+  let after: Instance;
+
+  beforeAll(async () => {
+    other = await createTestDatabase('config-versions-filter');
+    otherDb = createPgKysely<unknown>(other.url);
+    await migrateServer(otherDb, narrow);
+    before = await serve(otherDb, narrow);
+    await migrateServer(otherDb, wide);
+    after = await serve(otherDb, wide);
+  });
+
+  afterAll(async () => {
+    await before?.close();
+    await after?.close();
+    await otherDb?.destroy();
+    await other?.drop();
+  });
+
+  it('an old client keeps syncing: one first download, then the wider scope', async () => {
+    const NARROW = configIdentity(narrow);
+    await upload(before, NARROW, 'old-1', {
+      todo: [{ op: 'insert', id: 'open', columns: { owner_id: col('u1'), title: col('o') } }],
+    });
+    // A done todo (outside release 1's scope), written outside Carburetor.
+    await sql`insert into todos (id, owner_id, title, done) values ('closed', 'u1', 'c', true)`.execute(
+      otherDb,
+    );
+    const first = (await download(before, NARROW)).tables['todo']!;
+    expect(first.rows.map((r) => r[0])).toEqual(['open']);
+
+    const page = (await download(after, NARROW, first.cursor)).tables['todo']!;
+    expect(page.reset).toBe(true);
+    expect(page.rows.map((r) => r[0]).sort()).toEqual(['closed', 'open']);
+    // Its writes of rows the new filter lets in are taken.
+    const answer = await upload(after, NARROW, 'old-1', {
+      todo: [{ op: 'update', id: 'closed', columns: { title: col('c2') } }],
+    });
+    expect(answer.tables['todo']!.results[0]).toMatchObject({ ok: true });
+  });
+});
