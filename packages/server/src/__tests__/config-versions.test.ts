@@ -80,21 +80,28 @@ async function download(
   config: string | undefined,
   cursor: string | null = null,
   tables: string[] = ['todo'],
+  pageSize?: number,
 ): Promise<DownloadResponse> {
   return (await call(instance, 'mine.download', {
     protocol: PROTOCOL_VERSION,
     clientId: 'dl',
     ...(config === undefined ? {} : { config }),
+    ...(pageSize === undefined ? {} : { pageSize }),
     tables: Object.fromEntries(tables.map((t) => [t, { cursor, hasRows: cursor !== null }])),
   })) as DownloadResponse;
 }
 
 /** Every page of `todo` until caught up: the pages, and the last cursor. */
-async function downloadAll(instance: Instance, config: string | undefined, cursor: string | null) {
+async function downloadAll(
+  instance: Instance,
+  config: string | undefined,
+  cursor: string | null,
+  pageSize?: number,
+) {
   const pages: DownloadTablePage[] = [];
   let at = cursor;
   for (;;) {
-    const page = (await download(instance, config, at)).tables['todo']!;
+    const page = (await download(instance, config, at, ['todo'], pageSize)).tables['todo']!;
     pages.push(page);
     at = page.cursor;
     if (!page.hasMore) return { pages, cursor: at };
@@ -266,6 +273,28 @@ describe('config versions', () => {
     const next = (await download(newServer, V2, updated.cursor)).tables['todo']!;
     expect(next.catchUp).toBeUndefined();
     expect(next.reset).toBe(false);
+  });
+
+  it('a catch-up goes page by page, then the usual pass goes on from the old cursor', async () => {
+    const old = await downloadAll(newServer, V1, null);
+    const updated = await downloadAll(newServer, V2, old.cursor, 1);
+    const catchUps = updated.pages.filter((p) => p.catchUp);
+    const rows = (await sql<{ n: string }>`select count(*) as n from todos`.execute(db)).rows[0]!;
+    // One row a page (the page of the last row ends the catch-up).
+    expect(catchUps.length).toBe(Number(rows.n));
+    expect(catchUps.every((p) => p.rows.length <= 1 && p.hasMore && !p.reset)).toBe(true);
+    expect(new Set(catchUps.flatMap((p) => p.rows.map((r) => r[0]))).size).toBe(Number(rows.n));
+    const rest = updated.pages.slice(catchUps.length);
+    expect(rest.every((p) => !p.catchUp && !p.reset)).toBe(true);
+    expect(updated.pages.findIndex((p) => !p.catchUp)).toBe(catchUps.length);
+  });
+
+  it('a cursor naming a config the server never recorded is answered as a first download', async () => {
+    const made = decodeCursor((await downloadAll(newServer, V2, null)).cursor, 'todo');
+    const forged = encodeCursor({ ...made, config: 'ffffffffffffffff' });
+    const page = (await download(newServer, V2, forged)).tables['todo']!;
+    expect(page.reset).toBe(true);
+    expect(page.catchUp).toBeUndefined();
   });
 
   it('a cursor made before configs had identities is accepted as the columns it was made with', async () => {
