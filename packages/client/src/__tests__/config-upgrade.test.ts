@@ -238,6 +238,14 @@ describe('clients of three config releases, across a rolling deploy', () => {
     });
     const { rows: bColumns } = await b.driver.execute('PRAGMA table_info(todos)');
     expect(bColumns.map((r) => r['name'])).not.toContain('note');
+    // Not even the stamps of what it does not know (the upload's answer carried them).
+    const bOne = (await replicaTodos(b.driver)).get(one.id)!;
+    expect(Object.keys(JSON.parse(String(bOne['column_sync_metadata']))).sort()).toEqual([
+      'done',
+      'is_deleted',
+      'owner_id',
+      'title',
+    ]);
 
     // A comes online, still on v1, against the new release: its offline writes go up (B's
     // later title wins), and it gets C's row without the columns it does not know.
