@@ -21,6 +21,12 @@ export type ClientErrorCode =
    * a sync fails with it until the app's options or the server change.
    */
   | 'sync_not_found'
+  /**
+   * The server can no longer sync with this app's config: an incompatible
+   * change was deployed (the message names it). Ask the user to update the
+   * app; its unsent changes are kept, and sync again after the update.
+   */
+  | 'update_required'
   /** `discard` named a row that is not rejected. */
   | 'not_rejected'
   /**

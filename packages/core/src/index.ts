@@ -29,6 +29,22 @@ export {
   type JsonValue,
 } from './config/column-types.ts';
 export {
+  type ConfigChange,
+  type ConfigChangeKind,
+  compareConfigs,
+  servesOlder,
+} from './config/config-changes.ts';
+export {
+  CONFIG_IDENTITY_PATTERN,
+  type ColumnDefinition,
+  type ConfigDefinition,
+  configDefinition,
+  configIdentity,
+  definitionIdentity,
+  type GroupTableDefinition,
+  type TableDefinition,
+} from './config/config-definition.ts';
+export {
   type AnySyncConfig,
   type ClientDatabase,
   type GroupContext,
@@ -74,6 +90,7 @@ export {
   type CoreErrorCode,
   MalformedMetadataError,
 } from './errors.ts';
+export { UPDATE_REQUIRED_TRPC_CODE } from './protocol/config-identity.ts';
 export {
   type CursorPosition,
   pushContinues,

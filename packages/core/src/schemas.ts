@@ -3,6 +3,7 @@
 export {
   changesInputSchema,
   clientIdSchema,
+  configIdentitySchema,
   type GroupProtocol,
   groupProtocol,
 } from './protocol/schemas.ts';

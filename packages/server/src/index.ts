@@ -1,4 +1,9 @@
-export { type ContextValues, type DownloadOptions, downloadChanges } from './download/download.ts';
+export {
+  type ContextValues,
+  type DownloadOptions,
+  downloadChanges,
+  type RequestConfig,
+} from './download/download.ts';
 export type { ReadDatabases } from './download/read-route.ts';
 export {
   createPgDialect,

@@ -1,4 +1,10 @@
-import type { AnySyncConfig, ClientDatabase, GroupName, ResolvedTable } from '@carburetor/core';
+import {
+  type AnySyncConfig,
+  type ClientDatabase,
+  configIdentity,
+  type GroupName,
+  type ResolvedTable,
+} from '@carburetor/core';
 import { Kysely } from 'kysely';
 import { AsyncMutex } from '../driver/async-mutex.ts';
 import { SqliteDriverDialect } from '../driver/sqlite-dialect.ts';
@@ -68,6 +74,7 @@ export async function createSyncClient<
   const transport = recordActivity(
     createTransport({
       ...options,
+      configIdentity: configIdentity(config),
       EventSource: realtime?.EventSource,
     } as Parameters<typeof createTransport>[0]),
     activity,

@@ -172,7 +172,8 @@ async function applyTablePage(
     sweeping = marker.rows.length > 0;
     authoritative = marker.rows[0]?.['value'] === SWEEP_AUTHORITATIVE;
   }
-  if (sweeping) {
+  // A catch-up page brings columns of rows the replica holds: it delivers no row to a sweep.
+  if (sweeping && !page.catchUp) {
     for (const id of [...page.rows.map((r) => r[0]), ...page.tombstones]) {
       statements.push({
         sql: `INSERT OR IGNORE INTO ${SEEN_TABLE} (group_name, table_key, id) VALUES (?, ?, ?)`,
@@ -202,6 +203,8 @@ async function applyTablePage(
   const writes = new Map<string, StoredRow>();
 
   for (const row of incoming) {
+    // A catch-up row only completes a row the replica holds (its config gained columns).
+    if (page.catchUp && !current.has(row.id) && !corrupt.has(row.id)) continue;
     if ('problem' in row) {
       // The cursor moves on without it; the server's fix is a new write, sent again.
       statements.push(
@@ -234,7 +237,7 @@ async function applyTablePage(
     const merged = authoritative
       ? replaceCleanColumns(local, row, table.isDeleted)
       : mergeIncomingRow(local, row, table.isDeleted);
-    learned = learnScope(replica, group, table, row.values) || learned;
+    if (!page.catchUp) learned = learnScope(replica, group, table, row.values) || learned;
     if (!merged.changed) continue;
     const dirty = local && dirtyColumns(merged.metadata).length > 0 ? local.dirty : null;
     const next = { id: row.id, values: merged.values, metadata: merged.metadata, dirty };

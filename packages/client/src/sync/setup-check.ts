@@ -1,3 +1,4 @@
+import { UPDATE_REQUIRED_TRPC_CODE } from '@carburetor/core';
 import { CarburetorClientError } from '../errors.ts';
 
 /**
@@ -134,6 +135,13 @@ export class SetupCheck {
     }
     if (trpcCodeOf(cause) === 'NOT_FOUND' && /No procedure found/i.test(reason)) {
       return this.#noSyncRouter(procedure, group, what, cause);
+    }
+    if (trpcCodeOf(cause) === UPDATE_REQUIRED_TRPC_CODE && /^update_required\b/.test(reason)) {
+      return new CarburetorClientError(
+        'update_required',
+        `The ${what} of sync group "${group}" was refused: ${reason.replace(/^update_required: /, '')}`,
+        { cause },
+      );
     }
     return failedError(group, what, reason, cause);
   }

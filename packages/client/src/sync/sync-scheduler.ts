@@ -320,9 +320,11 @@ export class SyncScheduler {
     if (settings) {
       const now = this.#clock.now();
       if (!ok) {
-        // A wrong `url` or `path` stays wrong until the app or server changes: no quick retries.
+        // A wrong `url` or `path`, or a config the server no longer serves, stays so until the
+        // app or server changes: no quick retries.
         const setupMistake =
-          error instanceof CarburetorClientError && error.code === 'sync_not_found';
+          error instanceof CarburetorClientError &&
+          (error.code === 'sync_not_found' || error.code === 'update_required');
         this.#syncAt =
           now +
           (setupMistake

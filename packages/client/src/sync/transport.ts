@@ -76,6 +76,12 @@ export type TransportOptions = (
   EventSource?: EventSourceConstructor | undefined;
   /** A download or upload without an answer after this long fails (and is aborted). Default 60 000 ms. */
   requestTimeoutMs?: number | undefined;
+  /**
+   * The identity of the client's config (`configIdentity(config)`), sent with
+   * every request (protocol 3) so the server serves the tables and columns
+   * this build knows.
+   */
+  configIdentity?: string | undefined;
 };
 
 /** Default of {@link TransportOptions.requestTimeoutMs}. */
@@ -175,7 +181,9 @@ export function createTransport(options: TransportOptions): SyncTransport {
     { path: options.path, url: typeof options.url === 'string' ? options.url : undefined },
     timeoutMs,
   );
-  const call = async (group: string, what: 'download' | 'upload', input: unknown) => {
+  const identity = options.configIdentity === undefined ? {} : { config: options.configIdentity };
+  const call = async (group: string, what: 'download' | 'upload', request: object) => {
+    const input = { ...request, ...identity };
     let answer: unknown;
     let failed = false;
     // A request that never gets an answer must not hold the sync (and its status) forever:
@@ -251,7 +259,7 @@ export function createTransport(options: TransportOptions): SyncTransport {
           if (done) return;
           try {
             // `protocol`: a server of this release pushes pages; an older one ignores it and pokes.
-            const input = { protocol: PROTOCOL_VERSION };
+            const input = { protocol: PROTOCOL_VERSION, ...identity };
             const s = client.subscription(`${prefix}${group}.changes`, input, {
               onData: (data: unknown) => {
                 if (done) return;

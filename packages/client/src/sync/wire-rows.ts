@@ -101,6 +101,13 @@ export function wireRowDecoder(
   columns: readonly string[],
 ): (row: WireRow) => DecodedWireRow {
   const known = columns.map((name) => [name, table.column[name]] as const);
+  // A server of a newer config answers columns this one does not know: their stamps stay out
+  // of the replica, with their values.
+  const synced = new Set(table.syncedColumns);
+  const knownStamps = (metadata: Record<string, WireStamp>) => {
+    if (Object.keys(metadata).every((c) => synced.has(c))) return metadata;
+    return Object.fromEntries(Object.entries(metadata).filter(([c]) => synced.has(c)));
+  };
   // Rows written together share their last-synced-at: the last one is remembered.
   let syncedAtIn = '';
   let syncedAtOut = '';
@@ -127,7 +134,7 @@ export function wireRowDecoder(
       // A display time only: a row is never refused for it.
       values[table.lastSyncedAt] = null;
     }
-    return { id, values, metadata: metadata ?? {}, problems };
+    return { id, values, metadata: knownStamps(metadata ?? {}), problems };
   };
 }
 

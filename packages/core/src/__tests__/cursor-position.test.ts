@@ -20,9 +20,13 @@ describe('readCursorPosition', () => {
       run: undefined,
       floor: 774n,
       inPass: false,
+      config: undefined,
     });
-    expect(readCursorPosition(at('774', { k: '1733500000000000:760' }))?.run).toBe(
+    expect(readCursorPosition(at('774', { r: '1733500000000000:760' }))?.run).toBe(
       '1733500000000000',
+    );
+    expect(readCursorPosition(at('774', { k: '0123456789abcdef' }))?.config).toBe(
+      '0123456789abcdef',
     );
     expect(readCursorPosition(at('774', { p: '700', x: '750', i: 'r1' }))?.inPass).toBe(true);
     expect(readCursorPosition(cursor({ v: 1, f: 'fp', l: null }))).toEqual({
@@ -31,6 +35,7 @@ describe('readCursorPosition', () => {
       run: undefined,
       floor: null,
       inPass: false,
+      config: undefined,
     });
   });
 
@@ -40,7 +45,7 @@ describe('readCursorPosition', () => {
       'not base64 json',
       cursor({ f: 1, l: '1' }),
       cursor({ f: 'fp', l: '-1' }),
-      cursor({ f: 'fp', l: '1', k: 'yesterday' }),
+      cursor({ f: 'fp', l: '1', r: 'yesterday' }),
     ]) {
       expect(readCursorPosition(text)).toBeUndefined();
     }
@@ -70,10 +75,16 @@ describe('pushContinues(held, from, pushed)', () => {
     expect(pushContinues(at('774', { d: undefined }), '760', at('800'))).toBe('gap');
   });
   test('floors of two runs of the primary never compare (a crash restart hands out xids again)', () => {
-    const run = (started: string) => ({ k: `${started}:700` });
+    const run = (started: string) => ({ r: `${started}:700` });
     expect(pushContinues(at('774', run('1')), '760', at('800', run('2')))).toBe('gap');
     expect(pushContinues(at('774'), '760', at('800', run('2')))).toBe('gap');
     // The same run, another checkpoint since: the floors compare.
-    expect(pushContinues(at('774', run('1')), '760', at('800', { k: '1:790' }))).toBe('apply');
+    expect(pushContinues(at('774', run('1')), '760', at('800', { r: '1:790' }))).toBe('apply');
+  });
+  test("a page of another config's columns is a gap: the cursor would claim columns never stored", () => {
+    const mine = { k: '0123456789abcdef' };
+    expect(pushContinues(at('774', mine), '760', at('800', mine))).toBe('apply');
+    expect(pushContinues(at('774', mine), '760', at('800', { k: 'fedcba9876543210' }))).toBe('gap');
+    expect(pushContinues(at('774'), '760', at('800', mine))).toBe('gap');
   });
 });

@@ -1,12 +1,13 @@
 /**
  * What a client may read of a download cursor, to tell whether a pushed page
  * continues it. The cursor stays the server's (it makes and checks every
- * field); this reads four of them and never builds one. Its text is
+ * field); this reads six of them and never builds one. Its text is
  * base64url JSON: `f` the fingerprint, `l` the floor of the last completed
  * pass (a decimal transaction id, or null), `d` the database history the
- * floor belongs to (absent in older cursors), `k` the run of the primary
- * it was made in (`<started>:<checkpoint xid>`, absent in older cursors),
- * and `p`/`x`/`i` only inside a pass.
+ * floor belongs to (absent in older cursors), `k` the config identity whose
+ * columns it delivered (absent in older cursors), `r` the run of the
+ * primary it was made in (`<started>:<checkpoint xid>`, absent in older
+ * cursors), and `p`/`x`/`i` only inside a pass.
  */
 export interface CursorPosition {
   readonly fingerprint: string;
@@ -18,6 +19,8 @@ export interface CursorPosition {
   readonly floor: bigint | null;
   /** More pages of a pass follow: a pushed page must not interleave with them. */
   readonly inPass: boolean;
+  /** The identity of the config whose columns the cursor delivered (`k`); undefined in older cursors. */
+  readonly config: string | undefined;
 }
 
 function base64UrlToText(text: string): string {
@@ -44,19 +47,21 @@ export function readCursorPosition(text: string): CursorPosition | undefined {
     return undefined;
   }
   if (typeof json !== 'object' || json === null) return undefined;
-  const { f, l, d, k, p, x, i } = json as Record<string, unknown>;
+  const { f, l, d, p, x, i, k, r } = json as Record<string, unknown>;
   if (typeof f !== 'string') return undefined;
   if (d !== undefined && typeof d !== 'string') return undefined;
-  if (k !== undefined && (typeof k !== 'string' || !/^\d{1,20}:\d{1,20}$/.test(k))) {
+  if (k !== undefined && typeof k !== 'string') return undefined;
+  if (r !== undefined && (typeof r !== 'string' || !/^\d{1,20}:\d{1,20}$/.test(r))) {
     return undefined;
   }
   if (l !== null && (typeof l !== 'string' || !/^\d{1,20}$/.test(l))) return undefined;
   return {
     fingerprint: f,
     history: d,
-    run: k?.split(':')[0],
+    run: r?.split(':')[0],
     floor: l === null ? null : BigInt(l),
     inPass: p !== undefined || x !== undefined || i !== undefined,
+    config: k,
   };
 }
 
@@ -85,6 +90,8 @@ export function pushContinues(
   const theirs = readCursorPosition(pushed);
   if (!mine || !theirs || mine.fingerprint !== theirs.fingerprint) return 'gap';
   if (mine.history !== theirs.history || mine.run !== theirs.run) return 'gap';
+  // Pages of another config's columns: the cursor would claim columns the replica never got.
+  if (mine.config !== theirs.config) return 'gap';
   if (mine.inPass || mine.floor === null || theirs.floor === null) return 'gap';
   if (mine.floor < BigInt(from)) return 'gap';
   return mine.floor >= theirs.floor ? 'skip' : 'apply';

@@ -106,6 +106,11 @@ export interface DownloadTableRequest {
 export interface DownloadRequest {
   protocol: ProtocolVersion;
   clientId: string;
+  /**
+   * The identity of the client's config (`configIdentity(config)`, protocol
+   * 3); absent: the config from before configs had identities.
+   */
+  config?: string | undefined;
   /** Tables of the group to download; a table left out is skipped. */
   tables: Record<string, DownloadTableRequest>;
   /** Rows per table in this page (at most MAX_PAGE_SIZE). */
@@ -144,6 +149,12 @@ export interface DownloadTablePage {
    * Absent otherwise (older clients ignore it).
    */
   authoritative?: true;
+  /**
+   * A catch-up page (protocol 3, after the client's config gained columns):
+   * `columns` are only the new ones; apply them to rows the replica holds,
+   * and ignore rows it does not hold. Absent otherwise.
+   */
+  catchUp?: true;
 }
 
 /** Answer of `<group>.download`. */
@@ -173,6 +184,8 @@ export interface UploadRow {
 export interface UploadRequest {
   protocol: ProtocolVersion;
   clientId: string;
+  /** The identity of the client's config, as in {@link DownloadRequest}. */
+  config?: string | undefined;
   tables: Record<string, UploadRow[]>;
 }
 
@@ -268,6 +281,8 @@ export function checkUploadRow(entry: ResolvedGroupTable, row: UploadRow): Check
  */
 export interface ChangesInput {
   protocol: ProtocolVersion;
+  /** The identity of the client's config, as in {@link DownloadRequest}. */
+  config?: string | undefined;
 }
 
 /**

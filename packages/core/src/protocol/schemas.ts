@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { JsonValue } from '../config/column-types.ts';
+import { CONFIG_IDENTITY_PATTERN } from '../config/config-definition.ts';
 import type { AnySyncConfig } from '../config/config-types.ts';
 import type { ResolvedGroup } from '../config/resolved.ts';
 import { CarburetorError } from '../errors.ts';
@@ -33,8 +34,18 @@ const protocolSchema = z.literal(SUPPORTED_PROTOCOL_VERSIONS, {
     `protocol version ${JSON.stringify(issue.input)?.slice(0, 20)} is not supported; this server speaks versions ${SUPPORTED_PROTOCOL_VERSIONS_TEXT}`,
 });
 
+/** A request's `config` (protocol 3): the identity of the client's config (`configIdentity`). */
+export const configIdentitySchema = z
+  .string()
+  .regex(
+    CONFIG_IDENTITY_PATTERN,
+    'a config identity is 16 lowercase hex digits, as configIdentity(config) makes it',
+  );
+
 /** Input of `<group>.changes`: absent (protocol 1, pokes only) or `{ protocol }`. */
-export const changesInputSchema = z.strictObject({ protocol: protocolSchema }).optional();
+export const changesInputSchema = z
+  .strictObject({ protocol: protocolSchema, config: configIdentitySchema.optional() })
+  .optional();
 /**
  * Deeper than this, a request is refused whole: no column takes such a value
  * (jsonb's own check refuses, row by row, past 64 levels), and code that
@@ -142,6 +153,7 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
     .strictObject({
       protocol: protocolSchema,
       clientId: clientIdSchema,
+      config: configIdentitySchema.optional(),
       tables: tablesOf(group, z.array(uploadRow)),
     })
     .refine(
@@ -153,6 +165,7 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
   const downloadRequest = z.strictObject({
     protocol: protocolSchema,
     clientId: clientIdSchema,
+    config: configIdentitySchema.optional(),
     tables: tablesOf(
       group,
       z.strictObject({
@@ -179,6 +192,7 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
     hasMore: z.boolean(),
     reset: z.boolean(),
     authoritative: z.literal(true).optional(),
+    catchUp: z.literal(true).optional(),
   });
   const rowResult = z.union([
     z.object({ id: z.string(), ok: z.literal(true), row: wireRowSchema }),

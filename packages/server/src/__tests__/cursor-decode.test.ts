@@ -48,13 +48,13 @@ describe('decodeCursor refuses every cursor the server could not have made, befo
     ['a fingerprint with odd characters', { ...inPass, f: 'ab"; drop' }, 'bad fingerprint'],
     ['another version', { ...inPass, v: 2 }, 'unknown version 2'],
     ['a first-pass flag that is not a boolean', { ...inPass, h: 'yes' }, 'bad first-pass flag'],
-    ['a server run that is not start:xid', { ...inPass, k: '17:' }, 'bad server run'],
+    ['a server run that is not start:xid', { ...inPass, r: '17:' }, 'bad server run'],
     [
       'a server run checkpoint above 2^64-1',
-      { ...inPass, k: '1:18446744073709551616' },
+      { ...inPass, r: '1:18446744073709551616' },
       'bad server run',
     ],
-    ['a server run that is not text', { ...inPass, k: 17 }, 'bad server run'],
+    ['a server run that is not text', { ...inPass, r: 17 }, 'bad server run'],
   ])('%s', (_, value, why) => {
     const error = refusal(encode(value));
     expect(error.code).toBe('bad_request');
@@ -75,21 +75,25 @@ describe('decodeCursor refuses every cursor the server could not have made, befo
       fc.constantFrom(null, true, 0, -1, 1e30, [], {}),
     );
     fc.assert(
-      fc.property(fc.constantFrom('v', 'f', 'l', 'p', 'x', 'i', 'h', 'k'), field, (key, value) => {
-        const text = encode({ ...inPass, [key]: value });
-        let state: CursorState;
-        try {
-          state = decodeCursor(text, 'contact');
-        } catch (error) {
-          expect(error).toBeInstanceOf(CarburetorServerError);
-          expect((error as CarburetorServerError).code).toBe('bad_request');
-          return;
-        }
-        for (const xid of [state.floor, state.pass?.floor, state.pass?.lastXid]) {
-          if (xid != null) expect(BigInt(xid) < 2n ** 64n && BigInt(xid) >= 0n).toBe(true);
-        }
-        if (state.pass) expect(state.pass.lastId.includes('\u0000')).toBe(false);
-      }),
+      fc.property(
+        fc.constantFrom('v', 'f', 'l', 'p', 'x', 'i', 'h', 'k', 'u', 'r'),
+        field,
+        (key, value) => {
+          const text = encode({ ...inPass, [key]: value });
+          let state: CursorState;
+          try {
+            state = decodeCursor(text, 'contact');
+          } catch (error) {
+            expect(error).toBeInstanceOf(CarburetorServerError);
+            expect((error as CarburetorServerError).code).toBe('bad_request');
+            return;
+          }
+          for (const xid of [state.floor, state.pass?.floor, state.pass?.lastXid]) {
+            if (xid != null) expect(BigInt(xid) < 2n ** 64n && BigInt(xid) >= 0n).toBe(true);
+          }
+          if (state.pass) expect(state.pass.lastId.includes('\u0000')).toBe(false);
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -304,7 +304,7 @@ const CLIENT_ID_EDGES: readonly Edge[] = [
 
 const PROTOCOL_EDGES: readonly Edge[] = [
   edge('0', () => 0),
-  edge('3', () => 3),
+  edge('4', () => 4),
   edge('"1"', () => '1'),
   edge('null', () => null),
   edge('1.0000001', () => 1.0000001),
@@ -312,6 +312,16 @@ const PROTOCOL_EDGES: readonly Edge[] = [
   edge('1e308', () => 1e308),
   edge('true', () => true),
   edge('[1]', () => [1]),
+];
+
+/** Config identities that are not one (protocol 3): 16 lowercase hex digits or nothing. */
+const CONFIG_EDGES: readonly Edge[] = [
+  edge('""', () => ''),
+  edge('upper case', () => 'FFFFFFFFFFFFFFFF'),
+  edge('15 digits', () => 'fffffffffffffff'),
+  edge('a number', () => 1234567890123456),
+  edge('null', () => null),
+  edge('an object', () => ({ identity: 'ffffffffffffffff' })),
 ];
 
 const EXTRA_KEYS = ['x', '__proto__', 'constructor', 'stack', ''];
@@ -374,6 +384,11 @@ function commonMutations(): fc.Arbitrary<Mutation> {
     fc.constantFrom(...PROTOCOL_EDGES).map((e) =>
       mutation(`protocol = ${e.label}`, 'refused', (d) => {
         d.body['protocol'] = e.make();
+      }),
+    ),
+    fc.constantFrom(...CONFIG_EDGES).map((e) =>
+      mutation(`config = ${e.label}`, 'refused', (d) => {
+        d.body['config'] = e.make();
       }),
     ),
     fc.constantFrom('protocol', 'clientId', 'tables').map((key) =>

@@ -27,6 +27,12 @@ export interface CursorState {
    */
   readonly history?: string;
   /**
+   * The identity of the config whose columns the cursor's passes delivered
+   * (protocol 3); absent in cursors made before configs had identities:
+   * their fingerprint then names the columns (see {@link legacyCursorFingerprint}).
+   */
+  readonly config?: string;
+  /**
    * The run of the primary the positions were made in (see
    * `database-history.ts`, {@link ServerRun}); absent in older cursors and in
    * cursors only standbys answered without knowing the primary.
@@ -67,12 +73,19 @@ export interface PassPosition {
    * so every page of it leaves out (or sends) deletions alike.
    */
   readonly startedWithRows?: boolean;
+  /**
+   * A catch-up pass (the client's config gained columns since the cursor's):
+   * it walks every row in scope for the new columns only; the cursor's floor
+   * waits for it, then the usual passes go on from there.
+   */
+  readonly catchUp?: boolean;
 }
 
 /**
  * A cursor's JSON before base64url (not a protocol row or value), compact:
  * `{ v, f: fingerprint, l: floor, p: pass floor, x: last xid, i: last id,
- * h: started with rows, d: database history, k: "<run started>:<checkpoint xid>" }`.
+ * h: started with rows, d: database history, k: config identity, u: catch-up pass,
+ * r: "<run started>:<checkpoint xid>" }`.
  */
 interface CursorJson {
   v: number;
@@ -84,6 +97,8 @@ interface CursorJson {
   h?: boolean;
   d?: string;
   k?: string;
+  u?: 1;
+  r?: string;
 }
 
 const VERSION = 1;
@@ -98,6 +113,7 @@ const RULES = 2;
 const XID = /^\d{1,20}$/;
 const XID_MAX = 2n ** 64n - 1n;
 const FINGERPRINT = /^[A-Za-z0-9_-]{1,128}$/;
+const CONFIG = /^[0-9a-f]{16}$/;
 /** `<system identifier>.<timeline>`, as `database-history.ts` reads them. */
 const HISTORY = /^\d{1,20}\.\d{1,10}$/;
 /** `<started>:<checkpoint xid>`, see {@link ServerRun}. */
@@ -115,13 +131,15 @@ const isRowId = (value: unknown): value is string =>
 export function encodeCursor(state: CursorState): string {
   const json: CursorJson = { v: VERSION, f: state.fingerprint, l: state.floor };
   if (state.history !== undefined) json.d = state.history;
-  if (state.run !== undefined) json.k = `${state.run.started}:${state.run.checkpointXid}`;
+  if (state.config !== undefined) json.k = state.config;
+  if (state.run !== undefined) json.r = `${state.run.started}:${state.run.checkpointXid}`;
   const { pass } = state;
   if (pass) {
     json.p = pass.floor;
     json.x = pass.lastXid;
     json.i = pass.lastId;
     if (pass.startedWithRows !== undefined) json.h = pass.startedWithRows;
+    if (pass.catchUp) json.u = 1;
   }
   return Buffer.from(JSON.stringify(json), 'utf8').toString('base64url');
 }
@@ -146,49 +164,83 @@ export function decodeCursor(text: string, table: string): CursorState {
     return fail('not an encoded cursor');
   }
   if (typeof value !== 'object' || value === null) return fail('not an encoded cursor');
-  const { v, f, l, p, x, i, h, d, k } = value as Record<string, unknown>;
+  const { v, f, l, p, x, i, h, d, k, u, r } = value as Record<string, unknown>;
   if (v !== VERSION) return fail(`unknown version ${JSON.stringify(v)}`);
   if (typeof f !== 'string' || !FINGERPRINT.test(f)) return fail('bad fingerprint');
   if (l !== null && !isXid(l)) return fail('bad floor');
   if (d !== undefined && (typeof d !== 'string' || !HISTORY.test(d))) return fail('bad history');
-  const run = k === undefined ? undefined : typeof k === 'string' ? RUN.exec(k) : null;
+  if (k !== undefined && (typeof k !== 'string' || !CONFIG.test(k))) return fail('bad config');
+  const run = r === undefined ? undefined : typeof r === 'string' ? RUN.exec(r) : null;
   if (run === null || (run && !isXid(run[2]))) return fail('bad server run');
-  // Cursors made before the history (or run) was recorded have none: trusted on the database they came from.
+  // Cursors made before the history (or config, or run) was recorded have none: trusted on the database they came from.
   const base: CursorState = {
     fingerprint: f,
     floor: l,
-    ...(d === undefined ? {} : { history: d }),
+    ...(d === undefined ? {} : { history: d as string }),
+    ...(k === undefined ? {} : { config: k as string }),
     ...(run === undefined ? {} : { run: { started: run[1]!, checkpointXid: run[2]! } }),
   };
   if (p === undefined && x === undefined && i === undefined) return base;
   if (!isXid(p) || !isXid(x) || !isRowId(i)) return fail('bad position');
   if (h !== undefined && typeof h !== 'boolean') return fail('bad first-pass flag');
-  const pass: PassPosition = { floor: p, lastXid: x, lastId: i };
-  return { ...base, pass: h === undefined ? pass : { ...pass, startedWithRows: h } };
+  if (u !== undefined && u !== 1) return fail('bad catch-up flag');
+  const pass: PassPosition = {
+    floor: p,
+    lastXid: x,
+    lastId: i,
+    ...(h === undefined ? {} : { startedWithRows: h }),
+    ...(u === 1 ? { catchUp: true } : {}),
+  };
+  return { ...base, pass };
 }
 
 /**
  * The fingerprint a cursor of this table must carry: the group's definition
- * of the table (name, restriction, filter, synced columns) and the context
- * value its restriction reads. A change to any of them makes the next
- * download a first download.
+ * of the table (name, restriction, filter) and the context value its
+ * restriction reads. A change to any of them makes the next download a
+ * first download. The columns are not in it (they were before protocol 3):
+ * a cursor names the config it delivered instead, so a client whose config
+ * gained columns catches up on those, without a first download.
  */
 export function cursorFingerprint(
   group: ResolvedGroup,
   entry: ResolvedGroupTable,
   contextValues: Readonly<Record<string, string | number>>,
 ): string {
+  return fingerprint({ ...fingerprintParts(group, entry, contextValues), columns: 'by-config' });
+}
+
+/**
+ * The fingerprint cursors carried before configs had identities: the same
+ * parts as {@link cursorFingerprint} and the table's synced columns. A
+ * cursor without a config identity is accepted when it matches this for the
+ * columns of the config the client had then, so no replica downloads
+ * everything again because the formula changed.
+ */
+export function legacyCursorFingerprint(
+  group: ResolvedGroup,
+  entry: ResolvedGroupTable,
+  contextValues: Readonly<Record<string, string | number>>,
+  columns: readonly string[],
+): string {
+  return fingerprint({ ...fingerprintParts(group, entry, contextValues), columns });
+}
+
+function fingerprintParts(
+  group: ResolvedGroup,
+  entry: ResolvedGroupTable,
+  contextValues: Readonly<Record<string, string | number>>,
+) {
   const { table, restrictTo, filter } = entry;
-  return fingerprint({
+  return {
     v: VERSION,
     rules: RULES,
     group: group.name,
     table: table.key,
     sqlName: table.sqlName,
     id: table.id,
-    columns: table.syncedColumns,
     restrictTo: restrictTo ?? null,
     filter: filter ?? null,
     context: restrictTo ? (contextValues[restrictTo.context] ?? null) : null,
-  });
+  };
 }

@@ -1,5 +1,8 @@
 import {
   type AnySyncConfig,
+  type ConfigDefinition,
+  configDefinition,
+  configIdentity,
   contextValueWire,
   DEFAULT_PAGE_SIZE,
   type DownloadRequest,
@@ -21,6 +24,7 @@ import {
   cursorFingerprint,
   decodeCursor,
   encodeCursor,
+  legacyCursorFingerprint,
   type ServerRun,
 } from './cursor.ts';
 import {
@@ -50,12 +54,96 @@ interface TablePlan {
   /** The cursor came from another database history (a failover): the pass's rows replace the replica's. */
   readonly authoritative: boolean;
   readonly hasRows: boolean;
+  /** The synced columns the client's config knows, in page order. */
+  readonly columns: readonly string[];
+  /** The identity of the client's config: the next cursor names it. */
+  readonly config: string;
+  /**
+   * Columns the client's config knows and its cursor's config did not (it
+   * was updated): a catch-up pass sends them before the cursor goes on.
+   */
+  readonly catchUp: readonly string[];
 }
 
 /** A table of the request, its cursor read but not yet checked against the database's history. */
 type TableRequestPlan = Omit<TablePlan, 'cursor' | 'reset' | 'authoritative'> & {
   readonly sent: CursorState | undefined;
+  /** The sent cursor belongs to this table as the client's config defines it. */
+  readonly sameDefinition: boolean;
 };
+
+/**
+ * The config a request came from (protocol 3): the router finds it from the
+ * request's `config` identity, among the versions `migrateServer` recorded.
+ */
+export interface RequestConfig {
+  readonly identity: string;
+  readonly definition: ConfigDefinition;
+  /**
+   * The definition of another recorded config (a cursor's), or of the one
+   * before versioning (`undefined`); undefined when not recorded.
+   */
+  definitionOf(identity: string | undefined): Promise<ConfigDefinition | undefined>;
+}
+
+const ownConfigs = new WeakMap<AnySyncConfig, RequestConfig>();
+
+/** The server's own config as a request's: what a caller that names none gets. */
+function ownConfig(config: AnySyncConfig): RequestConfig {
+  let own = ownConfigs.get(config);
+  if (!own) {
+    const identity = configIdentity(config);
+    const definition = configDefinition(config);
+    own = {
+      identity,
+      definition,
+      definitionOf: async (id) => (id === identity ? definition : undefined),
+    };
+    ownConfigs.set(config, own);
+  }
+  return own;
+}
+
+/** The table's synced columns a config knows, in the table's order (the deleted flag always). */
+function knownColumns(
+  table: ResolvedGroupTable['table'],
+  definition: ConfigDefinition,
+): readonly string[] {
+  const known = definition.tables[table.key]?.columns ?? {};
+  return table.syncedColumns.filter((c) => c === table.isDeleted || c in known);
+}
+
+/**
+ * Which columns a sent cursor delivered, when it belongs to this table and
+ * caller at all: those of the config it names, or, for a cursor made before
+ * configs had identities, those its fingerprint was made with (the client's
+ * current config's, or the one from before versioning). Undefined: a first
+ * download.
+ */
+async function deliveredColumns(
+  sent: CursorState,
+  group: ResolvedGroup,
+  entry: ResolvedGroupTable,
+  contextValues: ContextValues,
+  client: RequestConfig,
+  requested: readonly string[],
+): Promise<readonly string[] | undefined> {
+  if (sent.config !== undefined) {
+    if (sent.fingerprint !== cursorFingerprint(group, entry, contextValues)) return undefined;
+    const definition =
+      sent.config === client.identity ? client.definition : await client.definitionOf(sent.config);
+    return definition ? knownColumns(entry.table, definition) : undefined;
+  }
+  if (sent.fingerprint === legacyCursorFingerprint(group, entry, contextValues, requested)) {
+    return requested;
+  }
+  const before = await client.definitionOf(undefined);
+  if (!before) return undefined;
+  const columns = knownColumns(entry.table, before);
+  return sent.fingerprint === legacyCursorFingerprint(group, entry, contextValues, columns)
+    ? columns
+    : undefined;
+}
 
 // What a page row is, as the query's `kind` expression says it.
 const { row: ROW, tombstone: TOMBSTONE, outOfScope: OUT_OF_SCOPE } = PAGE_ROW_KIND;
@@ -105,13 +193,28 @@ export async function downloadChanges(
     Math.max(1, Math.floor(request.pageSize ?? DEFAULT_PAGE_SIZE)),
     MAX_PAGE_SIZE,
   );
+  const client = options.client ?? ownConfig(config);
   const requested: TableRequestPlan[] = [];
   for (const [key, tableRequest] of Object.entries(request.tables)) {
     if (tableRequest === undefined) continue;
     const entry = groupTableOf(group, key);
     const fingerprint = cursorFingerprint(group, entry, contextValues);
     const sent = tableRequest.cursor === null ? undefined : decodeCursor(tableRequest.cursor, key);
-    requested.push({ key, entry, fingerprint, sent, hasRows: tableRequest.hasRows });
+    const columns = knownColumns(entry.table, client.definition);
+    const delivered = sent
+      ? await deliveredColumns(sent, group, entry, contextValues, client, columns)
+      : undefined;
+    requested.push({
+      key,
+      entry,
+      fingerprint,
+      sent,
+      sameDefinition: delivered !== undefined,
+      hasRows: tableRequest.hasRows,
+      columns,
+      config: client.identity,
+      catchUp: delivered ? columns.filter((c) => !delivered.includes(c)) : [],
+    });
   }
 
   return db
@@ -123,35 +226,32 @@ export async function downloadChanges(
       const head = await readSnapshotHead(trx);
       const run = runOf(head, options.primaryStarted);
       // A cursor made before the primary last restarted comes down to where that run can be trusted.
-      const cursorOf = (sent: CursorState | undefined, fingerprint: string) =>
-        sent?.fingerprint === fingerprint ? acrossRestart(sent, run) : undefined;
+      const cursorOf = (sent: CursorState | undefined, sameDefinition: boolean) =>
+        sameDefinition && sent !== undefined ? acrossRestart(sent, run) : undefined;
       if (options.refuseWhenBehind) {
-        for (const { sent, fingerprint } of requested) {
-          const why = standbyBehind(cursorOf(sent, fingerprint), head, options.primaryHistory);
+        for (const { sent, sameDefinition } of requested) {
+          const why = standbyBehind(cursorOf(sent, sameDefinition), head, options.primaryHistory);
           if (why !== undefined) throw new StandbyBehindError(why);
         }
       }
       const tables: Record<string, DownloadTablePage> = {};
       let hasMore = false;
-      for (const { sent, ...rest } of requested) {
+      for (const { sent, sameDefinition, ...rest } of requested) {
         // Another group definition or caller, or another database history: a first download.
-        const cursor = cursorOf(sent, rest.fingerprint);
+        const cursor = cursorOf(sent, sameDefinition);
         const distrusted = cursor !== undefined && distrust(cursor, head) !== undefined;
         const accepted = distrusted ? undefined : cursor;
         const plan = {
           ...rest,
-          cursor: accepted,
+          cursor: catchUpEnded(accepted, rest.catchUp),
           reset: sent !== undefined && !accepted,
           authoritative: distrusted,
         };
-        const page = await readTable(
-          trx,
-          plan,
-          contextValues,
-          pageSize,
-          head,
-          run ?? accepted?.run,
-        );
+        const made = run ?? accepted?.run;
+        const page =
+          plan.cursor && plan.catchUp.length > 0
+            ? await readCatchUp(trx, plan, plan.cursor, contextValues, pageSize, head, made)
+            : await readTable(trx, plan, contextValues, pageSize, head, made);
         tables[plan.key] = page;
         hasMore ||= page.hasMore;
       }
@@ -179,6 +279,12 @@ export interface DownloadOptions {
    * A standby that shows another refuses every page, first downloads too.
    */
   readonly primaryHistory?: string | undefined;
+  /**
+   * The config the request came from, when not the server's own (an older
+   * client's): pages carry only the columns it knows, and a cursor from an
+   * older config of the client's catches up on the columns it gained.
+   */
+  readonly client?: RequestConfig | undefined;
   /**
    * When `db` is a standby: when the primary's current run started
    * (`readIdentity`), so that a cursor made before the primary restarted is
@@ -252,15 +358,13 @@ async function readTable(
     ? sql.lit(ROW)
     : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${sentWithValues} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
 
-  const doubles = table.syncedColumns.flatMap((name, n) =>
-    table.column[name]!.kind === 'double' ? [n] : [],
-  );
-  const compact = new RowCompactor(table.syncedColumns.length, doubles);
+  const { columns } = plan;
+  const compact = compactorOf(table, columns);
   const rows: DownloadRow[] = [];
   const tombstones: string[] = [];
   const outOfScope: string[] = [];
   // One row past the page tells whether more follow.
-  const query = pageRowsSql({ entry, where, kind, limit: pageSize + 1 });
+  const query = pageRowsSql({ entry, where, kind, limit: pageSize + 1, columns });
   let taken = 0;
   let last: PageRow | undefined;
   let more = false;
@@ -292,6 +396,7 @@ async function readTable(
           fingerprint: plan.fingerprint,
           floor,
           ...made,
+          config: plan.config,
           pass: {
             floor: passFloor,
             lastXid: await xidOf(trx, table, last[PAGE_ROW.id]),
@@ -299,9 +404,9 @@ async function readTable(
             ...(firstPass ? { startedWithRows } : {}),
           },
         }
-      : { fingerprint: plan.fingerprint, floor: nextFloor, ...made };
+      : { fingerprint: plan.fingerprint, floor: nextFloor, ...made, config: plan.config };
   return {
-    columns: [...table.syncedColumns],
+    columns: [...columns],
     clients: compact.clients,
     rows,
     tombstones,
@@ -310,6 +415,111 @@ async function readTable(
     hasMore: more,
     reset: plan.reset,
     ...(plan.authoritative ? { authoritative: true } : {}),
+  };
+}
+
+/**
+ * The cursor without its catch-up position when there is nothing to catch
+ * up on any more (the client went back to the cursor's config meanwhile):
+ * the usual pass restarts from the cursor's floor.
+ */
+function catchUpEnded(
+  cursor: CursorState | undefined,
+  catchUp: readonly string[],
+): CursorState | undefined {
+  if (!cursor?.pass?.catchUp || catchUp.length > 0) return cursor;
+  const { pass: _, ...rest } = cursor;
+  return rest;
+}
+
+/** A compactor of rows carrying these columns. */
+function compactorOf(table: ResolvedGroupTable['table'], columns: readonly string[]) {
+  const doubles = columns.flatMap((name, n) => (table.column[name]!.kind === 'double' ? [n] : []));
+  return new RowCompactor(columns.length, doubles);
+}
+
+/**
+ * One page of a catch-up pass: the client's config gained `plan.catchUp`
+ * columns since its cursor was made, and its replica holds rows without
+ * their values. The pass walks every row in scope (deleted ones too: their
+ * columns still merge), sending only those columns; the cursor's floor
+ * waits meanwhile, and once the pass ends the usual passes go on from it, so
+ * a row written during the catch-up is sent again, whole. The replica
+ * applies a catch-up row only where it holds the row.
+ */
+async function readCatchUp(
+  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+  trx: Kysely<any>,
+  plan: TablePlan,
+  cursor: CursorState,
+  contextValues: ContextValues,
+  pageSize: number,
+  head: SnapshotHead,
+  run: ServerRun | undefined,
+): Promise<DownloadTablePage> {
+  const { entry } = plan;
+  const { table } = entry;
+  const columns = plan.catchUp;
+  const where: RawBuilder<unknown>[] = [];
+  if (entry.restrictTo) {
+    const column = table.column[entry.restrictTo.column]!;
+    const value = contextValues[entry.restrictTo.context]!;
+    where.push(sql`${sql.ref(column.name)} = cast(${String(value)} as ${sql.raw(column.type.pg)})`);
+  }
+  const filter = filterSql(entry);
+  if (filter) where.push(filter);
+  const at = cursor.pass?.catchUp ? cursor.pass : undefined;
+  if (at) {
+    where.push(
+      sql`(${sql.ref(XID_COLUMN)}, ${sql.ref(table.id)}) > (cast(${at.lastXid} as xid8), ${at.lastId})`,
+    );
+  }
+  const compact = compactorOf(table, columns);
+  const rows: DownloadRow[] = [];
+  const query = pageRowsSql({ entry, where, kind: sql.lit(ROW), limit: pageSize + 1, columns });
+  let last: PageRow | undefined;
+  let more = false;
+  for await (const chunk of rowChunks(trx, query, CHUNK_ROWS)) {
+    for (const row of chunk) {
+      if (rows.length === pageSize) {
+        more = true;
+        break;
+      }
+      last = row;
+      rows.push(compact.row(row));
+    }
+  }
+  const { pass: _, ...resume } = cursor;
+  const next: CursorState =
+    more && last
+      ? {
+          // The cursor as it was (its config still names the columns it lacks), and where the catch-up stands.
+          ...resume,
+          pass: {
+            floor: head.xmin,
+            lastXid: await xidOf(trx, table, last[PAGE_ROW.id]),
+            lastId: last[PAGE_ROW.id],
+            catchUp: true,
+          },
+        }
+      : {
+          fingerprint: plan.fingerprint,
+          floor: cursor.floor,
+          history: head.history,
+          ...(run === undefined ? {} : { run }),
+          config: plan.config,
+        };
+  return {
+    columns: [...columns],
+    clients: compact.clients,
+    rows,
+    tombstones: [],
+    outOfScope: [],
+    cursor: encodeCursor(next),
+    // The usual pass follows the catch-up at once.
+    hasMore: true,
+    reset: false,
+    catchUp: true,
   };
 }
 

@@ -39,6 +39,8 @@ export interface PageQuery {
   /** The kind of each row (row, tombstone, out of scope), on the table's own columns. */
   readonly kind: RawBuilder<unknown>;
   readonly limit: number;
+  /** The synced columns to read, in page order; default every synced column of the table. */
+  readonly columns?: readonly string[];
 }
 
 /** Alias of a synced column's wire value, by its position. */
@@ -64,7 +66,7 @@ const stampKey = (n: number) => `_carburetor_s${n}`;
 export function pageRowsSql(query: PageQuery): RawBuilder<PageRow> {
   const { entry, where, kind, limit } = query;
   const { table } = entry;
-  const columns = table.syncedColumns;
+  const columns = query.columns ?? table.syncedColumns;
   const inner = [
     sql.ref(XID_COLUMN),
     sql`${kind} as _carburetor_kind`,

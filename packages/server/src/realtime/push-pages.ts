@@ -1,5 +1,6 @@
 import {
   type AnySyncConfig,
+  configIdentity,
   type DownloadRequest,
   MAX_PUSHED_ROWS,
   PROTOCOL_VERSION,
@@ -64,6 +65,8 @@ export class PushPages {
   // biome-ignore lint/suspicious/noExplicitAny: any database schema
   readonly #db: Kysely<any>;
   readonly #config: AnySyncConfig;
+  /** Pushed cursors name the server's config: they deliver its columns. */
+  readonly #identity: string;
   readonly #chains = new Map<string, ChainEnd>();
   readonly #inFlight = new Map<string, Promise<Push>>();
   /** Database reads made for pushes (tests and benchmarks count them). */
@@ -73,6 +76,7 @@ export class PushPages {
   constructor(db: Kysely<any>, config: AnySyncConfig) {
     this.#db = db;
     this.#config = config;
+    this.#identity = configIdentity(config);
   }
 
   /**
@@ -125,6 +129,7 @@ export class PushPages {
           ...chain,
           fingerprint: cursorFingerprint(group, entry, values),
           floor: chain.floor.toString(),
+          config: this.#identity,
         }),
         hasRows: true,
       };

@@ -42,6 +42,7 @@ import {
   type SyncErrorHandler,
   toClientError,
 } from './client-errors.ts';
+import { ConfigGate } from './config-gate.ts';
 
 /** The procedures of one sync group. */
 export type SyncGroupProcedures<TMeta, TErrorShape> = {
@@ -253,6 +254,18 @@ export function createSyncRouter<
     }
     return announcer;
   };
+  const gate = new ConfigGate(db, config);
+  /**
+   * The request and the config it came from. The config is decided first:
+   * a newer client's request may name tables or columns this server does
+   * not know yet, and must be told to retry, not that it is malformed.
+   */
+  const admit = async <T>(input: unknown, path: string) => {
+    const parsed = input as ParsedInput<T>;
+    if (!parsed.ok && parsed.config === undefined) validRequest(input, path);
+    const client = await gate.configOf(parsed.config);
+    return { request: validRequest<T>(input, path), client };
+  };
   const record: Record<string, unknown> = {};
   for (const groupName of Object.keys(config.groups)) {
     const protocol = groupProtocol(config, groupName);
@@ -273,36 +286,34 @@ export function createSyncRouter<
     record[groupName] = t.router({
       download: base.input(safeParserOf(protocol.downloadRequest)).mutation(({ ctx, input }) =>
         answer(path('download'), onError, async () => {
-          const request = validRequest<DownloadRequest>(input, path('download'));
+          const { request, client } = await admit<DownloadRequest>(input, path('download'));
           const values = await contextOf(ctx);
           // A standby behind the client's cursor declines, and the primary answers.
           return readFrom(
             (reader, options) =>
-              downloadChanges(reader, config, groupName, request, values, options),
+              downloadChanges(reader, config, groupName, request, values, { ...options, client }),
             request.after,
           );
         }),
       ),
-      upload: base
-        .input(safeParserOf(protocol.uploadRequest))
-        .mutation(({ ctx, input }) =>
-          answer(path('upload'), onError, async () =>
-            uploadChanges(
-              db,
-              config,
-              groupName,
-              validRequest(input, path('upload')),
-              await contextOf(ctx),
-              { changes: announcerOf() },
-            ),
-          ),
-        ),
+      upload: base.input(safeParserOf(protocol.uploadRequest)).mutation(({ ctx, input }) =>
+        answer(path('upload'), onError, async () => {
+          // An older client's rows carry the columns it knows; the others keep their values
+          // (an insert gets their defaults), and their stamps stay as they are.
+          const { request } = await admit<UploadRequest>(input, path('upload'));
+          return uploadChanges(db, config, groupName, request, await contextOf(ctx), {
+            changes: announcerOf(),
+          });
+        }),
+      ),
       changes: base.input(safeParserOf(changesInputSchema)).subscription(async function* ({
         ctx,
         input,
         signal,
       }) {
-        const request = validRequest<ChangesInput | undefined>(input, path('changes'));
+        const { request, client } = await answer(path('changes'), onError, () =>
+          admit<ChangesInput | undefined>(input, path('changes')),
+        );
         const values = await answer(path('changes'), onError, () => contextOf(ctx));
         yield* pokesOf(
           await answer(path('changes'), onError, async () => hubOf()),
@@ -310,7 +321,8 @@ export function createSyncRouter<
           values,
           group.tables.map((t) => t.table.key),
           {
-            pushes: (request?.protocol ?? 1) >= 2,
+            // Pushed pages carry the server's columns and cursors: only for clients of its config.
+            pushes: (request?.protocol ?? 1) >= 2 && client.identity === gate.identity,
             // A standby serves the poked download once it has replayed the change.
             lsn: (request?.protocol ?? 1) >= 2 && options.readDb !== undefined,
           },
@@ -391,9 +403,13 @@ async function* pokesOf(
 }
 
 /** What the input step hands the resolver: the request, or why it is not one. */
-type ParsedInput<T> =
+type ParsedInput<T> = (
   | { readonly ok: true; readonly data: T }
-  | { readonly ok: false; readonly why: string };
+  | { readonly ok: false; readonly why: string }
+) & {
+  /** The request's `config` as it came (protocol 3), whether or not the rest is valid. */
+  readonly config?: unknown;
+};
 
 /**
  * An input parser that never throws: tRPC would wrap a thrown error in one of
@@ -401,20 +417,22 @@ type ParsedInput<T> =
  */
 function safeParserOf<T>(schema: z.ZodType<T>) {
   return (raw: unknown): ParsedInput<T> => {
+    const config = (raw as { config?: unknown } | null | undefined)?.config;
+    const withConfig = typeof config === 'string' ? { config } : {};
     let result: ReturnType<typeof schema.safeParse>;
     try {
       result = schema.safeParse(raw);
     } catch {
       // Zod recurses into JSON values: a value nested thousands deep overflows the stack.
-      return { ok: false, why: 'request: nested too deeply' };
+      return { ok: false, why: 'request: nested too deeply', ...withConfig };
     }
-    if (result.success) return { ok: true, data: result.data };
+    if (result.success) return { ok: true, data: result.data, ...withConfig };
     const issues = result.error.issues.slice(0, 5).map((issue) => {
       const where = issue.path.length > 0 ? issue.path.slice(0, 8).join('.') : 'request';
       return `${clipText(where, 120)}: ${clipText(issue.message, 200)}`;
     });
     const more = result.error.issues.length > 5 ? ` (${result.error.issues.length - 5} more)` : '';
-    return { ok: false, why: `${issues.join('; ')}${more}` };
+    return { ok: false, why: `${issues.join('; ')}${more}`, ...withConfig };
   };
 }
 

@@ -2,6 +2,7 @@ import type { AnySyncConfig, ResolvedTable } from '@carburetor/core';
 import { type Kysely, sql } from 'kysely';
 import { MigrationError } from '../errors.ts';
 import { readCatalog } from './catalog.ts';
+import { recordConfigVersion } from './config-versions.ts';
 import { MIGRATION_LOCK_KEY } from './names.ts';
 import { indexesOf, planMigration } from './plan.ts';
 
@@ -27,6 +28,11 @@ export interface MigrationResult {
  * without a default is refused with a {@link MigrationError} before any DDL
  * runs. Extra columns (nullable or with a default), other tables and other
  * schemas are left alone. Tables go to `current_schema()`.
+ *
+ * It also records the config's version (its identity and definition) in
+ * `_carburetor_config_versions`, so the router can serve clients that still
+ * run an older config (see the README, "Config changes"). The first version
+ * recorded stands for clients that send no identity (from before versioning).
  *
  * @throws {MigrationError} listing every problem found; the database is unchanged.
  * @example
@@ -56,6 +62,8 @@ export async function migrateServer(
     const plan = planMigration(config, catalog);
     if (plan.problems.length > 0) throw new MigrationError(plan.problems);
     for (const statement of plan.statements) await sql.raw(statement).execute(trx);
+    // Which tables and columns clients of this config know: the router serves them by it.
+    await recordConfigVersion(trx, config);
     return { statements: plan.statements };
   });
 }
