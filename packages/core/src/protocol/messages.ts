@@ -100,6 +100,23 @@ export interface DownloadTableRequest {
   cursor: string | null;
   /** The replica already holds rows of this table: a first download then sends tombstones. */
   hasRows: boolean;
+  /**
+   * Protocol 3: count the rows left in this first download (a client that
+   * lost its estimate, e.g. after a reload, or passed a capped one). The
+   * first page of a first download is counted without asking.
+   */
+  estimate?: boolean | undefined;
+}
+
+/**
+ * Protocol 3: how many entries (rows, tombstones, out-of-scope ids) a first
+ * download of a table has left to send, counted in the caller's scope from
+ * the page's start, this page included. Counting stops at
+ * {@link MAX_REMAINING_COUNT}: then `atLeast` is true and there may be more.
+ */
+export interface RemainingEstimate {
+  rows: number;
+  atLeast: boolean;
 }
 
 /** Body of `<group>.download`. */
@@ -144,6 +161,11 @@ export interface DownloadTablePage {
    * Absent otherwise (older clients ignore it).
    */
   authoritative?: true;
+  /**
+   * Protocol 3, in a first download only: the entries left, counted on the
+   * pass's first page (and again when the client asks with `estimate`).
+   */
+  remaining?: RemainingEstimate;
 }
 
 /** Answer of `<group>.download`. */

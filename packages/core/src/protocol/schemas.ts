@@ -150,25 +150,39 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
         MAX_UPLOAD_ROWS,
       `an upload carries at most ${MAX_UPLOAD_ROWS} rows; split the queue`,
     );
-  const downloadRequest = z.strictObject({
-    protocol: protocolSchema,
-    clientId: clientIdSchema,
-    tables: tablesOf(
-      group,
-      z.strictObject({
-        cursor: z.string().max(MAX_CURSOR_LENGTH).nullable(),
-        hasRows: z.boolean(),
-      }),
-    ),
-    pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
-    after: z
-      .string()
-      .regex(
-        /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/,
-        'a WAL position, as pg_lsn prints it (0/16B3748)',
-      )
-      .optional(),
-  });
+  const downloadRequest = z
+    .strictObject({
+      protocol: protocolSchema,
+      clientId: clientIdSchema,
+      tables: tablesOf(
+        group,
+        z.strictObject({
+          cursor: z.string().max(MAX_CURSOR_LENGTH).nullable(),
+          hasRows: z.boolean(),
+          estimate: z.boolean().optional(),
+        }),
+      ),
+      pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+      after: z
+        .string()
+        .regex(
+          /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/,
+          'a WAL position, as pg_lsn prints it (0/16B3748)',
+        )
+        .optional(),
+    })
+    .superRefine((request, ctx) => {
+      // Versions 1 and 2 are answered exactly as before: their shape has no estimate.
+      if (request.protocol >= 3) return;
+      for (const [key, table] of Object.entries(request.tables)) {
+        if (table?.estimate === undefined) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tables', key, 'estimate'],
+          message: `"estimate" needs protocol version 3 or later; this request says ${request.protocol}`,
+        });
+      }
+    });
   const downloadPage = z.object({
     columns: z.array(z.string()),
     clients: z.array(z.string()),
@@ -179,6 +193,7 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
     hasMore: z.boolean(),
     reset: z.boolean(),
     authoritative: z.literal(true).optional(),
+    remaining: z.object({ rows: z.number().int().nonnegative(), atLeast: z.boolean() }).optional(),
   });
   const rowResult = z.union([
     z.object({ id: z.string(), ok: z.literal(true), row: wireRowSchema }),
