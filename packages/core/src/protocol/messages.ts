@@ -198,15 +198,55 @@ export interface UploadRequest {
   tables: Record<string, UploadRow[]>;
 }
 
-/** The server's answer for one uploaded row. */
+/** A column's value and stamp on the server, in a protocol 3 upload answer. */
+export interface ServerColumn {
+  value: JsonValue;
+  t: number;
+  c: string;
+}
+
+/**
+ * Protocol 3's OK for an uploaded row, lean: the client already holds what
+ * it sent. A column the row carried and whose write the server holds (the
+ * stamp it sent, with the request's client id) is answered by its absence.
+ * `others` gives the server's value and stamp of every other stamped synced
+ * column: where the client's write lost, or that the row did not carry.
+ *
+ * @example
+ * ```ts
+ * // name lost to device-2's newer write; every other column is the client's
+ * const ok: LeanRowResult = { id: 'c1', ok: true, others: { name: { value: 'Bea', t: 1764085205000017, c: 'device-2' } } };
+ * ```
+ */
+export interface LeanRowResult {
+  id: string;
+  ok: true;
+  /** The server's columns that are not this row's writes, by name; absent when there are none. */
+  others?: Record<string, ServerColumn>;
+  /** The row's last-synced-at, when it is not the table's `syncedAt` (a row the upload did not write). */
+  syncedAt?: string;
+}
+
+/**
+ * The server's answer for one uploaded row: OK with the row as the server
+ * holds it (versions 1 and 2: the whole row; 3: {@link LeanRowResult}), or
+ * its error code.
+ */
 export type UploadRowResult =
   | { id: string; ok: true; row: WireRow }
+  | LeanRowResult
   | { id: string; ok: false; code: RowErrorCode; message: string };
 
 /** One table's part of an upload answer, in the order of the request's rows. */
 export interface UploadTableResult {
   columns: string[];
   results: UploadRowResult[];
+  /**
+   * Protocol 3: the last-synced-at (server time, ISO) of the OK rows that
+   * do not give their own: an upload writes its rows in one transaction,
+   * so they share it.
+   */
+  syncedAt?: string;
 }
 
 /** Answer of `<group>.upload`. */

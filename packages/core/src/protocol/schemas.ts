@@ -195,8 +195,19 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
     authoritative: z.literal(true).optional(),
     remaining: z.object({ rows: z.number().int().nonnegative(), atLeast: z.boolean() }).optional(),
   });
+  const serverColumn = z.object({
+    value: jsonValue,
+    t: writeTimeSchema,
+    c: z.string().min(1).max(64),
+  });
   const rowResult = z.union([
     z.object({ id: z.string(), ok: z.literal(true), row: wireRowSchema }),
+    z.strictObject({
+      id: z.string(),
+      ok: z.literal(true),
+      others: z.record(z.string(), serverColumn).optional(),
+      syncedAt: z.string().optional(),
+    }),
     z.object({
       id: z.string(),
       ok: z.literal(false),
@@ -225,7 +236,11 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
       serverTime: z.number(),
       tables: z.record(
         z.string(),
-        z.object({ columns: z.array(z.string()), results: z.array(rowResult) }),
+        z.object({
+          columns: z.array(z.string()),
+          results: z.array(rowResult),
+          syncedAt: z.string().optional(),
+        }),
       ),
     }) as unknown as z.ZodType<UploadResponse>,
   };
