@@ -222,4 +222,49 @@ describe('status.progress against a real server', () => {
     await reopened.sync.reset();
     expect(reopened.sync.status.progress).toEqual([]);
   });
+
+  test('a first download resumed without a kept estimate (a replica of an older version) asks the server to count again', async () => {
+    const user = unique('user');
+    await seed(user, 6);
+    const store = unique('store');
+    const network = new FaultyNetwork();
+    const a = await openFaultyClient({
+      url: harness.url,
+      user,
+      groups: ['private_contacts'],
+      store,
+      network,
+      pageSize: 2,
+    });
+    const first = network.hold('download-response');
+    const cut = a.sync.sync();
+    await first.reached;
+    first.release();
+    network.dropNext('download-request');
+    await expect(cut).rejects.toMatchObject({ code: 'sync_failed' });
+    // What a replica made before progress was kept looks like: a cursor inside a first pass, no estimate.
+    await a.driver.execute("DELETE FROM _carburetor_state WHERE key LIKE 'progress:%'");
+    await a.sync.close();
+    await a.driver.close();
+
+    const reopened = await harness.client(user, {
+      store,
+      groups: ['private_contacts'],
+      realtime: false,
+      pageSize: 2,
+    });
+    expect(reopened.sync.status.progress).toEqual([]);
+    const seen: unknown[] = [];
+    reopened.sync.subscribe((s) => {
+      const p = s.progress.find((e) => e.table === 'phone_book');
+      const last = seen.at(-1) as { done: number } | undefined;
+      if (p && p.done !== last?.done) seen.push({ done: p.done, expected: p.expected });
+    });
+    await reopened.sync.sync();
+    // Counted from where the pass stood: 4 rows left, this session's first page included.
+    expect(seen).toEqual([
+      { done: 2, expected: 4 },
+      { done: 4, expected: 4 },
+    ]);
+  });
 });
