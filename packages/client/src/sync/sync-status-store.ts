@@ -37,8 +37,8 @@ export interface SyncStatus {
    * applied and expected (counted by the server in the caller's scope).
    * An entry stays, `complete`, until the next sync starts; a first
    * download cut by a reload goes on from where its last page left it.
-   * Empty once the replica holds every table (sum them with
-   * `totalProgress` for one bar).
+   * Empty when no first download ran in the current or last sync (sum the
+   * entries with `totalProgress` for one bar).
    */
   readonly progress: readonly DownloadProgress[];
   /**
