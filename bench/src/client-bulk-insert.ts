@@ -130,6 +130,28 @@ export async function clientBulkInsert(runs = 5) {
       return { total: ended - started, insert: inserted - started };
     };
 
+    /** The JSON bytes of the upload requests and their answers for 10k rows (a run of its own: counting costs time). */
+    const uploadBytes = async () => {
+      const rows = rowsOf(++run);
+      const client = await createSyncClient(config, {
+        driver: memoryDriver(),
+        url,
+        groups: ['everything'],
+        realtime: false,
+      });
+      const bytes = { sent: 0, received: 0, requests: 0 };
+      client.onActivity((a) => {
+        if (a.kind !== 'upload' || !a.bytes) return;
+        bytes.sent += a.bytes.sent;
+        bytes.received += a.bytes.received;
+        bytes.requests++;
+      });
+      await client.insertContacts(rows);
+      await client.sync();
+      await client.close();
+      return bytes;
+    };
+
     await ours(); // warm both paths once
     await baseline();
     await untilOnServer();
@@ -154,6 +176,10 @@ export async function clientBulkInsert(runs = 5) {
     const inserts = synced.map((s) => s.insert).sort((a, b) => a - b);
     console.log(
       `client-bulk-insert: ${ROWS / 1000}k local rows until the server holds them all: median ${median(totals).toFixed(0)} ms (min ${totals[0]!.toFixed(0)}, max ${totals.at(-1)!.toFixed(0)}; the insert ${median(inserts).toFixed(0)} ms of it), ${runs} runs`,
+    );
+    const bytes = await uploadBytes();
+    console.log(
+      `client-bulk-insert: the upload of ${ROWS / 1000}k rows: ${bytes.requests} requests of ${(bytes.sent / 1e6).toFixed(2)} MB in all, answered with ${(bytes.received / 1e6).toFixed(2)} MB (JSON)`,
     );
     return rows;
   } finally {

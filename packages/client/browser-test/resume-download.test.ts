@@ -9,7 +9,7 @@ declare global {
 }
 
 // Issue 25: a first download cut by a reload goes on from the last page it
-// applied; nothing is downloaded twice beyond one page.
+// applied, its progress too; nothing is downloaded twice beyond one page.
 
 const ROWS = 3_000;
 const PAGE = 100;
@@ -56,8 +56,17 @@ test('a reload in the middle of a first download resumes from the last applied p
   expect(kept).toBeLessThan(ROWS);
   expect(kept % PAGE).toBe(0);
   expect(await page.evaluate(() => session.client.status.hasSynced)).toBe(false);
+  // The progress bar goes on from there: the replica kept it with the pages.
+  const progress = () =>
+    page.evaluate(() =>
+      session.client.status.progress
+        .filter((p) => p.table === 'phone_book')
+        .map(({ done, expected, complete }) => ({ done, expected, complete })),
+    );
+  expect(await progress()).toEqual([{ done: kept, expected: ROWS, complete: false }]);
 
   await page.evaluate(() => session.client.sync());
+  expect(await progress()).toEqual([{ done: ROWS, expected: ROWS, complete: true }]);
   const after = await page.evaluate(() =>
     session.client
       .recentActivity()

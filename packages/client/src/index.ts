@@ -54,6 +54,11 @@ export { uuidv7 } from './replica/uuid.ts';
 export { migrateClient } from './schema/migrate.ts';
 export type { BackoffOptions } from './sync/backoff.ts';
 export type { ChangeEvent, ChangeListener } from './sync/change-emitter.ts';
+export {
+  type DownloadProgress,
+  type ProgressTotals,
+  totalProgress,
+} from './sync/download-progress.ts';
 export type { RealtimeOptions } from './sync/realtime-feed.ts';
 export type { StartOptions } from './sync/sync-scheduler.ts';
 export {

@@ -11,13 +11,14 @@ import type {
 } from './types.ts';
 import { useActive } from './use-active.ts';
 import { useLocalQuery } from './use-local-query.ts';
+import { useSyncProgress } from './use-sync-progress.ts';
 import { useSyncStatus } from './use-sync-status.ts';
 import { useWrite } from './use-write.ts';
 
 /**
  * Generates the React hooks of a sync config: `<CarburetorProvider>`,
  * `useActive<Plural>`, `useInsert<Table>`, `useUpdate<Table>`,
- * `useDelete<Table>`, `useLocalQuery` and `useSyncStatus`. Reads are the
+ * `useDelete<Table>`, `useLocalQuery`, `useSyncStatus` and `useSyncProgress`. Reads are the
  * client's live queries (`client.live`) seen through TanStack Query; writes
  * are TanStack mutations over the client's write helpers. Call it once, at
  * module level, and export what it returns.
@@ -63,6 +64,7 @@ export function createCarburetorHooks<C extends AnySyncConfig>(config: C): Carbu
       options?: LocalQueryOptions<AnySyncConfig>,
     ) => useLocalQuery(context, build, options),
     useSyncStatus: () => useSyncStatus(context),
+    useSyncProgress: () => useSyncProgress(context),
   };
 
   for (const group of Object.values(config.groups) as ResolvedGroup[]) {

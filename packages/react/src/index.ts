@@ -19,3 +19,4 @@ export type {
   WriteHooks,
   WriteOptions,
 } from './types.ts';
+export type { SyncProgress } from './use-sync-progress.ts';

@@ -23,6 +23,7 @@ import type {
 } from '@tanstack/react-query';
 import type { CompiledQuery, Kysely } from 'kysely';
 import type { JSX, ReactNode } from 'react';
+import type { SyncProgress } from './use-sync-progress.ts';
 
 /**
  * A sync client of config `C`, whatever its groups: what `<CarburetorProvider>`
@@ -257,5 +258,11 @@ export type CarburetorHooks<C extends AnySyncConfig> = {
   useLocalQuery: UseLocalQuery<C>;
   /** The client's sync status; `NOT_STARTED_STATUS` until there is a client (and on the server). */
   useSyncStatus: () => SyncStatus;
+  /**
+   * Whether the first sync is done (`hasSynced`) and how far the first
+   * downloads under way have come (`done` of `expected`, `fraction`, per
+   * table in `tables`); `fraction` is null when none is under way.
+   */
+  useSyncProgress: () => SyncProgress;
 } & ActiveHooks<C, ClientTableKey<C, GroupName<C>>> &
   WriteHooks<C, ClientWritableKey<C, GroupName<C>>>;

@@ -14,6 +14,7 @@ export const {
   useDeletePhoneBook,
   useLocalQuery,
   useSyncStatus,
+  useSyncProgress,
 } = createCarburetorHooks(config);
 
 export type PhoneBookClient = SyncClient<typeof config, (typeof SYNC_GROUPS)[number]>;

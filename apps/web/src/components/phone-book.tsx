@@ -6,6 +6,7 @@ import { closeReplica, useActivePhoneBooks, useSyncStatus } from '../client/carb
 import { trpc } from '../client/trpc.ts';
 import { AddContactForm } from './add-contact-form.tsx';
 import { ContactItem } from './contact-item.tsx';
+import { FirstSyncProgress } from './first-sync-progress.tsx';
 import { SyncBadge } from './sync-badge.tsx';
 
 type Tab = 'mine' | 'directory';
@@ -48,6 +49,7 @@ export function PhoneBook({ userId }: { userId: string }) {
       </header>
 
       <main className="content">
+        <FirstSyncProgress />
         <AddContactForm userId={userId} />
 
         <section className="card list-card" aria-label="Contacts">

@@ -75,6 +75,7 @@ describe('status', () => {
       downloadedInSync: 0,
       lastSyncedAt: null,
       hasSynced: false,
+      progress: [],
       lastError: null,
       rejectedCount: 0,
       running: false,

@@ -63,6 +63,33 @@ describe('memoryDriver values', () => {
     }
   });
 
+  test('text of every size and width in one statement and one batch: the reused bind buffer grows and keeps each value whole', async () => {
+    const d = driver();
+    await d.execute('CREATE TABLE v (n INTEGER PRIMARY KEY, a, b, c)');
+    const texts = [
+      '',
+      'a',
+      '€'.repeat(50_000), // 150,000 bytes: past the buffer's first size
+      'short after long',
+      '🚀'.repeat(3),
+      'x'.repeat(4_096),
+      'é',
+    ];
+    // Three texts in one statement: each bound copy must not see the next one's bytes.
+    await d.executeBatch(
+      texts.map((text, n) => ({
+        sql: 'INSERT INTO v (n, a, b, c) VALUES (?, ?, ?, ?)',
+        params: [n, text, `${text}|`, texts[(n + 1) % texts.length]!],
+      })),
+      { transaction: true },
+    );
+    const { rows } = await d.execute('SELECT a, b, c, length(a) AS len FROM v ORDER BY n');
+    expect(rows.map((r) => [r['a'], r['b'], r['c']])).toEqual(
+      texts.map((text, n) => [text, `${text}|`, texts[(n + 1) % texts.length]]),
+    );
+    expect(rows[2]?.['len']).toBe(50_000);
+  });
+
   test('integers come back as number when safe and bigint when not', async () => {
     const d = driver();
     const { rows } = await d.execute(

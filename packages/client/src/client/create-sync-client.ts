@@ -23,6 +23,7 @@ import { listRejected } from '../replica/rejected-list.ts';
 import { Replica } from '../replica/replica.ts';
 import { wipeReplica } from '../replica/wipe.ts';
 import { ClientState } from '../sync/client-state.ts';
+import { readProgress } from '../sync/download.ts';
 import { RealtimeFeed } from '../sync/realtime-feed.ts';
 import type { SharedReplicaHooks } from '../sync/shared-replica.ts';
 import { SyncRunner } from '../sync/sync-runner.ts';
@@ -106,6 +107,7 @@ export async function createSyncClient<
     online,
     writableTables: groups.writableTables,
     groups: groups.names,
+    readProgress: (ex) => readProgress(ex, groups.list),
     tableKeys: Object.keys(config.tables),
     changeChannel: options.changeChannel ?? shared.changeChannel,
     otherClientWrote: () => scheduler.localWrite(),
@@ -212,6 +214,7 @@ export async function createSyncClient<
       lifecycle.run(async () => {
         ensureOpen();
         await wipeReplica(replica, allTables);
+        state.forgetProgress();
         await state.recount();
         state.announce(
           groups.tables.map((t) => t.key),

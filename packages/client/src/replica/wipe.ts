@@ -5,7 +5,7 @@ import type { Replica } from './replica.ts';
 
 /**
  * Empties a replica of what it learned from a user: the tables' rows,
- * cursors, rejections, reset passes, learned scopes and first-sync marks. The client id and
+ * cursors, rejections, reset passes, learned scopes, first-sync marks and first-download progress. The client id and
  * the clock stay (they are the device's, not the user's).
  */
 export function wipeStatements(tables: readonly ResolvedTable[]): SqliteStatement[] {
@@ -15,7 +15,7 @@ export function wipeStatements(tables: readonly ResolvedTable[]): SqliteStatemen
     { sql: `DELETE FROM ${REJECTED_TABLE}` },
     { sql: `DELETE FROM ${SEEN_TABLE}` },
     {
-      sql: `DELETE FROM ${STATE_TABLE} WHERE key LIKE 'scope:%' OR key LIKE 'sweep:%' OR key LIKE 'caught_up:%'`,
+      sql: `DELETE FROM ${STATE_TABLE} WHERE key LIKE 'scope:%' OR key LIKE 'sweep:%' OR key LIKE 'caught_up:%' OR key LIKE 'progress:%'`,
     },
   ];
 }

@@ -27,6 +27,9 @@ export const scopeKey = (group: string): string => `scope:${group}`;
 /** Marks a group downloaded to its end at least once (`status.hasSynced`); the value is when. */
 export const caughtUpKey = (group: string): string => `caught_up:${group}`;
 
+/** The progress of a first download of (group, table) under way: `{ done, expected, atLeast }` as JSON. */
+export const progressKey = (group: string, table: string): string => `progress:${group}:${table}`;
+
 /** Marks a reset download pass in progress for (group, table). */
 export const sweepKey = (group: string, table: string): string => `sweep:${group}:${table}`;
 

@@ -1,5 +1,5 @@
 import type { ResolvedTable } from '@carburetor/core';
-import type { SqliteDriver } from '../driver/sqlite-driver.ts';
+import type { SqliteDriver, SqliteExecutor } from '../driver/sqlite-driver.ts';
 import { CarburetorClientError } from '../errors.ts';
 import type { WriteEffects } from '../writes/local-writes.ts';
 import {
@@ -9,6 +9,7 @@ import {
   type ChangeListener,
   changeMessage,
 } from './change-emitter.ts';
+import type { DownloadProgress } from './download-progress.ts';
 import { countPending } from './pending-counts.ts';
 import type { ChangeChannel } from './shared-replica.ts';
 import type { SyncObserver } from './sync-observer.ts';
@@ -26,6 +27,8 @@ export interface ClientStateOptions {
   writableTables: readonly ResolvedTable[];
   /** The client's groups: `hasSynced` once each was downloaded to its end. */
   groups: readonly string[];
+  /** Reads the progress of first downloads a replica recorded (one cut by a reload). */
+  readProgress?: ((ex: SqliteExecutor) => Promise<DownloadProgress[]>) | undefined;
   /** The config's table keys, in the order change events list them. */
   tableKeys: readonly string[];
   online: { isOnline(): boolean; subscribe(listener: (online: boolean) => void): () => void };
@@ -55,9 +58,10 @@ export class ClientState {
 
   /** Reads the pending counts and starts listening to the online manager and the change channel. */
   static async open(options: ClientStateOptions): Promise<ClientState> {
-    const counts = await options.driver.exclusive((ex) =>
-      countPending(ex, options.writableTables, options.groups),
-    );
+    const counts = await options.driver.exclusive(async (ex) => ({
+      ...(await countPending(ex, options.writableTables, options.groups)),
+      progress: Object.freeze((await options.readProgress?.(ex)) ?? []),
+    }));
     return new ClientState(options, counts);
   }
 
@@ -140,6 +144,12 @@ export class ClientState {
       }
       this.announce(changed, 'sync', ids);
     },
+    progressed: (moved) => {
+      const next = this.#status.current.progress.filter(
+        (p) => !moved.some((m) => m.group === p.group && m.table === p.table),
+      );
+      this.#status.update({ progress: Object.freeze([...next, ...moved]) });
+    },
     answerApplied: async (changed, ids) => {
       this.announce(changed, 'sync', ids);
       await this.recount();
@@ -147,7 +157,18 @@ export class ClientState {
   };
 
   passStarted(): void {
-    this.#status.update({ downloadedInSync: 0 });
+    const { progress } = this.#status.current;
+    const going = progress.filter((p) => !p.complete);
+    this.#status.update({
+      downloadedInSync: 0,
+      ...(going.length === progress.length ? {} : { progress: Object.freeze(going) }),
+    });
+  }
+
+  /** The replica was wiped: no first download is under way any more. */
+  forgetProgress(): void {
+    if (this.#status.current.progress.length > 0)
+      this.#status.update({ progress: Object.freeze([]) });
   }
 
   phase(phase: SyncStatus['phase']): void {

@@ -8,6 +8,7 @@ import {
   PROTOCOL_VERSION,
   type ResolvedGroup,
   type ResolvedTable,
+  readCursorPosition,
   replaceCleanColumns,
 } from '@carburetor/core';
 import type { SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
@@ -29,12 +30,14 @@ import {
 import {
   CURSOR_TABLE,
   caughtUpKey,
+  progressKey,
   quote,
   REJECTED_TABLE,
   SEEN_TABLE,
   STATE_TABLE,
   sweepKey,
 } from '../schema/names.ts';
+import { type DownloadProgress, needsEstimate, progressAfterPage } from './download-progress.ts';
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
@@ -322,10 +325,12 @@ export async function applyPage(
   response: DownloadResponse,
   /** A download's last page: the group is caught up (a push never says so: it covers some tables). */
   endsDownload = true,
+  /** Written in the page's transaction too (the progress of first downloads). */
+  extra: readonly SqliteStatement[] = [],
 ): Promise<Map<string, Set<string>>> {
   const changed = new Map<string, Set<string>>();
   await replica.transaction(async (ex) => {
-    const statements: SqliteStatement[] = [];
+    const statements: SqliteStatement[] = [...extra];
     let learned = false;
     const pages = Object.entries(response.tables);
     // A reset means the group or the caller changed: what was learned is stale.
@@ -351,8 +356,57 @@ export async function applyPage(
 }
 
 /**
+ * The progress of the group's first downloads that a replica recorded (a
+ * download cut by a reload or a crash), by table key.
+ */
+export async function readProgress(
+  ex: SqliteExecutor,
+  groups: readonly ResolvedGroup[],
+): Promise<DownloadProgress[]> {
+  const keys = new Map<string, [group: string, table: string]>();
+  for (const group of groups) {
+    for (const { table } of group.tables) {
+      keys.set(progressKey(group.name, table.key), [group.name, table.key]);
+    }
+  }
+  const result = await ex.execute(
+    `SELECT key, value FROM ${STATE_TABLE} WHERE key IN (SELECT value FROM json_each(?))`,
+    [JSON.stringify([...keys.keys()])],
+  );
+  const out: DownloadProgress[] = [];
+  for (const row of result.rows) {
+    const [group, table] = keys.get(String(row['key']))!;
+    try {
+      const { done, expected, atLeast } = JSON.parse(String(row['value'])) as Record<
+        string,
+        unknown
+      >;
+      if (typeof done !== 'number' || typeof expected !== 'number') continue;
+      out.push(
+        Object.freeze({ group, table, done, expected, atLeast: atLeast === true, complete: false }),
+      );
+    } catch {
+      // An unreadable mark only costs the bar its history: the next page asks for a count.
+    }
+  }
+  return out;
+}
+
+/** The statement that records a table's progress in the page's transaction (or forgets it once complete). */
+function progressStatement(progress: DownloadProgress): SqliteStatement {
+  const key = progressKey(progress.group, progress.table);
+  if (progress.complete) return { sql: `DELETE FROM ${STATE_TABLE} WHERE key = ?`, params: [key] };
+  const { done, expected, atLeast } = progress;
+  return {
+    sql: `INSERT OR REPLACE INTO ${STATE_TABLE} (key, value) VALUES (?, ?)`,
+    params: [key, JSON.stringify({ done, expected, atLeast })],
+  };
+}
+
+/**
  * Downloads every page of a group until caught up, each page applied in one
- * transaction together with its cursors, telling `observer` of each page.
+ * transaction together with its cursors (and the progress of the tables'
+ * first downloads), telling `observer` of each page.
  */
 export async function downloadGroup(
   replica: Replica,
@@ -365,6 +419,8 @@ export async function downloadGroup(
   after?: string,
 ): Promise<void> {
   let pending = group.tables.map((t) => t.table);
+  const progress = new Map<string, DownloadProgress>();
+  for (const p of await readProgress(replica.driver, [group])) progress.set(p.table, p);
   while (pending.length > 0) {
     const cursors = await readCursors(replica, group.name);
     const request: DownloadRequest = {
@@ -374,21 +430,50 @@ export async function downloadGroup(
       ...(pageSize === undefined ? {} : { pageSize }),
       ...(after === undefined ? {} : { after }),
     };
+    // Which tables are in a first download: no cursor, or one inside a first pass.
+    const first = new Set<string>();
     for (const table of pending) {
+      const cursor = cursors.get(table.key) ?? null;
+      // No cursor: a fresh first download (a discard or a reset may have cut an earlier one).
+      if (cursor === null) progress.delete(table.key);
+      const inFirstPass = cursor !== null && readCursorPosition(cursor)?.floor === null;
+      if (cursor === null || inFirstPass) first.add(table.key);
+      const estimate = needsEstimate(progress.get(table.key), inFirstPass);
       request.tables[table.key] = {
-        cursor: cursors.get(table.key) ?? null,
+        cursor,
         hasRows: await hasRows(replica, table),
+        ...(estimate ? { estimate } : {}),
       };
     }
     const sentAt = replica.now();
     const response = await transport.download(group.name, request);
     replica.observeServerTime(response.serverTime, sentAt, replica.now());
-    const changed = await applyPage(replica, group, clientGroups, response);
+    const moved: DownloadProgress[] = [];
+    for (const [key, page] of Object.entries(response.tables)) {
+      const next = progressAfterPage(progress.get(key), group.name, key, first.has(key), {
+        delivered: page.rows.length + page.tombstones.length + page.outOfScope.length,
+        remaining: page.remaining,
+        hasMore: page.hasMore,
+        reset: page.reset,
+      });
+      if (!next) continue;
+      progress.set(key, next);
+      moved.push(next);
+    }
+    const changed = await applyPage(
+      replica,
+      group,
+      clientGroups,
+      response,
+      true,
+      moved.map(progressStatement),
+    );
     let delivered = 0;
     for (const page of Object.values(response.tables)) {
       delivered += page.rows.length + page.tombstones.length + page.outOfScope.length;
     }
     observer?.pageApplied(new Set(changed.keys()), delivered, changed);
+    if (moved.length > 0) observer?.progressed?.(moved);
     pending = pending.filter((t) => response.tables[t.key]?.hasMore === true);
   }
 }

@@ -1,4 +1,5 @@
 import type { ClientErrorCode } from '../errors.ts';
+import type { DownloadProgress } from './download-progress.ts';
 /**
  * What the sync engine is doing, as one frozen snapshot (`client.status`).
  * A new object is made only when something changed, so
@@ -31,6 +32,15 @@ export interface SyncStatus {
    * it): the replica holds a complete copy, if not the newest.
    */
   readonly hasSynced: boolean;
+  /**
+   * The first downloads under way, one entry per (group, table): entries
+   * applied and expected (counted by the server in the caller's scope).
+   * An entry stays, `complete`, until the next sync starts; a first
+   * download cut by a reload goes on from where its last page left it.
+   * Empty when no first download ran in the current or last sync (sum the
+   * entries with `totalProgress` for one bar).
+   */
+  readonly progress: readonly DownloadProgress[];
   /**
    * Why the last sync failed, or null once a sync succeeds. `code` is the
    * error's when Carburetor raised it (`sync_not_found`: a setup mistake the
@@ -70,6 +80,7 @@ export const NOT_STARTED_STATUS: SyncStatus = Object.freeze({
   downloadedInSync: 0,
   lastSyncedAt: null,
   hasSynced: false,
+  progress: Object.freeze([]),
   lastError: null,
   rejectedCount: 0,
   running: false,

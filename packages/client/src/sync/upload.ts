@@ -31,7 +31,7 @@ import { quote, REJECTED_TABLE } from '../schema/names.ts';
 import { learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import { refusesContent, type SyncTransport, serverRefusalOf } from './transport.ts';
-import { toUploadWireValue, wireRowDecoder } from './wire-rows.ts';
+import { leanRowDecoder, toUploadWireValue, wireRowDecoder } from './wire-rows.ts';
 
 /** How many times rows refused with `clock_skew` are re-stamped and sent again in one sync. */
 const MAX_SKEW_RETRIES = 3;
@@ -203,6 +203,8 @@ async function applyAnswer(
       if (!answer) continue; // not answered: still dirty, sent again next sync
       const results = new Map(answer.results.map((r) => [r.id, r]));
       const decodeWireRow = wireRowDecoder(table, answer.columns);
+      // Protocol 3 answers lean: only the columns this upload's writes do not hold.
+      const decodeLeanRow = leanRowDecoder(table, answer.syncedAt);
       const corrupt = new Map<string, CorruptRow>();
       const current = await readRows(
         ex,
@@ -238,7 +240,7 @@ async function applyAnswer(
           }
           continue;
         }
-        const resolved = decodeWireRow(result.row);
+        const resolved = 'row' in result ? decodeWireRow(result.row) : decodeLeanRow(result);
         replica.observeStamps(resolved.metadata);
         const { metadata, takeResolvedValue } = acknowledge(
           local.metadata,

@@ -9,6 +9,7 @@ import {
   decodeWireValue,
   encodeWireValue,
   type JsonValue,
+  type LeanRowResult,
   normalizeTimestamp,
   type ResolvedColumn,
   type ResolvedTable,
@@ -135,6 +136,57 @@ export function wireRowDecoder(
       values[table.lastSyncedAt] = null;
     }
     return { id, values, metadata: knownStamps(metadata ?? {}), problems };
+  };
+}
+
+/**
+ * A decoder for the lean OK rows of one table's upload answer (protocol 3):
+ * each decodes to the values and stamps of its `others` (the columns its
+ * write did not decide), plus last-synced-at (the row's own, else the
+ * table's `syncedAt`). The columns it left out hold the client's own write,
+ * which the replica has already. Values the replica cannot hold are named in
+ * `problems`, as {@link wireRowDecoder} does.
+ *
+ * @example
+ * ```ts
+ * const decode = leanRowDecoder(table, answer.syncedAt);
+ * const resolved = decode(result); // { id, values, metadata, problems }
+ * ```
+ */
+export function leanRowDecoder(
+  table: ResolvedTable,
+  tableSyncedAt: string | undefined,
+): (row: LeanRowResult) => DecodedWireRow {
+  const syncedAt = new Map<string, string | null>();
+  const normalized = (text: string | undefined): string | null => {
+    if (!text) return null;
+    let out = syncedAt.get(text);
+    if (out === undefined) {
+      try {
+        out = normalizeTimestamp(text);
+      } catch {
+        out = null; // a display time only: a row is never refused for it
+      }
+      syncedAt.set(text, out);
+    }
+    return out;
+  };
+  return (row) => {
+    const values: Record<string, unknown> = {};
+    const metadata: Record<string, WireStamp> = {};
+    const problems = new Map<string, string>();
+    for (const [name, server] of Object.entries(row.others ?? {})) {
+      const column = table.column[name];
+      if (!column || !table.syncedColumns.includes(name)) continue;
+      metadata[name] = { t: server.t, c: server.c };
+      try {
+        values[name] = fromIncomingWireValue(column, server.value);
+      } catch (error) {
+        problems.set(name, describeError(error));
+      }
+    }
+    values[table.lastSyncedAt] = normalized(row.syncedAt ?? tableSyncedAt);
+    return { id: row.id, values, metadata, problems };
   };
 }
 

@@ -30,6 +30,14 @@ export const DEFAULT_PAGE_SIZE = 1_000;
 /** Most rows per table in one download page. */
 export const MAX_PAGE_SIZE = 10_000;
 
+/**
+ * Most rows one progress estimate counts (`remaining` of a download page,
+ * protocol 3): the count walks the caller's scope index, so its cost is
+ * bounded by this many index entries; a larger scope is counted again as
+ * the client gets past the estimate.
+ */
+export const MAX_REMAINING_COUNT = 100_000;
+
 /** How far ahead of server time a write time may be before it is refused with `clock_skew`. */
 export const CLOCK_SKEW_TOLERANCE_MS = 10_000;
 

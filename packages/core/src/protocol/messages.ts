@@ -100,6 +100,23 @@ export interface DownloadTableRequest {
   cursor: string | null;
   /** The replica already holds rows of this table: a first download then sends tombstones. */
   hasRows: boolean;
+  /**
+   * Protocol 3: count the rows left in this first download (a client that
+   * lost its estimate, e.g. after a reload, or passed a capped one). The
+   * first page of a first download is counted without asking.
+   */
+  estimate?: boolean | undefined;
+}
+
+/**
+ * Protocol 3: how many entries (rows, tombstones, out-of-scope ids) a first
+ * download of a table has left to send, counted in the caller's scope from
+ * the page's start, this page included. Counting stops at
+ * {@link MAX_REMAINING_COUNT}: then `atLeast` is true and there may be more.
+ */
+export interface RemainingEstimate {
+  rows: number;
+  atLeast: boolean;
 }
 
 /** Body of `<group>.download`. */
@@ -155,6 +172,11 @@ export interface DownloadTablePage {
    * and ignore rows it does not hold. Absent otherwise.
    */
   catchUp?: true;
+  /**
+   * Protocol 3, in a first download only: the entries left, counted on the
+   * pass's first page (and again when the client asks with `estimate`).
+   */
+  remaining?: RemainingEstimate;
 }
 
 /** Answer of `<group>.download`. */
@@ -189,15 +211,55 @@ export interface UploadRequest {
   tables: Record<string, UploadRow[]>;
 }
 
-/** The server's answer for one uploaded row. */
+/** A column's value and stamp on the server, in a protocol 3 upload answer. */
+export interface ServerColumn {
+  value: JsonValue;
+  t: number;
+  c: string;
+}
+
+/**
+ * Protocol 3's OK for an uploaded row, lean: the client already holds what
+ * it sent. A column the row carried and whose write the server holds (the
+ * stamp it sent, with the request's client id) is answered by its absence.
+ * `others` gives the server's value and stamp of every other stamped synced
+ * column: where the client's write lost, or that the row did not carry.
+ *
+ * @example
+ * ```ts
+ * // name lost to device-2's newer write; every other column is the client's
+ * const ok: LeanRowResult = { id: 'c1', ok: true, others: { name: { value: 'Bea', t: 1764085205000017, c: 'device-2' } } };
+ * ```
+ */
+export interface LeanRowResult {
+  id: string;
+  ok: true;
+  /** The server's columns that are not this row's writes, by name; absent when there are none. */
+  others?: Record<string, ServerColumn>;
+  /** The row's last-synced-at, when it is not the table's `syncedAt` (a row the upload did not write). */
+  syncedAt?: string;
+}
+
+/**
+ * The server's answer for one uploaded row: OK with the row as the server
+ * holds it (versions 1 and 2: the whole row; 3: {@link LeanRowResult}), or
+ * its error code.
+ */
 export type UploadRowResult =
   | { id: string; ok: true; row: WireRow }
+  | LeanRowResult
   | { id: string; ok: false; code: RowErrorCode; message: string };
 
 /** One table's part of an upload answer, in the order of the request's rows. */
 export interface UploadTableResult {
   columns: string[];
   results: UploadRowResult[];
+  /**
+   * Protocol 3: the last-synced-at (server time, ISO) of the OK rows that
+   * do not give their own: an upload writes its rows in one transaction,
+   * so they share it.
+   */
+  syncedAt?: string;
 }
 
 /** Answer of `<group>.upload`. */

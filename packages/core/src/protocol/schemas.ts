@@ -162,26 +162,40 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
         MAX_UPLOAD_ROWS,
       `an upload carries at most ${MAX_UPLOAD_ROWS} rows; split the queue`,
     );
-  const downloadRequest = z.strictObject({
-    protocol: protocolSchema,
-    clientId: clientIdSchema,
-    config: configIdentitySchema.optional(),
-    tables: tablesOf(
-      group,
-      z.strictObject({
-        cursor: z.string().max(MAX_CURSOR_LENGTH).nullable(),
-        hasRows: z.boolean(),
-      }),
-    ),
-    pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
-    after: z
-      .string()
-      .regex(
-        /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/,
-        'a WAL position, as pg_lsn prints it (0/16B3748)',
-      )
-      .optional(),
-  });
+  const downloadRequest = z
+    .strictObject({
+      protocol: protocolSchema,
+      clientId: clientIdSchema,
+      config: configIdentitySchema.optional(),
+      tables: tablesOf(
+        group,
+        z.strictObject({
+          cursor: z.string().max(MAX_CURSOR_LENGTH).nullable(),
+          hasRows: z.boolean(),
+          estimate: z.boolean().optional(),
+        }),
+      ),
+      pageSize: z.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+      after: z
+        .string()
+        .regex(
+          /^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/,
+          'a WAL position, as pg_lsn prints it (0/16B3748)',
+        )
+        .optional(),
+    })
+    .superRefine((request, ctx) => {
+      // Versions 1 and 2 are answered exactly as before: their shape has no estimate.
+      if (request.protocol >= 3) return;
+      for (const [key, table] of Object.entries(request.tables)) {
+        if (table?.estimate === undefined) continue;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tables', key, 'estimate'],
+          message: `"estimate" needs protocol version 3 or later; this request says ${request.protocol}`,
+        });
+      }
+    });
   const downloadPage = z.object({
     columns: z.array(z.string()),
     clients: z.array(z.string()),
@@ -193,9 +207,21 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
     reset: z.boolean(),
     authoritative: z.literal(true).optional(),
     catchUp: z.literal(true).optional(),
+    remaining: z.object({ rows: z.number().int().nonnegative(), atLeast: z.boolean() }).optional(),
+  });
+  const serverColumn = z.object({
+    value: jsonValue,
+    t: writeTimeSchema,
+    c: z.string().min(1).max(64),
   });
   const rowResult = z.union([
     z.object({ id: z.string(), ok: z.literal(true), row: wireRowSchema }),
+    z.strictObject({
+      id: z.string(),
+      ok: z.literal(true),
+      others: z.record(z.string(), serverColumn).optional(),
+      syncedAt: z.string().optional(),
+    }),
     z.object({
       id: z.string(),
       ok: z.literal(false),
@@ -224,7 +250,11 @@ export function groupProtocol(config: AnySyncConfig, groupName: string): GroupPr
       serverTime: z.number(),
       tables: z.record(
         z.string(),
-        z.object({ columns: z.array(z.string()), results: z.array(rowResult) }),
+        z.object({
+          columns: z.array(z.string()),
+          results: z.array(rowResult),
+          syncedAt: z.string().optional(),
+        }),
       ),
     }) as unknown as z.ZodType<UploadResponse>,
   };

@@ -14,6 +14,7 @@ describe('names come from the config', () => {
       | 'CarburetorProvider'
       | 'useLocalQuery'
       | 'useSyncStatus'
+      | 'useSyncProgress'
       | 'useActivePhoneBooks'
       | 'useActiveNotes'
       | 'useInsertPhoneBook'
@@ -23,6 +24,13 @@ describe('names come from the config', () => {
       | 'useUpdateNote'
       | 'useDeleteNote'
     >();
+  });
+
+  test('useSyncProgress is typed: totals, hasSynced and the tables in a first download', () => {
+    const progress = hooks.useSyncProgress();
+    expectTypeOf(progress.fraction).toEqualTypeOf<number | null>();
+    expectTypeOf(progress.hasSynced).toEqualTypeOf<boolean>();
+    expectTypeOf(progress.tables[0]!.expected).toEqualTypeOf<number>();
   });
 
   test('a misspelled hook is a type error', () => {

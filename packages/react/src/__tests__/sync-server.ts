@@ -48,12 +48,13 @@ export async function startSyncServer(label: string) {
   return {
     url,
     /** A client of user `ME` on its own in-memory replica, syncing over HTTP. */
-    async client(online = new OnlineManager(() => undefined)) {
+    async client(online = new OnlineManager(() => undefined), pageSize?: number) {
       const client = await createSyncClient(config, {
         driver: memoryDriver(),
         url,
         groups: ['private_contacts'],
         onlineManager: online,
+        ...(pageSize === undefined ? {} : { pageSize }),
       });
       clients.push(client);
       return client;

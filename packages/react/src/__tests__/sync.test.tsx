@@ -7,7 +7,7 @@ import { createCarburetorHooks } from '../index.ts';
 import { config, ME } from './fixtures.ts';
 import { startSyncServer } from './sync-server.ts';
 
-const { CarburetorProvider, useActivePhoneBooks, useLocalQuery, useSyncStatus } =
+const { CarburetorProvider, useActivePhoneBooks, useLocalQuery, useSyncStatus, useSyncProgress } =
   createCarburetorHooks(config);
 
 let server: Awaited<ReturnType<typeof startSyncServer>>;
@@ -172,5 +172,48 @@ describe('useSyncStatus', () => {
 
     // Each render saw a frozen snapshot, replaced only on change.
     for (const status of seen) expect(Object.isFrozen(status)).toBe(true);
+  });
+});
+
+describe('useSyncProgress', () => {
+  test('shows a first download page by page, done of expected, then hasSynced; nothing under way afterwards', async () => {
+    const other = await server.client();
+    await other.insertPhoneBooks(
+      Array.from({ length: 7 }, (_, i) => ({ owner_id: ME, name: `bulk ${i}`, phone_number: '9' })),
+    );
+    await other.sync();
+    const mine = await server.client(undefined, 2);
+    const seen: { done: number; expected: number; fraction: number | null; hasSynced: boolean }[] =
+      [];
+    const { result } = renderHook(
+      () => {
+        const progress = useSyncProgress();
+        const { done, expected, fraction, hasSynced } = progress;
+        if (seen.at(-1)?.done !== done || seen.at(-1)?.hasSynced !== hasSynced) {
+          seen.push({ done, expected, fraction, hasSynced });
+        }
+        return progress;
+      },
+      { wrapper: ({ children }) => <Wrapper client={mine}>{children}</Wrapper> },
+    );
+    expect(result.current).toMatchObject({ hasSynced: false, fraction: null, tables: [] });
+    await act(async () => {
+      await mine.sync();
+    });
+    const rows = (await mine.activePhoneBooks().execute()).length;
+    expect(rows).toBeGreaterThanOrEqual(7);
+    await waitFor(() => expect(result.current.hasSynced).toBe(true));
+    expect(result.current).toMatchObject({ done: rows, expected: rows, fraction: 1 });
+    // The bar moved page by page (2 rows a page) against the server's count.
+    const moving = seen.filter((s) => s.fraction !== null && s.fraction < 1);
+    expect(moving.length).toBeGreaterThanOrEqual(3);
+    expect(moving[0]).toMatchObject({ done: 2, expected: rows, hasSynced: false });
+    for (const s of moving) expect(s.expected).toBe(rows);
+    // The next sync is not a first download: no bar.
+    await act(async () => {
+      await mine.sync();
+    });
+    await waitFor(() => expect(result.current.fraction).toBeNull());
+    expect(result.current.hasSynced).toBe(true);
   });
 });

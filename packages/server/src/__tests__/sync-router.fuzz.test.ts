@@ -304,7 +304,7 @@ const CLIENT_ID_EDGES: readonly Edge[] = [
 
 const PROTOCOL_EDGES: readonly Edge[] = [
   edge('0', () => 0),
-  edge('4', () => 4),
+  edge('4', () => 4), // 3 is spoken since this release
   edge('"1"', () => '1'),
   edge('null', () => null),
   edge('1.0000001', () => 1.0000001),

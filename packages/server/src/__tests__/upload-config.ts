@@ -76,9 +76,16 @@ export function cols(t: number, values: Record<string, unknown>): Record<string,
   );
 }
 
-/** An upload request from one client. */
-export function request(clientId: string, tables: Record<string, UploadRow[]>): UploadRequest {
-  return { protocol: PROTOCOL_VERSION, clientId, tables };
+/**
+ * An upload request from one client, in this release's protocol unless
+ * `protocol` says another (2 gets the whole resolved row back, 3 lean answers).
+ */
+export function request(
+  clientId: string,
+  tables: Record<string, UploadRow[]>,
+  protocol: UploadRequest['protocol'] = PROTOCOL_VERSION,
+): UploadRequest {
+  return { protocol, clientId, tables };
 }
 
 /** A contact insert with every required column. */

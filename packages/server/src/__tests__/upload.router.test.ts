@@ -65,8 +65,9 @@ describe('upload through the router over HTTP', () => {
       { op: 'update', id: 'r-2', columns: cols(at(-5), { name: 'Older, loses' }) },
       contactInsert('r-3', 'u2', at(0)), // another user's: refused
     ];
+    // Version 2: the answer carries whole rows, compared with what a download sends.
     const uploaded = await clientOf(0, 'u1').mine.upload.mutate(
-      request('client-a', { contact: rows }),
+      request('client-a', { contact: rows }, 2),
     );
     const table = uploaded.tables['contact']!;
     expect(table.results.map((r) => r.ok || r.code)).toEqual([
@@ -85,7 +86,7 @@ describe('upload through the router over HTTP', () => {
     const page = downloaded.tables['contact']!;
     expect(page.columns).toEqual(table.columns);
     const byId = (list: WireRow[]) => Object.fromEntries(list.map((row) => [row[0], row]));
-    const answered = byId(table.results.flatMap((r) => (r.ok ? [r.row] : [])));
+    const answered = byId(table.results.flatMap((r) => (r.ok && 'row' in r ? [r.row] : [])));
     // The deleted row comes as a tombstone; every other row exactly as the upload answered it.
     expect(page.tombstones).toEqual(['r-1']);
     expect(answered['r-1']?.[table.columns.indexOf('is_deleted') + 3]).toBe(true);

@@ -1,4 +1,9 @@
-import { MAX_VALUE_BYTES, type UploadResponse, type UploadRow } from '@carburetor/core';
+import {
+  MAX_VALUE_BYTES,
+  type UploadResponse,
+  type UploadRow,
+  type WireRow,
+} from '@carburetor/core';
 import { type Kysely, sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { CarburetorServerError } from '../errors.ts';
@@ -19,13 +24,15 @@ export function uploadSuite(database: () => Kysely<unknown>) {
     client: string,
     tables: Record<string, UploadRow[]>,
     group = 'mine',
-  ) => uploadChanges(database(), uploadConfig, group, request(client, tables), { userId: user });
+  ) =>
+    // Version 2: the merge's whole resolved row comes back (upload.lean.test.ts checks 3's lean answers).
+    uploadChanges(database(), uploadConfig, group, request(client, tables, 2), { userId: user });
 
   const results = (response: UploadResponse, key = 'contact') => {
     const table = response.tables[key]!;
     return table.results.map((result) =>
       result.ok
-        ? { ok: true as const, ...rowObject(table.columns, result.row) }
+        ? { ok: true as const, ...rowObject(table.columns, (result as { row: WireRow }).row) }
         : { ok: false as const, code: result.code, message: result.message },
     );
   };

@@ -10,6 +10,8 @@ import {
   type DownloadRow,
   type DownloadTablePage,
   MAX_PAGE_SIZE,
+  MAX_REMAINING_COUNT,
+  type RemainingEstimate,
   type ResolvedGroup,
   type ResolvedGroupTable,
 } from '@carburetor/core';
@@ -63,6 +65,10 @@ interface TablePlan {
    * was updated): a catch-up pass sends them before the cursor goes on.
    */
   readonly catchUp: readonly string[];
+  /** Protocol 3: a first download's page carries the count of entries left (see `countRemaining`). */
+  readonly progress: boolean;
+  /** The client asked for a count on this page (it lost or passed its estimate). */
+  readonly estimate: boolean;
 }
 
 /** A table of the request, its cursor read but not yet checked against the database's history. */
@@ -214,6 +220,8 @@ export async function downloadChanges(
       columns,
       config: client.identity,
       catchUp: delivered ? columns.filter((c) => !delivered.includes(c)) : [],
+      progress: request.protocol >= 3,
+      estimate: tableRequest.estimate === true,
     });
   }
 
@@ -256,7 +264,8 @@ export async function downloadChanges(
         hasMore ||= page.hasMore;
       }
       return {
-        protocol: request.protocol, // downloads are the same in every version
+        // Answered in the request's version: only protocol 3 pages carry `remaining`.
+        protocol: request.protocol,
         serverTime: head.now,
         tables,
         hasMore,
@@ -358,6 +367,12 @@ async function readTable(
     ? sql.lit(ROW)
     : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${sentWithValues} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
 
+  // A first download's progress (protocol 3): counted on its first page, and when the client asks.
+  const remaining =
+    plan.progress && firstPass && (cursor?.pass === undefined || plan.estimate)
+      ? await countRemaining(trx, table.sqlName, where)
+      : undefined;
+
   const { columns } = plan;
   const compact = compactorOf(table, columns);
   const rows: DownloadRow[] = [];
@@ -415,6 +430,7 @@ async function readTable(
     hasMore: more,
     reset: plan.reset,
     ...(plan.authoritative ? { authoritative: true } : {}),
+    ...(remaining ? { remaining } : {}),
   };
 }
 
@@ -521,6 +537,30 @@ async function readCatchUp(
     reset: false,
     catchUp: true,
   };
+}
+
+/**
+ * The entries a page's query has left to send from its start (this page's
+ * included), in the caller's scope: the same conditions as the page, so
+ * another user's rows never count (a table-wide figure such as `reltuples`
+ * would tell one user how many rows others have). Counting stops at
+ * MAX_REMAINING_COUNT rows, so it reads at most that many entries of the
+ * scope's (restriction, xid, id) index.
+ */
+async function countRemaining(
+  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+  trx: Kysely<any>,
+  sqlName: string,
+  where: readonly RawBuilder<unknown>[],
+): Promise<RemainingEstimate> {
+  const result = await sql<{ n: string }>`
+    select count(*)::text as n from (
+      select 1 from ${sql.table(sqlName)}
+      ${where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``}
+      limit ${sql.lit(MAX_REMAINING_COUNT)}
+    ) as scope`.execute(trx);
+  const rows = Number(result.rows[0]!.n);
+  return { rows, atLeast: rows >= MAX_REMAINING_COUNT };
 }
 
 /** The cursor position of a row the page read: only the last row's is needed, so rows do not carry it. */

@@ -31,14 +31,15 @@ import { changedImmutable, outOfScope, type TableScope, tableScope } from './aut
 import { clockSkew, incomingRowState, type ServerClock } from './incoming-rows.ts';
 import { type IncomingRecord, insertNew, lockRows, mergeIntoStored } from './merge-sql.ts';
 import { isRowRefusal, type Refusals, writeAllowingRefusals } from './refused-rows.ts';
-import { type RawRow, storedRowState, wireRowOf } from './resolved-rows.ts';
+import { leanRowResult, type RawRow, storedRowState, wireRowOf } from './resolved-rows.ts';
 
 /**
  * Applies an upload: merges each row into PostgreSQL column by column (last
  * writer wins by write time, then client id; the deleted flag is a one-way
  * switch) after checking its values and the caller's rights, all in one
  * transaction. Each row gets its own answer, in request order: OK with the
- * row as the server now holds it, or an error code (`invalid_value`,
+ * row as the server now holds it (protocol 3: only what the client does not
+ * hold already, see `leanRowResult`), or an error code (`invalid_value`,
  * `clock_skew`, `read_only`, `insufficient_permission`, `record_not_found`)
  * that leaves that row unchanged while the others apply.
  *
@@ -105,13 +106,13 @@ export async function uploadChanges<DB>(
       for (const item of work) {
         const { table } = item.entry;
         const written: WrittenRow[] = [];
-        tables[table.key] = await uploadTable(trx, groupName, request.clientId, clock, item, {
+        tables[table.key] = await uploadTable(trx, groupName, request, clock, item, {
           careful,
           written,
         });
         if (written.length > 0) changes.push(tableChangeOf(config, table, written));
       }
-      // Answered in the request's version (uploads are the same in every version).
+      // Answered in the request's version: 3 answers OK rows lean (resolved-rows.ts).
       const response: UploadResponse = { protocol: request.protocol, serverTime: clock.ms, tables };
       return { response, changes };
     });
@@ -164,7 +165,7 @@ function refusal(id: string, code: RowErrorCode, message: string): UploadRowResu
 async function uploadTable(
   db: QueryExecutorProvider,
   groupName: string,
-  clientId: string,
+  { clientId, protocol }: Pick<UploadRequest, 'clientId' | 'protocol'>,
   clock: ServerClock,
   { entry, scope, rows }: TableWork,
   { careful, written: changed }: { careful: boolean; written: WrittenRow[] },
@@ -332,6 +333,8 @@ async function uploadTable(
 
   const wireRows = new Map<string, WireRow>();
   const timestamps = new Map<unknown, string>();
+  const lean = protocol >= 3;
+  let syncedAt: string | undefined;
   for (const { index, id } of accepted) {
     const reason = refused.get(id);
     if (reason !== undefined) {
@@ -352,6 +355,19 @@ async function uploadTable(
       );
       continue;
     }
+    if (lean) {
+      const { syncedAt: rowSyncedAt, ...answer } = leanRowResult(
+        table,
+        row,
+        rows[index]!,
+        clientId,
+        timestamps,
+      );
+      // The first OK row's time is the table's: the rows this upload wrote share it.
+      syncedAt ??= rowSyncedAt;
+      results[index] = rowSyncedAt === syncedAt ? answer : { ...answer, syncedAt: rowSyncedAt };
+      continue;
+    }
     let wire = wireRows.get(id);
     if (!wire) {
       wire = wireRowOf(table, row, timestamps);
@@ -359,7 +375,11 @@ async function uploadTable(
     }
     results[index] = { id, ok: true, row: wire };
   }
-  return { columns, results: results as UploadRowResult[] };
+  return {
+    columns,
+    results: results as UploadRowResult[],
+    ...(syncedAt === undefined ? {} : { syncedAt }),
+  };
 }
 
 function recordOf(id: string, state: RowState): IncomingRecord {
