@@ -2,9 +2,9 @@ export {
   type ContextValues,
   type DownloadOptions,
   downloadChanges,
-  type RequestConfig,
 } from './download/download.ts';
 export type { ReadDatabases } from './download/read-route.ts';
+export type { RequestConfig } from './download/request-config.ts';
 export {
   createPgDialect,
   createPgKysely,

@@ -1,8 +1,5 @@
 import {
   type AnySyncConfig,
-  type ConfigDefinition,
-  configDefinition,
-  configIdentity,
   contextValueWire,
   DEFAULT_PAGE_SIZE,
   type DownloadRequest,
@@ -10,8 +7,6 @@ import {
   type DownloadRow,
   type DownloadTablePage,
   MAX_PAGE_SIZE,
-  MAX_REMAINING_COUNT,
-  type RemainingEstimate,
   type ResolvedGroup,
   type ResolvedGroupTable,
 } from '@carburetor/core';
@@ -21,12 +16,12 @@ import { CarburetorServerError } from '../errors.ts';
 import { groupOf, groupTableOf } from '../group.ts';
 import { EXITS_COLUMN, XID_COLUMN } from '../schema/names.ts';
 import { filterKey } from '../schema/scope-exits.ts';
+import { catchUpEnded, readCatchUp } from './catch-up.ts';
 import {
   type CursorState,
   cursorFingerprint,
   decodeCursor,
   encodeCursor,
-  legacyCursorFingerprint,
   type ServerRun,
 } from './cursor.ts';
 import {
@@ -39,14 +34,23 @@ import {
   standbyBehind,
 } from './database-history.ts';
 import { filterSql } from './filter-sql.ts';
-import { PAGE_ROW, PAGE_ROW_KIND, type PageRow, pageRowsSql } from './page-row.ts';
-import { RowCompactor } from './row-compactor.ts';
+import {
+  CHUNK_ROWS,
+  PAGE_ROW,
+  PAGE_ROW_KIND,
+  type PageRow,
+  pageRowsSql,
+  xidOf,
+} from './page-row.ts';
+import { countRemaining } from './remaining-count.ts';
+import { deliveredColumns, knownColumns, ownConfig, type RequestConfig } from './request-config.ts';
+import { compactorOf } from './row-compactor.ts';
 
 /** The caller's context values, e.g. `{ userId: 'u1' }`. */
 export type ContextValues = Readonly<Record<string, string | number>>;
 
 /** One table's work for a page: where it starts and what it may leave out. */
-interface TablePlan {
+export interface TablePlan {
   readonly key: string;
   readonly entry: ResolvedGroupTable;
   readonly fingerprint: string;
@@ -78,87 +82,8 @@ type TableRequestPlan = Omit<TablePlan, 'cursor' | 'reset' | 'authoritative'> & 
   readonly sameDefinition: boolean;
 };
 
-/**
- * The config a request came from (protocol 3): the router finds it from the
- * request's `config` identity, among the versions `migrateServer` recorded.
- */
-export interface RequestConfig {
-  readonly identity: string;
-  readonly definition: ConfigDefinition;
-  /**
-   * The definition of another recorded config (a cursor's), or of the one
-   * before versioning (`undefined`); undefined when not recorded.
-   */
-  definitionOf(identity: string | undefined): Promise<ConfigDefinition | undefined>;
-}
-
-const ownConfigs = new WeakMap<AnySyncConfig, RequestConfig>();
-
-/** The server's own config as a request's: what a caller that names none gets. */
-function ownConfig(config: AnySyncConfig): RequestConfig {
-  let own = ownConfigs.get(config);
-  if (!own) {
-    const identity = configIdentity(config);
-    const definition = configDefinition(config);
-    own = {
-      identity,
-      definition,
-      definitionOf: async (id) => (id === identity ? definition : undefined),
-    };
-    ownConfigs.set(config, own);
-  }
-  return own;
-}
-
-/** The table's synced columns a config knows, in the table's order (the deleted flag always). */
-function knownColumns(
-  table: ResolvedGroupTable['table'],
-  definition: ConfigDefinition,
-): readonly string[] {
-  const known = definition.tables[table.key]?.columns ?? {};
-  return table.syncedColumns.filter((c) => c === table.isDeleted || c in known);
-}
-
-/**
- * Which columns a sent cursor delivered, when it belongs to this table and
- * caller at all: those of the config it names, or, for a cursor made before
- * configs had identities, those its fingerprint was made with (the client's
- * current config's, or the one from before versioning). Undefined: a first
- * download.
- */
-async function deliveredColumns(
-  sent: CursorState,
-  group: ResolvedGroup,
-  entry: ResolvedGroupTable,
-  contextValues: ContextValues,
-  client: RequestConfig,
-  requested: readonly string[],
-): Promise<readonly string[] | undefined> {
-  if (sent.config !== undefined) {
-    if (sent.fingerprint !== cursorFingerprint(group, entry, contextValues)) return undefined;
-    const definition =
-      sent.config === client.identity ? client.definition : await client.definitionOf(sent.config);
-    return definition ? knownColumns(entry.table, definition) : undefined;
-  }
-  if (sent.fingerprint === legacyCursorFingerprint(group, entry, contextValues, requested)) {
-    return requested;
-  }
-  const before = await client.definitionOf(undefined);
-  if (!before) return undefined;
-  const columns = knownColumns(entry.table, before);
-  return sent.fingerprint === legacyCursorFingerprint(group, entry, contextValues, columns)
-    ? columns
-    : undefined;
-}
-
 // What a page row is, as the query's `kind` expression says it.
 const { row: ROW, tombstone: TOMBSTONE, outOfScope: OUT_OF_SCOPE } = PAGE_ROW_KIND;
-
-/**
- * Rows compacted at a time while a page streams in: each chunk's driver rows
- * are garbage before the next arrives.
- */
-const CHUNK_ROWS = 1_000;
 
 /**
  * Answers one download page of a group: per requested table, the rows
@@ -432,148 +357,6 @@ async function readTable(
     ...(plan.authoritative ? { authoritative: true } : {}),
     ...(remaining ? { remaining } : {}),
   };
-}
-
-/**
- * The cursor without its catch-up position when there is nothing to catch
- * up on any more (the client went back to the cursor's config meanwhile):
- * the usual pass restarts from the cursor's floor.
- */
-function catchUpEnded(
-  cursor: CursorState | undefined,
-  catchUp: readonly string[],
-): CursorState | undefined {
-  if (!cursor?.pass?.catchUp || catchUp.length > 0) return cursor;
-  const { pass: _, ...rest } = cursor;
-  return rest;
-}
-
-/** A compactor of rows carrying these columns. */
-function compactorOf(table: ResolvedGroupTable['table'], columns: readonly string[]) {
-  const doubles = columns.flatMap((name, n) => (table.column[name]!.kind === 'double' ? [n] : []));
-  return new RowCompactor(columns.length, doubles);
-}
-
-/**
- * One page of a catch-up pass: the client's config gained `plan.catchUp`
- * columns since its cursor was made, and its replica holds rows without
- * their values. The pass walks every row in scope (deleted ones too: their
- * columns still merge), sending only those columns; the cursor's floor
- * waits meanwhile, and once the pass ends the usual passes go on from it, so
- * a row written during the catch-up is sent again, whole. The replica
- * applies a catch-up row only where it holds the row.
- */
-async function readCatchUp(
-  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
-  trx: Kysely<any>,
-  plan: TablePlan,
-  cursor: CursorState,
-  contextValues: ContextValues,
-  pageSize: number,
-  head: SnapshotHead,
-  run: ServerRun | undefined,
-): Promise<DownloadTablePage> {
-  const { entry } = plan;
-  const { table } = entry;
-  const columns = plan.catchUp;
-  const where: RawBuilder<unknown>[] = [];
-  if (entry.restrictTo) {
-    const column = table.column[entry.restrictTo.column]!;
-    const value = contextValues[entry.restrictTo.context]!;
-    where.push(sql`${sql.ref(column.name)} = cast(${String(value)} as ${sql.raw(column.type.pg)})`);
-  }
-  const filter = filterSql(entry);
-  if (filter) where.push(filter);
-  const at = cursor.pass?.catchUp ? cursor.pass : undefined;
-  if (at) {
-    where.push(
-      sql`(${sql.ref(XID_COLUMN)}, ${sql.ref(table.id)}) > (cast(${at.lastXid} as xid8), ${at.lastId})`,
-    );
-  }
-  const compact = compactorOf(table, columns);
-  const rows: DownloadRow[] = [];
-  const query = pageRowsSql({ entry, where, kind: sql.lit(ROW), limit: pageSize + 1, columns });
-  let last: PageRow | undefined;
-  let more = false;
-  for await (const chunk of rowChunks(trx, query, CHUNK_ROWS)) {
-    for (const row of chunk) {
-      if (rows.length === pageSize) {
-        more = true;
-        break;
-      }
-      last = row;
-      rows.push(compact.row(row));
-    }
-  }
-  const { pass: _, ...resume } = cursor;
-  const next: CursorState =
-    more && last
-      ? {
-          // The cursor as it was (its config still names the columns it lacks), and where the catch-up stands.
-          ...resume,
-          pass: {
-            floor: head.xmin,
-            lastXid: await xidOf(trx, table, last[PAGE_ROW.id]),
-            lastId: last[PAGE_ROW.id],
-            catchUp: true,
-          },
-        }
-      : {
-          fingerprint: plan.fingerprint,
-          floor: cursor.floor,
-          history: head.history,
-          ...(run === undefined ? {} : { run }),
-          config: plan.config,
-        };
-  return {
-    columns: [...columns],
-    clients: compact.clients,
-    rows,
-    tombstones: [],
-    outOfScope: [],
-    cursor: encodeCursor(next),
-    // The usual pass follows the catch-up at once.
-    hasMore: true,
-    reset: false,
-    catchUp: true,
-  };
-}
-
-/**
- * The entries a page's query has left to send from its start (this page's
- * included), in the caller's scope: the same conditions as the page, so
- * another user's rows never count (a table-wide figure such as `reltuples`
- * would tell one user how many rows others have). Counting stops at
- * MAX_REMAINING_COUNT rows, so it reads at most that many entries of the
- * scope's (restriction, xid, id) index.
- */
-async function countRemaining(
-  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
-  trx: Kysely<any>,
-  sqlName: string,
-  where: readonly RawBuilder<unknown>[],
-): Promise<RemainingEstimate> {
-  const result = await sql<{ n: string }>`
-    select count(*)::text as n from (
-      select 1 from ${sql.table(sqlName)}
-      ${where.length > 0 ? sql`where ${sql.join(where, sql` and `)}` : sql``}
-      limit ${sql.lit(MAX_REMAINING_COUNT)}
-    ) as scope`.execute(trx);
-  const rows = Number(result.rows[0]!.n);
-  return { rows, atLeast: rows >= MAX_REMAINING_COUNT };
-}
-
-/** The cursor position of a row the page read: only the last row's is needed, so rows do not carry it. */
-async function xidOf(
-  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
-  trx: Kysely<any>,
-  table: ResolvedGroupTable['table'],
-  id: string,
-): Promise<string> {
-  const result = await sql<{ x: string }>`
-    select ${sql.ref(XID_COLUMN)}::text as x from ${sql.table(table.sqlName)}
-    where ${sql.ref(table.id)} = ${id}`.execute(trx);
-  return result.rows[0]!.x;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ResolvedGroupTable } from '@carburetor/core';
-import { type RawBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { XID_COLUMN } from '../schema/names.ts';
 import { wireValueSql } from './wire-value-sql.ts';
 
@@ -116,4 +116,23 @@ export function pageRowsSql(query: PageQuery): RawBuilder<PageRow> {
 function microsSql(name: string): RawBuilder<unknown> {
   const ref = sql.ref(name);
   return sql`case when isfinite(${ref}) then extract(epoch from date_trunc('second', ${ref}))::int8 * 1000000 + extract(microseconds from ${ref})::int8 % 1000000 end`;
+}
+
+/**
+ * Rows compacted at a time while a page streams in: each chunk's driver rows
+ * are garbage before the next arrives.
+ */
+export const CHUNK_ROWS = 1_000;
+
+/** The cursor position of a row the page read: only the last row's is needed, so rows do not carry it. */
+export async function xidOf(
+  // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
+  trx: Kysely<any>,
+  table: ResolvedGroupTable['table'],
+  id: string,
+): Promise<string> {
+  const result = await sql<{ x: string }>`
+    select ${sql.ref(XID_COLUMN)}::text as x from ${sql.table(table.sqlName)}
+    where ${sql.ref(table.id)} = ${id}`.execute(trx);
+  return result.rows[0]!.x;
 }

@@ -4,6 +4,7 @@ import {
   downloadRowStampAt,
   type JsonValue,
   nonFiniteAsText,
+  type ResolvedGroupTable,
 } from '@carburetor/core';
 import { PAGE_ROW, type PageRow, timeKey, valueKey, writerKey } from './page-row.ts';
 
@@ -88,4 +89,10 @@ export class RowCompactor {
     }
     return at;
   }
+}
+
+/** A compactor of rows carrying these columns. */
+export function compactorOf(table: ResolvedGroupTable['table'], columns: readonly string[]) {
+  const doubles = columns.flatMap((name, n) => (table.column[name]!.kind === 'double' ? [n] : []));
+  return new RowCompactor(columns.length, doubles);
 }

@@ -7,7 +7,7 @@ import {
   UPDATE_REQUIRED_TRPC_CODE,
 } from '@carburetor/core';
 import type { Kysely } from 'kysely';
-import type { RequestConfig } from '../download/download.ts';
+import type { RequestConfig } from '../download/request-config.ts';
 import { ConfigVersions } from '../schema/config-versions.ts';
 import { clientError } from './client-errors.ts';
 
