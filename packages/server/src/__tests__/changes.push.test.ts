@@ -51,6 +51,8 @@ const hub = createChangeHub(config, {
 });
 const router = createSyncRouter(config, {
   db,
+  // Downloads "from a standby" (the primary again): events carry the WAL position to wait for.
+  readDb: db,
   changes: hub,
   context: (ctx: TestContext) => ({ userId: ctx.user }),
 });

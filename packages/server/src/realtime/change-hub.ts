@@ -354,41 +354,40 @@ export class ChangeHub {
 
   /** Pokes a subscriber; one that takes pushes gets the pages, read once for its whole scope. */
   #send(subscriber: Subscriber, tables: string[]): void {
-    const pushes = this.#pushes;
-    if (!subscriber.pushes || !pushes) {
-      if (!subscriber.lsn) {
-        this.#call(subscriber, { tables });
-        return;
-      }
-      subscriber.sending = subscriber.sending.then(async () => {
-        // Without a position the download reads a standby as it stands: later, never wrong.
-        const lsn = await this.#walPosition().catch((error: unknown) => {
-          this.#report(error);
-          return undefined;
-        });
-        if (this.#subscribers.has(subscriber)) {
-          this.#call(subscriber, lsn === undefined ? { tables } : { tables, lsn });
-        }
-      });
+    if (!subscriber.pushes && !subscriber.lsn) {
+      this.#call(subscriber, { tables });
       return;
     }
+    // Reads come first: one after another, so the subscriber's pokes keep their order.
     subscriber.sending = subscriber.sending.then(async () => {
-      let poke: ChangePoke;
-      try {
-        const push = await pushes.pushFor(subscriber.group, subscriber.values, tables);
-        poke = {
-          tables,
-          pages: push.pages,
-          serverTime: push.serverTime,
-          ...(push.lsn === undefined ? {} : { lsn: push.lsn }),
-        };
-      } catch (error) {
-        // No pages (the database is away): a poke still makes the client download.
-        this.#report(error);
-        poke = { tables };
-      }
+      const poke = await this.#pokeFor(subscriber, tables);
       if (this.#subscribers.has(subscriber)) this.#call(subscriber, poke);
     });
+  }
+
+  /**
+   * The poke with what its subscriber takes: the pages of its scope, and
+   * the WAL position when a table is left to download. A read that fails
+   * leaves its part out: the client downloads, from a standby as it stands
+   * (later, never wrong).
+   */
+  async #pokeFor(subscriber: Subscriber, tables: string[]): Promise<ChangePoke> {
+    let poke: ChangePoke = { tables };
+    if (subscriber.pushes && this.#pushes) {
+      try {
+        const push = await this.#pushes.pushFor(subscriber.group, subscriber.values, tables);
+        poke = { tables, pages: push.pages, serverTime: push.serverTime };
+      } catch (error) {
+        this.#report(error);
+      }
+    }
+    if (!subscriber.lsn || tables.every((table) => poke.pages?.[table] !== undefined)) return poke;
+    try {
+      return { ...poke, lsn: await this.#walPosition() };
+    } catch (error) {
+      this.#report(error);
+      return poke;
+    }
   }
 
   /** The primary's WAL position now: one read for every poke of a window (they ask together). */

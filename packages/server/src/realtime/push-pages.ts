@@ -7,7 +7,7 @@ import {
   type PushedPage,
   type ResolvedGroup,
 } from '@carburetor/core';
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import {
   type CursorState,
   cursorFingerprint,
@@ -22,12 +22,6 @@ export interface Push {
   /** By table key; a table changed but missing here is to be downloaded. */
   readonly pages: Readonly<Record<string, PushedPage>>;
   readonly serverTime: number;
-  /**
-   * The primary's WAL position, read with the chain restart when a changed
-   * table got no page: its subscribers download with it as `after`, so a
-   * standby serves them only once it has replayed the change.
-   */
-  readonly lsn?: string;
 }
 
 /**
@@ -151,14 +145,9 @@ export class PushPages {
         this.#advance(chainKey(table), { ...end, floor: BigInt(floor) });
       }
     }
-    let lsn: string | undefined;
     if (restart.length > 0) {
       this.reads++;
       const head = await readSnapshotHead(this.#db);
-      const now = await sql<{
-        lsn: string;
-      }>`select pg_current_wal_insert_lsn()::text as lsn`.execute(this.#db);
-      lsn = now.rows[0]!.lsn;
       for (const table of restart) {
         this.#advance(chainKey(table), {
           floor: BigInt(head.xmin),
@@ -167,7 +156,7 @@ export class PushPages {
         });
       }
     }
-    return lsn === undefined ? { pages, serverTime } : { pages, serverTime, lsn };
+    return { pages, serverTime };
   }
 
   /**
