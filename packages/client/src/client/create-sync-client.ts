@@ -126,20 +126,17 @@ export async function createSyncClient<
         transport,
         groups: groups.names,
         options: realtime,
-        poked: (group, tables, push) => {
-          if (!push) {
+        poked: (group, tables, push, lsn) => {
+          const download = () => {
+            // A standby serves that download once it has replayed the change.
+            if (lsn !== undefined) runner.announced(group, lsn);
             scheduler.poke(group);
-            return;
-          }
+          };
+          if (!push) return download();
           // Pushed rows apply where they continue the cursor; the rest is downloaded.
-          runner.applyPush(groups.named(group), tables, push).then(
-            (download) => {
-              if (download.length === 0) return;
-              if (push.lsn !== undefined) runner.announced(group, push.lsn);
-              scheduler.poke(group);
-            },
-            () => scheduler.poke(group),
-          );
+          runner.applyPush(groups.named(group), tables, push).then((left) => {
+            if (left.length > 0) download();
+          }, download);
         },
         liveChanged: (live) => state.live(live),
       })

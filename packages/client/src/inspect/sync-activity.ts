@@ -142,7 +142,7 @@ export function recordActivity(transport: SyncTransport, log: ActivityLog): Sync
     changes: (group, observer) =>
       transport.changes(group, {
         ...observer,
-        poke: (tables, push) => {
+        poke: (tables, push, lsn) => {
           if (push && Object.keys(push.pages).length > 0) {
             const tablesOf: Record<string, { rows: number; hasMore: boolean; reset: boolean }> = {};
             let rows = 0;
@@ -162,7 +162,7 @@ export function recordActivity(transport: SyncTransport, log: ActivityLog): Sync
               error: null,
             });
           }
-          observer.poke(tables, push);
+          observer.poke(tables, push, lsn);
         },
       }),
   };

@@ -35,9 +35,15 @@ export interface RealtimeFeedHost {
   groups: readonly string[];
   /**
    * The server says rows of `group` changed (the first poke of each
-   * connection too), with the pages it pushed, if it pushes.
+   * connection too), with the pages it pushed, if it pushes, and the WAL
+   * position to download at (see `ChangesObserver.poke`).
    */
-  poked(group: string, tables: readonly string[], push: Push | undefined): void;
+  poked(
+    group: string,
+    tables: readonly string[],
+    push: Push | undefined,
+    lsn: string | undefined,
+  ): void;
   /** Whether every group's subscription is connected. */
   liveChanged(live: boolean): void;
   options?: RealtimeOptions | undefined;
@@ -119,7 +125,7 @@ export class RealtimeFeed {
     feed.retry = undefined;
     let mine = true;
     const close = this.#host.transport.changes(group, {
-      poke: (tables, push) => {
+      poke: (tables, push, lsn) => {
         if (!mine) return;
         if (push) feed.pushing = true;
         if (!feed.live) {
@@ -127,7 +133,7 @@ export class RealtimeFeed {
           feed.failures = 0;
           this.#updateLive();
         }
-        this.#host.poked(group, tables, push);
+        this.#host.poked(group, tables, push, lsn);
       },
       dropped: (error, fatal) => {
         if (!mine) return;

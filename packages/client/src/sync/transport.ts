@@ -34,9 +34,11 @@ export interface ChangesObserver {
   /**
    * Rows of these tables changed. The first event comes once the server
    * listens. From a server that pushes (protocol 2), `push` carries the
-   * pages it could send (a table without one is to be downloaded).
+   * pages it could send (a table without one is to be downloaded). `lsn`:
+   * where the primary's WAL stood after the change (from a server reading
+   * downloads from standbys), the download's `after`.
    */
-  poke(tables: readonly string[], push?: Push): void;
+  poke(tables: readonly string[], push?: Push, lsn?: string): void;
   /**
    * The subscription failed, broke or ended, and is closed. `fatal`: trying
    * again cannot help (the tRPC client has no link for subscriptions).
@@ -48,8 +50,6 @@ export interface ChangesObserver {
 export interface Push {
   readonly pages: Readonly<Record<string, PushedPage>>;
   readonly serverTime: number | undefined;
-  /** Where a table is to be downloaded: the primary's WAL position, the download's `after`. */
-  readonly lsn?: string | undefined;
 }
 
 /**
@@ -281,9 +281,9 @@ export function createTransport(options: TransportOptions): SyncTransport {
                         pages: pages as Record<string, PushedPage>,
                         serverTime:
                           typeof event.serverTime === 'number' ? event.serverTime : undefined,
-                        lsn: typeof event.lsn === 'string' ? event.lsn : undefined,
                       }
                     : undefined,
+                  typeof event.lsn === 'string' ? event.lsn : undefined,
                 );
               },
               onError: (error) => drop(error),

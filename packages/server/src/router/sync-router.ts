@@ -315,6 +315,8 @@ export function createSyncRouter<
           admit<ChangesInput | undefined>(input, path('changes')),
         );
         const values = await answer(path('changes'), onError, () => contextOf(ctx));
+        // Protocol 1 events are pokes only.
+        const v2 = (request?.protocol ?? 1) >= 2;
         yield* pokesOf(
           await answer(path('changes'), onError, async () => hubOf()),
           groupName,
@@ -322,9 +324,9 @@ export function createSyncRouter<
           group.tables.map((t) => t.table.key),
           {
             // Pushed pages carry the server's columns and cursors: only for clients of its config.
-            pushes: (request?.protocol ?? 1) >= 2 && client.identity === gate.identity,
+            pushes: v2 && client.identity === gate.identity,
             // A standby serves the poked download once it has replayed the change.
-            lsn: (request?.protocol ?? 1) >= 2 && options.readDb !== undefined,
+            lsn: v2 && options.readDb !== undefined,
           },
           signal,
         );
