@@ -46,6 +46,11 @@ import { decodeDownloadRows } from './wire-rows.ts';
 /** The sweep mark's value for a reset pass whose rows replace the replica's (another database history). */
 const SWEEP_AUTHORITATIVE = 'history';
 
+/** The entries a page delivers: rows, tombstones and out-of-scope ids. */
+export function pageEntries(page: DownloadTablePage): number {
+  return page.rows.length + page.tombstones.length + page.outOfScope.length;
+}
+
 /** The stored cursor of each table of `group`, by table key. */
 export async function readCursors(replica: Replica, group: string): Promise<Map<string, string>> {
   const result = await replica.driver.execute(
@@ -451,7 +456,7 @@ export async function downloadGroup(
     const moved: DownloadProgress[] = [];
     for (const [key, page] of Object.entries(response.tables)) {
       const next = progressAfterPage(progress.get(key), group.name, key, first.has(key), {
-        delivered: page.rows.length + page.tombstones.length + page.outOfScope.length,
+        delivered: pageEntries(page),
         remaining: page.remaining,
         hasMore: page.hasMore,
         reset: page.reset,
@@ -469,9 +474,7 @@ export async function downloadGroup(
       moved.map(progressStatement),
     );
     let delivered = 0;
-    for (const page of Object.values(response.tables)) {
-      delivered += page.rows.length + page.tombstones.length + page.outOfScope.length;
-    }
+    for (const page of Object.values(response.tables)) delivered += pageEntries(page);
     observer?.pageApplied(new Set(changed.keys()), delivered, changed);
     if (moved.length > 0) observer?.progressed?.(moved);
     pending = pending.filter((t) => response.tables[t.key]?.hasMore === true);

@@ -6,7 +6,7 @@ import {
   type ResolvedGroup,
 } from '@carburetor/core';
 import type { Replica } from '../replica/replica.ts';
-import { applyPage, readCursors } from './download.ts';
+import { applyPage, pageEntries, readCursors } from './download.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { Push } from './transport.ts';
 
@@ -54,9 +54,7 @@ export async function applyPush(
   };
   const changed = await applyPage(replica, group, clientGroups, response, false);
   let delivered = 0;
-  for (const page of Object.values(pages)) {
-    delivered += page.rows.length + page.tombstones.length + page.outOfScope.length;
-  }
+  for (const page of Object.values(pages)) delivered += pageEntries(page);
   observer?.pageApplied(new Set(changed.keys()), delivered, changed);
   return download;
 }
