@@ -14,9 +14,10 @@ import { EventSource } from 'eventsource';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgKysely } from '../driver/pg-dialect.ts';
-import { createChangeHub } from '../realtime/change-hub.ts';
+import { type ChangePoke, createChangeHub } from '../realtime/change-hub.ts';
 import { createSyncRouter, type SyncRouter } from '../router/sync-router.ts';
 import { migrateServer } from '../schema/migrate.ts';
+import { uploadChanges } from '../upload/upload.ts';
 import { serveStandalone, type TestContext, until } from './realtime-support.ts';
 
 // Issue 23: changes pushed with their rows. A page is read once per (group,
@@ -246,6 +247,44 @@ describe('<group>.changes with protocol 2', () => {
     ).rejects.toThrow(
       /protocol version 4 is not supported; this server speaks versions 1, 2 and 3/,
     );
+  });
+
+  it('a burst of concurrent uploads is pushed once, read once; a lone upload is pushed at once', async () => {
+    // A long window: a poke held to its end would show.
+    const burstHub = createChangeHub(config, { db, coalesceMs: 1_000, onError: () => undefined });
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const write = ({ id: _, ...request }: UploadRequest & { id: string }) =>
+      uploadChanges(db, config, 'mine', request, { userId: 'hana' }, { changes: burstHub });
+    try {
+      const pokes: ChangePoke[] = [];
+      burstHub.subscribe('mine', { userId: 'hana' }, (poke) => pokes.push(poke), {
+        pushes: true,
+      });
+      await burstHub.ready();
+      await write(insert('hana', 'starts the chain'));
+      await until(() => pokes.length === 1, 5_000, 'the first poke');
+      await sleep(1_100);
+
+      const reads = burstHub.pushReads;
+      const burst = Array.from({ length: 10 }, (_, n) => insert('hana', `burst ${n}`));
+      await Promise.all(burst.map(write));
+      await until(() => pokes.length === 2, 5_000, "the burst's poke");
+      await sleep(1_100); // nothing held back to the window's end
+      expect(pokes).toHaveLength(2);
+      expect(burstHub.pushReads - reads).toBe(1);
+      expect(pokes[1]?.pages?.['note']?.rows.map((r) => r[0]).sort()).toEqual(
+        burst.map((r) => r.id).sort(),
+      );
+
+      const lone = insert('hana', 'lone');
+      await write(lone);
+      const written = performance.now();
+      await until(() => pokes.length === 3, 5_000, "the lone upload's poke");
+      expect(performance.now() - written).toBeLessThan(500);
+      expect(pokes[2]?.pages?.['note']?.rows.map((r) => r[0])).toEqual([lone.id]);
+    } finally {
+      await burstHub.close();
+    }
   });
 
   it('protocol 1 subscribers get pokes only, as before', async () => {

@@ -68,23 +68,36 @@ export async function readSnapshotHead(
   // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
   trx: Kysely<any>,
 ): Promise<SnapshotHead> {
-  const result = await sql<{
-    xmin: string;
-    next: string;
-    history: string;
-    standby: boolean;
-    started: string;
-    checkpoint_xid: string;
-    now: number;
-  }>`
+  const result = await sql<SnapshotHeadRow>`${SNAPSHOT_HEAD_SQL}`.execute(trx);
+  return snapshotHeadOf(result.rows[0]!);
+}
+
+/** The columns {@link SNAPSHOT_HEAD_SQL} reads. */
+export interface SnapshotHeadRow {
+  xmin: string;
+  next: string;
+  history: string;
+  standby: boolean;
+  started: string;
+  checkpoint_xid: string;
+  now: number;
+}
+
+/**
+ * One row: the head of the statement's snapshot (see {@link readSnapshotHead});
+ * a query may join it to read its rows and their head in one statement.
+ */
+export const SNAPSHOT_HEAD_SQL = sql<SnapshotHeadRow>`
     select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as next,
       ${HISTORY_SQL} as history,
       pg_is_in_recovery() as standby,
       ${STARTED_SQL} as started,
       ${CHECKPOINT_XID_SQL} as checkpoint_xid,
       floor(extract(epoch from clock_timestamp()) * 1000)::float8 as now
-    from pg_current_snapshot() as s`.execute(trx);
-  const row = result.rows[0]!;
+    from pg_current_snapshot() as s`;
+
+/** The head a {@link SNAPSHOT_HEAD_SQL} row says. */
+export function snapshotHeadOf(row: SnapshotHeadRow): SnapshotHead {
   return {
     xmin: row.xmin,
     nextXid: row.next,
@@ -114,7 +127,7 @@ export async function readSnapshotHead(
  */
 export function acrossRestart(cursor: CursorState, run: ServerRun | undefined): CursorState {
   const made = cursor.run;
-  if (made === undefined || run === undefined || made.started === run.started) return cursor;
+  if (made === undefined || !madeInAnotherRun(cursor, run)) return cursor;
   const bound = BigInt(made.checkpointXid);
   const lower = (xid: string) => (BigInt(xid) > bound ? made.checkpointXid : xid);
   const { pass } = cursor;
@@ -131,6 +144,11 @@ export function acrossRestart(cursor: CursorState, run: ServerRun | undefined): 
         }
       : {}),
   };
+}
+
+/** Whether a cursor was made in another run of the primary than `run` (both known). */
+export function madeInAnotherRun(cursor: CursorState, run: ServerRun | undefined): boolean {
+  return cursor.run !== undefined && run !== undefined && cursor.run.started !== run.started;
 }
 
 /** The run a page's cursor belongs to: the primary's, or on a standby the one the router knows of the primary. */

@@ -4,26 +4,17 @@ import {
   DEFAULT_PAGE_SIZE,
   type DownloadRequest,
   type DownloadResponse,
-  type DownloadRow,
   type DownloadTablePage,
   MAX_PAGE_SIZE,
   type ResolvedGroup,
   type ResolvedGroupTable,
 } from '@carburetor/core';
-import { type Kysely, type RawBuilder, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { rowChunks } from '../driver/row-chunks.ts';
 import { CarburetorServerError } from '../errors.ts';
 import { groupOf, groupTableOf } from '../group.ts';
-import { EXITS_COLUMN, XID_COLUMN } from '../schema/names.ts';
-import { filterKey } from '../schema/scope-exits.ts';
 import { catchUpEnded, readCatchUp } from './catch-up.ts';
-import {
-  type CursorState,
-  cursorFingerprint,
-  decodeCursor,
-  encodeCursor,
-  type ServerRun,
-} from './cursor.ts';
+import { type CursorState, cursorFingerprint, decodeCursor, type ServerRun } from './cursor.ts';
 import {
   acrossRestart,
   distrust,
@@ -33,18 +24,10 @@ import {
   StandbyBehindError,
   standbyBehind,
 } from './database-history.ts';
-import { filterSql } from './filter-sql.ts';
-import {
-  CHUNK_ROWS,
-  PAGE_ROW,
-  PAGE_ROW_KIND,
-  type PageRow,
-  pageRowsSql,
-  xidOf,
-} from './page-row.ts';
+import { CHUNK_ROWS, PAGE_ROW, pageRowsSql, xidOf } from './page-row.ts';
 import { countRemaining } from './remaining-count.ts';
 import { deliveredColumns, knownColumns, ownConfig, type RequestConfig } from './request-config.ts';
-import { compactorOf } from './row-compactor.ts';
+import { TablePageBuilder, tablePageQuery } from './table-page.ts';
 
 /** The caller's context values, e.g. `{ userId: 'u1' }`. */
 export type ContextValues = Readonly<Record<string, string | number>>;
@@ -81,9 +64,6 @@ type TableRequestPlan = Omit<TablePlan, 'cursor' | 'reset' | 'authoritative'> & 
   /** The sent cursor belongs to this table as the client's config defines it. */
   readonly sameDefinition: boolean;
 };
-
-// What a page row is, as the query's `kind` expression says it.
-const { row: ROW, tombstone: TOMBSTONE, outOfScope: OUT_OF_SCOPE } = PAGE_ROW_KIND;
 
 /**
  * Answers one download page of a group: per requested table, the rows
@@ -227,11 +207,6 @@ export interface DownloadOptions {
   readonly primaryStarted?: string | undefined;
 }
 
-/** The lower of two xids. */
-const minXid = (a: string, b: string): string => (BigInt(a) <= BigInt(b) ? a : b);
-/** The higher of two xids. */
-const maxXid = (a: string, b: string): string => (BigInt(a) >= BigInt(b) ? a : b);
-
 async function readTable(
   // biome-ignore lint/suspicious/noExplicitAny: works on any database schema
   trx: Kysely<any>,
@@ -241,122 +216,20 @@ async function readTable(
   head: SnapshotHead,
   run: ServerRun | undefined,
 ): Promise<DownloadTablePage> {
-  const { entry, cursor } = plan;
-  const { table } = entry;
-  const xid = sql.ref(XID_COLUMN);
-  const id = sql.ref(table.id);
-  const deleted = sql.ref(table.isDeleted);
-  const filter = filterSql(entry);
-  // The first pass leaves out what the replica cannot hold, unless it already holds rows.
-  // What changes during the pass has a newer xid, so the next pass reports it.
-  // A first pass decides on its first page whether the replica holds rows,
-  // and keeps to it: later pages would otherwise see the rows page 1 brought.
-  const firstPass = cursor === undefined || cursor.floor === null;
-  const startedWithRows = cursor?.pass?.startedWithRows ?? plan.hasRows;
-  // Into an empty replica only live rows in scope can matter: no tombstones, no out-of-scope ids.
-  const onlyLiveRowsInScope = firstPass && !startedWithRows;
-
-  const where: RawBuilder<unknown>[] = [];
-  if (entry.restrictTo) {
-    const column = table.column[entry.restrictTo.column]!;
-    const value = contextValues[entry.restrictTo.context]!;
-    where.push(sql`${sql.ref(column.name)} = cast(${String(value)} as ${sql.raw(column.type.pg)})`);
-  }
-  const floor = cursor?.floor ?? null;
-  if (floor !== null) where.push(sql`${xid} >= cast(${floor} as xid8)`);
-  if (cursor?.pass) {
-    const { lastXid, lastId } = cursor.pass;
-    where.push(sql`(${xid}, ${id}) > (cast(${lastXid} as xid8), ${lastId})`);
-  }
-  if (onlyLiveRowsInScope) {
-    where.push(sql`not ${deleted}`);
-    if (filter) where.push(filter);
-  } else if (filter && entry.filter) {
-    // A row that fails the filter is named (out of scope) only to a caller
-    // who could have seen it: it left the filter since the cursor, or, in a
-    // first pass into a replica that holds rows, at some time. A row that
-    // never passed the filter (another user's private row) is never named.
-    const exit = sql`${sql.ref(EXITS_COLUMN)} -> ${filterKey(entry.filter)}`;
-    where.push(
-      floor !== null
-        ? sql`(${filter} or (${exit} #>> '{}')::xid8 >= cast(${floor} as xid8))`
-        : sql`(${filter} or ${exit} is not null)`,
-    );
-  }
-  // Later passes send a deleted row whole: its other columns still merge (§3),
-  // and replicas must converge on them too. A first pass into a replica that
-  // holds rows sends id-only tombstones. The filter comes first: a row that
-  // left it is out of scope, deleted or not.
-  const sentWithValues = floor !== null ? sql.lit(true) : sql`not ${deleted}`;
-  const kind = onlyLiveRowsInScope
-    ? sql.lit(ROW)
-    : sql`case ${filter ? sql`when not ${filter} then ${sql.lit(OUT_OF_SCOPE)}` : sql``} when ${sentWithValues} then ${sql.lit(ROW)} else ${sql.lit(TOMBSTONE)} end`;
-
+  const query = tablePageQuery(plan, contextValues, pageSize);
+  const { table } = plan.entry;
   // A first download's progress (protocol 3): counted on its first page, and when the client asks.
   const remaining =
-    plan.progress && firstPass && (cursor?.pass === undefined || plan.estimate)
-      ? await countRemaining(trx, table.sqlName, where)
+    plan.progress && query.firstPass && (plan.cursor?.pass === undefined || plan.estimate)
+      ? await countRemaining(trx, table.sqlName, query.page.where)
       : undefined;
-
-  const { columns } = plan;
-  const compact = compactorOf(table, columns);
-  const rows: DownloadRow[] = [];
-  const tombstones: string[] = [];
-  const outOfScope: string[] = [];
-  // One row past the page tells whether more follow.
-  const query = pageRowsSql({ entry, where, kind, limit: pageSize + 1, columns });
-  let taken = 0;
-  let last: PageRow | undefined;
-  let more = false;
-  for await (const chunk of rowChunks(trx, query, CHUNK_ROWS)) {
-    for (const row of chunk) {
-      if (taken === pageSize) {
-        more = true;
-        break;
-      }
-      taken++;
-      last = row;
-      const kind = row[PAGE_ROW.kind];
-      if (kind === ROW) rows.push(compact.row(row));
-      else if (kind === TOMBSTONE) tombstones.push(row[PAGE_ROW.id]);
-      else outOfScope.push(row[PAGE_ROW.id]);
-    }
+  const builder = new TablePageBuilder(plan, query, pageSize);
+  pages: for await (const chunk of rowChunks(trx, pageRowsSql(query.page), CHUNK_ROWS)) {
+    for (const row of chunk) if (!builder.take(row)) break pages;
   }
-  // A pass's floor is the lowest xmin of its pages: pages may come from standbys at different
-  // replay points, and a row one of them could not see has an xid at or above its xmin.
-  const passFloor = cursor?.pass ? minXid(cursor.pass.floor, head.xmin) : head.xmin;
-  // Every row below the previous floor was sent already: a page from a standby that replayed
-  // less than the previous pass saw does not move the cursor back.
-  const nextFloor = floor === null ? passFloor : maxXid(floor, passFloor);
-  const { history } = head;
-  const made = run === undefined ? { history } : { history, run };
-  const next: CursorState =
-    more && last
-      ? {
-          fingerprint: plan.fingerprint,
-          floor,
-          ...made,
-          config: plan.config,
-          pass: {
-            floor: passFloor,
-            lastXid: await xidOf(trx, table, last[PAGE_ROW.id]),
-            lastId: last[PAGE_ROW.id],
-            ...(firstPass ? { startedWithRows } : {}),
-          },
-        }
-      : { fingerprint: plan.fingerprint, floor: nextFloor, ...made, config: plan.config };
-  return {
-    columns: [...columns],
-    clients: compact.clients,
-    rows,
-    tombstones,
-    outOfScope,
-    cursor: encodeCursor(next),
-    hasMore: more,
-    reset: plan.reset,
-    ...(plan.authoritative ? { authoritative: true } : {}),
-    ...(remaining ? { remaining } : {}),
-  };
+  const lastXid =
+    builder.more && builder.last ? await xidOf(trx, table, builder.last[PAGE_ROW.id]) : undefined;
+  return builder.page(head, run, lastXid, remaining);
 }
 
 /**

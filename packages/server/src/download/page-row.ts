@@ -14,6 +14,8 @@ export const PAGE_ROW = Object.freeze({
   kind: 'k',
   /** Last-synced-at in microseconds since the epoch, as text; null for a row without values. */
   syncedAtMicros: 'l',
+  /** The xid of the transaction that wrote the row, as text; only where the query asks for it (`withXid`). */
+  xid: 'x',
 } as const);
 
 /** What a page row is: a row with values, a tombstone (id only), out of the filter (id only). */
@@ -41,6 +43,8 @@ export interface PageQuery {
   readonly limit: number;
   /** The synced columns to read, in page order; default every synced column of the table. */
   readonly columns?: readonly string[];
+  /** Also read each row's xid ({@link PAGE_ROW.xid}), to order by outside the query. */
+  readonly withXid?: boolean;
 }
 
 /** Alias of a synced column's wire value, by its position. */
@@ -83,6 +87,7 @@ export function pageRowsSql(query: PageQuery): RawBuilder<PageRow> {
     sql`_carburetor_kind as ${sql.ref(PAGE_ROW.kind)}`,
     sql`${microsSql(table.lastSyncedAt)} as ${sql.ref(PAGE_ROW.syncedAtMicros)}`,
   ];
+  if (query.withXid) items.push(sql`${sql.ref(`page.${XID_COLUMN}`)} as ${sql.ref(PAGE_ROW.xid)}`);
   columns.forEach((name, n) => {
     const stamp = sql.ref(stampKey(n));
     const part = (key: 't' | 'c') =>

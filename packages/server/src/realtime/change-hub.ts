@@ -153,6 +153,11 @@ export class ChangeHub {
   readonly #origin = crypto.randomUUID();
   /** The WAL position read under way, shared by the pokes of one window. */
   #walRead: Promise<string> | undefined;
+  /** This process's uploads under way, by start order (see {@link uploadStarted}). */
+  readonly #uploading = new Set<number>();
+  #uploadsStarted = 0;
+  /** A held poke waits for the uploads started before this number. */
+  #holdingFor: number | undefined;
 
   /** @internal Use {@link createChangeHub}. */
   constructor(config: AnySyncConfig, bus: ChangeBus, options: ChangeHubOptions = {}) {
@@ -185,8 +190,10 @@ export class ChangeHub {
       options.db !== undefined && options.pushes !== false
         ? new PushPages(options.db, config)
         : undefined;
-    this.#coalescer = new PokeCoalescer(coalesceMs, (subscriber, tables) =>
-      this.#send(subscriber, tables),
+    this.#coalescer = new PokeCoalescer(
+      coalesceMs,
+      (subscriber, tables) => this.#send(subscriber, tables),
+      () => this.#holdForUploads(),
     );
     this.#session = new ListenSession(
       (handlers) => bus.subscribe(handlers),
@@ -298,6 +305,46 @@ export class ChangeHub {
     this.#announcer.announce(changes);
     // This process's subscribers hear it now, not a bus round trip later (the bus echo is skipped).
     this.#match(changes);
+  }
+
+  /**
+   * Says an upload of this process is under way; call the function returned
+   * when it has ended (after its `announce`, or failing). While uploads are
+   * under way, a poke that would go out at once waits for them (not for
+   * uploads that start later), at most one
+   * window: a burst of concurrent uploads makes one poke, and one page read
+   * per scope, instead of one for its first change and one for the rest. A
+   * lone upload's poke goes as soon as it ends. `uploadChanges(..., {
+   * changes: hub })` and the sync router call it.
+   *
+   * @example
+   * ```ts
+   * const ended = hub.uploadStarted();
+   * try {
+   *   hub.announce(await writeAndCommit());
+   * } finally {
+   *   ended();
+   * }
+   * ```
+   */
+  uploadStarted(): () => void {
+    const upload = this.#uploadsStarted++;
+    this.#uploading.add(upload);
+    return () => {
+      if (!this.#uploading.delete(upload) || this.#holdingFor === undefined) return;
+      // The set keeps start order: its first is the oldest upload still under way.
+      const oldest = this.#uploading.values().next().value;
+      if (oldest !== undefined && oldest < this.#holdingFor) return;
+      this.#holdingFor = undefined;
+      this.#coalescer.release();
+    };
+  }
+
+  /** Whether a poke due now waits: for the uploads under way now, not for those that start later. */
+  #holdForUploads(): boolean {
+    if (this.#uploading.size === 0) return false;
+    this.#holdingFor = this.#uploadsStarted;
+    return true;
   }
 
   /**

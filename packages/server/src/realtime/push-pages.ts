@@ -1,21 +1,14 @@
 import {
   type AnySyncConfig,
-  configIdentity,
-  type DownloadRequest,
   MAX_PUSHED_ROWS,
-  PROTOCOL_VERSION,
   type PushedPage,
   type ResolvedGroup,
 } from '@carburetor/core';
 import type { Kysely } from 'kysely';
-import {
-  type CursorState,
-  cursorFingerprint,
-  decodeCursor,
-  encodeCursor,
-} from '../download/cursor.ts';
-import { readSnapshotHead } from '../download/database-history.ts';
-import { type ContextValues, downloadChanges } from '../download/download.ts';
+import { type CursorState, decodeCursor } from '../download/cursor.ts';
+import { readSnapshotHead, type SnapshotHead } from '../download/database-history.ts';
+import type { ContextValues } from '../download/download.ts';
+import { readPageWithHead } from '../download/page-with-head.ts';
 
 /** The pages of one push, and when they were read. */
 export interface Push {
@@ -47,20 +40,21 @@ export function scopeOf(group: ResolvedGroup, values: ContextValues): string {
  * Reads pushed pages once per (group, scope) and change, for every
  * subscriber of the scope. Each (group, scope, table) keeps a chain: the
  * floor its last push ended at. A push reads, as one download page, the
- * rows changed since that floor, and moves the chain to the page's end. A
- * client whose cursor is at or past a page's `from` applies it; one below
- * it (it missed a push) downloads.
+ * rows changed since that floor, and moves the chain to the page's end: one
+ * statement per table, which also reads its snapshot's head (a push is on
+ * the path from a write to every subscriber's screen; a download page's
+ * transaction takes four round trips). A client whose cursor is at or past
+ * a page's `from` applies it; one below it (it missed a push) downloads.
  *
- * A table without a chain yet (its scope's first change), or whose change
- * is larger than {@link MAX_PUSHED_ROWS}, gets no page: its chain starts
- * over at the floor read now, and its subscribers download this once.
+ * A table without a chain yet (its scope's first change), whose change is
+ * larger than {@link MAX_PUSHED_ROWS}, or whose chain was made in another
+ * run or history of the primary, gets no page: its chain starts over at the
+ * floor read now, and its subscribers download this once.
  */
 export class PushPages {
   // biome-ignore lint/suspicious/noExplicitAny: any database schema
   readonly #db: Kysely<any>;
   readonly #config: AnySyncConfig;
-  /** Pushed cursors name the server's config: they deliver its columns. */
-  readonly #identity: string;
   readonly #chains = new Map<string, ChainEnd>();
   readonly #inFlight = new Map<string, Promise<Push>>();
   /** Database reads made for pushes (tests and benchmarks count them). */
@@ -70,7 +64,6 @@ export class PushPages {
   constructor(db: Kysely<any>, config: AnySyncConfig) {
     this.#db = db;
     this.#config = config;
-    this.#identity = configIdentity(config);
   }
 
   /**
@@ -101,53 +94,50 @@ export class PushPages {
     tables: readonly string[],
   ): Promise<Push> {
     const chainKey = (table: string) => `${group.name}\u0000${scope}\u0000${table}`;
-    const request: DownloadRequest = {
-      protocol: PROTOCOL_VERSION,
-      clientId: 'push',
-      tables: {},
-      pageSize: MAX_PUSHED_ROWS,
-    };
-    const froms = new Map<string, bigint>();
-    const restart: string[] = [];
-    for (const table of tables) {
-      const entry = group.table[table];
-      if (!entry) continue;
-      const chain = this.#chains.get(chainKey(table));
-      if (chain === undefined) {
-        restart.push(table);
-        continue;
-      }
-      froms.set(table, chain.floor);
-      request.tables[table] = {
-        cursor: encodeCursor({
-          ...chain,
-          fingerprint: cursorFingerprint(group, entry, values),
-          floor: chain.floor.toString(),
-          config: this.#identity,
-        }),
-        hasRows: true,
-      };
-    }
     const pages: Record<string, PushedPage> = {};
-    let serverTime = Date.now();
-    if (froms.size > 0) {
-      this.reads++;
-      const response = await downloadChanges(this.#db, this.#config, group.name, request, values);
-      serverTime = response.serverTime;
-      for (const [table, page] of Object.entries(response.tables)) {
-        const { fingerprint: _, floor, pass, ...end } = decodeCursor(page.cursor, table);
-        if (page.hasMore || page.reset || floor === null || pass) {
-          restart.push(table);
-          continue;
-        }
-        const from = froms.get(table)!;
-        pages[table] = { ...page, from: from.toString() };
-        this.#advance(chainKey(table), { ...end, floor: BigInt(floor) });
-      }
+    const restart: string[] = [];
+    const chained: string[] = [];
+    for (const table of tables) {
+      if (!group.table[table]) continue;
+      (this.#chains.has(chainKey(table)) ? chained : restart).push(table);
     }
+    let serverTime = Date.now();
+    /** The latest head read: a chain that starts over starts from it. */
+    let head: SnapshotHead | undefined;
+    if (chained.length > 0) this.reads++;
+    // One statement per table, each with its snapshot: a chain is one table's, and a page
+    // continues only its own table's cursor.
+    await Promise.all(
+      chained.map(async (table) => {
+        const chain = this.#chains.get(chainKey(table))!;
+        const from = chain.floor.toString();
+        const read = await readPageWithHead(
+          this.#db,
+          this.#config,
+          group,
+          table,
+          values,
+          { ...chain, floor: from },
+          MAX_PUSHED_ROWS,
+        );
+        head = read.head;
+        serverTime = read.head.now;
+        const { page } = read;
+        // Another run or history than the chain's, or more than one push carries: start over.
+        if (page === undefined || page.hasMore) {
+          restart.push(table);
+          return;
+        }
+        const { fingerprint: _, floor, pass: __, ...end } = decodeCursor(page.cursor, table);
+        pages[table] = { ...page, from };
+        this.#advance(chainKey(table), { ...end, floor: BigInt(floor!) });
+      }),
+    );
     if (restart.length > 0) {
-      this.reads++;
-      const head = await readSnapshotHead(this.#db);
+      if (head === undefined) {
+        this.reads++;
+        head = await readSnapshotHead(this.#db);
+      }
       for (const table of restart) {
         this.#advance(chainKey(table), {
           floor: BigInt(head.xmin),

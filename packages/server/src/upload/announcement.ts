@@ -23,6 +23,8 @@ export interface WrittenRow {
 /** Announces upload writes after commit; a {@link ChangeHub} is one. */
 export interface ChangeAnnouncement {
   announce(changes: readonly TableChange[]): void;
+  /** An upload began; the function returned says it ended (see `ChangeHub.uploadStarted`). */
+  uploadStarted?(): () => void;
 }
 
 /**

@@ -71,6 +71,26 @@ export async function uploadChanges<DB>(
   contextValues: Readonly<Record<string, string | number>>,
   options: UploadOptions = {},
 ): Promise<UploadResponse> {
+  // Realtime waits for uploads under way, so a burst of them is delivered once.
+  const ended = options.changes?.uploadStarted?.();
+  try {
+    const { response, changes } = await writeUpload(db, config, groupName, request, contextValues);
+    // Committed: now, outside the transaction, realtime may hear of it.
+    options.changes?.announce(changes);
+    return response;
+  } finally {
+    ended?.();
+  }
+}
+
+/** The upload's writes, committed, and what they changed for realtime. */
+async function writeUpload<DB>(
+  db: Kysely<DB>,
+  config: AnySyncConfig,
+  groupName: string,
+  request: UploadRequest,
+  contextValues: Readonly<Record<string, string | number>>,
+): Promise<{ response: UploadResponse; changes: TableChange[] }> {
   const group = groupOf(config, groupName);
   if (!(SUPPORTED_PROTOCOL_VERSIONS as readonly unknown[]).includes(request.protocol)) {
     throw new CarburetorServerError(
@@ -126,9 +146,7 @@ export async function uploadChanges<DB>(
     if (!isRowRefusal(error)) throw error;
     applied = await apply(true);
   }
-  // Committed: now, outside the transaction, realtime may hear of it.
-  options.changes?.announce(applied.changes);
-  return applied.response;
+  return applied;
 }
 
 /** Options of {@link uploadChanges}. */
