@@ -1,4 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +12,7 @@ import {
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { type Kysely, sql } from 'kysely';
 import { startBenchPostgres } from './bench-postgres.ts';
+import { nextMessage } from './child-messages.ts';
 import { loadProbe } from './measure.ts';
 import {
   holdingsHash,
@@ -95,17 +96,6 @@ function percentiles(histogram: Record<number, number>) {
 
 function merge(into: Record<number, number>, from: Record<number, number>) {
   for (const [ms, n] of Object.entries(from)) into[Number(ms)] = (into[Number(ms)] ?? 0) + n;
-}
-
-function nextMessage<T>(child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve) => {
-    const on = (message: { type: string }) => {
-      if (message.type !== type) return;
-      child.off('message', on);
-      resolve(message as T);
-    };
-    child.on('message', on);
-  });
 }
 
 /**

@@ -1,14 +1,9 @@
+import { type ChildProcess, fork } from 'node:child_process';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createSyncClient } from '@carburetor/client';
+import { createSyncClient, type SyncClient } from '@carburetor/client';
 import { memoryDriver } from '@carburetor/client/node';
-import {
-  defineSyncConfig,
-  PROTOCOL_VERSION,
-  table,
-  text,
-  type UploadRequest,
-} from '@carburetor/core';
+import { PROTOCOL_VERSION, type UploadRequest } from '@carburetor/core';
 import {
   createChangeHub,
   createPgKysely,
@@ -20,14 +15,13 @@ import {
 import { createTRPCClient, httpLink } from '@trpc/client';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { startBenchPostgres } from './bench-postgres.ts';
+import { nextMessage, wallNow } from './child-messages.ts';
 import { type Comparison, median, percentile, settle, time } from './measure.ts';
-
-const config = defineSyncConfig({
-  tables: {
-    contact: table({ plural: 'push_contacts' }, { owner_id: text().immutable(), name: text() }),
-  },
-  syncGroups: { mine: { contact: { restrictTo: { column: 'owner_id', context: 'userId' } } } },
-});
+import {
+  realtimePushConfig as config,
+  type RealtimePushMessage,
+  REALTIME_PUSH_USER as user,
+} from './realtime-push-config.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -57,38 +51,58 @@ function insert(owner: string): UploadRequest {
   };
 }
 
+/** One way of running the two peers and the server, and what (2) needs of it. */
+interface Setup {
+  readonly a: SyncClient<typeof config, 'mine'>;
+  readonly raw: ReturnType<typeof createTRPCClient<SyncRouter<typeof config>>>;
+  /** When each row reached B (its change event with the row), wall-clock ms. */
+  readonly seenOnB: Map<string, number>;
+}
+
+/** A's insert until B shows it, then a plain upload round trip (the baseline), lone changes apart. */
+async function trial({ a, raw, seenOnB }: Setup) {
+  const started = wallNow();
+  const { id } = await a.insertContact({ owner_id: user, name: `trial ${serial++}` });
+  while (!seenOnB.has(id)) await sleep(1);
+  const visible = seenOnB.get(id)! - started;
+  await sleep(80); // a lone change: past the hub's window
+  const plain = await time(() => raw.mine.upload.mutate(insert(user)));
+  await sleep(80);
+  return { visible, plain };
+}
+
 /**
  * (2) A's write visible on B, default settings: two sync clients of one
- * user (one scope) on one router over HTTP, both started with the defaults;
+ * user (one scope) and a router over HTTP, each started with the defaults;
  * timed from `insertContact()` on A to B's change event with the row (A's
- * loop uploads at once, the hub pushes the page, B applies it: no download).
- * Baseline: one plain upload round trip of one row through the same router.
+ * loop uploads at once, the hub pushes the page, B applies it: no
+ * download). Baseline: one plain upload round trip of one row from A's
+ * process through the same router. Measured with the server, A and B each in
+ * a process of their own (as an app's server and two devices run: the
+ * limit), and with all three in this one process (reported: every program's
+ * work then queues on one event loop, A's own included).
  * (3) Page reads per write burst: 200 in-process subscribers of one scope
  * (`hub.subscribe` taking pushes), a burst of 20 uploads, the hub's reads
  * for pushed pages counted per burst and per change window (limit 1 each:
  * a poke due at once waits for this process's uploads under way).
  */
-export async function realtimePush(trials = 60) {
+export async function realtimePush(trials = 40) {
   const postgres = await startBenchPostgres('bench_realtime_push');
-  const db = createPgKysely(postgres.database.url);
+  const databaseUrl = postgres.database.url;
+  const db = createPgKysely(databaseUrl);
   const hub = createChangeHub(config, { db, onError: () => undefined });
   const router = createSyncRouter(config, {
     db,
     changes: hub,
-    context: (ctx: { user: string }) => ({ userId: ctx.user }),
+    context: () => ({ userId: user }),
   });
-  const server = createHTTPServer({
-    router,
-    createContext: () => ({ user: 'bench-user' }),
-  });
+  const server = createHTTPServer({ router, createContext: () => ({}) });
   server.keepAliveTimeout = 120_000;
   const closers: (() => Promise<unknown>)[] = [];
+  const processes: ChildProcess[] = [];
   try {
     await migrateServer(db, config);
-    const url = await listen(server);
-    const user = 'bench-user';
-    // Every request over HTTP is this user's (the server's context says so): one scope.
-    const clientOf = async () => {
+    const clientOf = async (url: string) => {
       const client = await createSyncClient(config, {
         driver: memoryDriver(),
         url,
@@ -96,34 +110,50 @@ export async function realtimePush(trials = 60) {
       });
       closers.push(() => client.close());
       client.start();
+      while (!client.status.live || !client.status.hasSynced) await sleep(10);
       return client;
     };
-    const a = await clientOf();
-    const b = await clientOf();
-    const raw = createTRPCClient<SyncRouter<typeof config>>({ links: [httpLink({ url })] });
-    while (!a.status.live || !b.status.live || !b.status.hasSynced) await sleep(10);
-    // The scope's first change starts its chain (B downloads that one).
-    const first = await a.insertContact({ owner_id: user, name: 'chain' });
-    while ((await b.activePushContacts().where('id', '=', first.id).execute()).length === 0)
-      await sleep(5);
+    const rawOf = (url: string) =>
+      createTRPCClient<SyncRouter<typeof config>>({ links: [httpLink({ url })] });
+    /** Waits for the scope's first change, which starts its chain (B downloads that one). */
+    const warm = async (setup: Setup) => {
+      const first = await setup.a.insertContact({ owner_id: user, name: 'chain' });
+      while (!setup.seenOnB.has(first.id)) await sleep(5);
+      for (let w = 0; w < 5; w++) await trial(setup);
+    };
 
-    // When each row reached B (its change event from the push).
-    const seenOnB = new Map<string, number>();
+    // The server and B in processes of their own; A and the plain uploads here.
+    const fork_ = (file: string) => {
+      const child = fork(new URL(file, import.meta.url), { stdio: 'inherit' });
+      processes.push(child);
+      return child;
+    };
+    const serverProcess = fork_('./realtime-push-server.ts');
+    serverProcess.send({ type: 'start', databaseUrl } satisfies RealtimePushMessage);
+    const remote = await nextMessage<{ url: string }>(serverProcess, 'listening');
+    const peer = fork_('./realtime-push-peer.ts');
+    const apart: Setup = {
+      a: await clientOf(remote.url),
+      raw: rawOf(remote.url),
+      seenOnB: new Map(),
+    };
+    peer.on('message', (message: RealtimePushMessage) => {
+      if (message.type !== 'seen') return;
+      for (const id of message.ids) apart.seenOnB.set(id, message.at);
+    });
+    peer.send({ type: 'start', url: remote.url } satisfies RealtimePushMessage);
+    await nextMessage(peer, 'ready');
+    await warm(apart);
+
+    // All three in this process.
+    const url = await listen(server);
+    const together: Setup = { a: await clientOf(url), raw: rawOf(url), seenOnB: new Map() };
+    const b = await clientOf(url);
     b.onChange((event) => {
       if (event.source !== 'sync') return;
-      for (const rowId of event.ids?.['contact'] ?? []) seenOnB.set(rowId, performance.now());
+      for (const id of event.ids?.['contact'] ?? []) together.seenOnB.set(id, wallNow());
     });
-    const trial = async () => {
-      const started = performance.now();
-      const { id } = await a.insertContact({ owner_id: user, name: `trial ${serial++}` });
-      while (!seenOnB.has(id)) await sleep(1);
-      const visible = seenOnB.get(id)! - started;
-      await sleep(80); // a lone change: past the hub's window
-      const plain = await time(() => raw.mine.upload.mutate(insert(user)));
-      await sleep(80);
-      return { visible, plain };
-    };
-    for (let w = 0; w < 5; w++) await trial();
+    await warm(together);
 
     // (3): 200 subscribers of one scope in process, bursts of 20 uploads.
     let delivered = 0;
@@ -165,13 +195,18 @@ export async function realtimePush(trials = 60) {
     await burst(); // starts the scope's chain
 
     return await settle('realtime-push', async (): Promise<Comparison[]> => {
-      const visible: number[] = [];
-      const plain: number[] = [];
-      for (let t = 0; t < trials; t++) {
-        const sample = await trial();
-        visible.push(sample.visible);
-        plain.push(sample.plain);
-      }
+      const samples = async (setup: Setup) => {
+        const visible: number[] = [];
+        const plain: number[] = [];
+        for (let t = 0; t < trials; t++) {
+          const sample = await trial(setup);
+          visible.push(sample.visible);
+          plain.push(sample.plain);
+        }
+        return { visible, plain };
+      };
+      const processes = await samples(apart);
+      const oneProcess = await samples(together);
       const reads: number[] = [];
       const perWindow: number[] = [];
       for (let r = 0; r < 3; r++) {
@@ -179,21 +214,29 @@ export async function realtimePush(trials = 60) {
         reads.push(b.reads);
         perWindow.push(b.reads / Math.max(1, b.windows));
       }
+      const figures = ({ visible, plain }: { visible: number[]; plain: number[] }) =>
+        `A's write on B p50 ${median(visible).toFixed(2)} ms, p95 ${percentile(visible, 95).toFixed(2)} ms; one upload round trip p50 ${median(plain).toFixed(2)} ms, p95 ${percentile(plain, 95).toFixed(2)} ms`;
       console.log(
-        `realtime-push: A's write on B p50 ${median(visible).toFixed(2)} ms, p95 ${percentile(visible, 95).toFixed(2)} ms; one upload round trip p50 ${median(plain).toFixed(2)} ms, p95 ${percentile(plain, 95).toFixed(2)} ms; page reads per burst of 20 uploads with 200 subscribers: ${reads.join(', ')} (per change window: ${perWindow.join(', ')})`,
+        `realtime-push: processes apart: ${figures(processes)}; one process: ${figures(oneProcess)}; page reads per burst of 20 uploads with 200 subscribers: ${reads.join(', ')} (per change window: ${perWindow.join(', ')})`,
       );
       return [
         {
-          name: "p50: A's insert → visible on B (pushed, defaults) vs one plain upload round trip",
-          ours: visible,
-          baseline: plain,
+          name: "p50: A's insert → visible on B (pushed, defaults; server, A and B each in a process of their own) vs one plain upload round trip from A's process",
+          ours: processes.visible,
+          baseline: processes.plain,
           limit: 1.5,
         },
         {
           name: 'p95 of the same (one figure each per round)',
-          ours: [percentile(visible, 95)],
-          baseline: [percentile(plain, 95)],
+          ours: [percentile(processes.visible, 95)],
+          baseline: [percentile(processes.plain, 95)],
           limit: 3,
+        },
+        {
+          name: "p50 with the server, A and B all in one process (one event loop: each one's work waits for the others'), reported",
+          ours: oneProcess.visible,
+          baseline: oneProcess.plain,
+          limit: 2,
         },
         {
           name: 'page reads per change window (the events one subscriber gets), 200 subscribers of one scope, bursts of 20 uploads (difference from 0)',
@@ -215,6 +258,12 @@ export async function realtimePush(trials = 60) {
     });
   } finally {
     for (const close of closers.reverse()) await close().catch(() => undefined);
+    for (const child of processes) {
+      const stopped = nextMessage(child, 'stopped').catch(() => undefined);
+      child.send({ type: 'stop' } satisfies RealtimePushMessage);
+      await Promise.race([stopped, sleep(5_000)]);
+      child.kill();
+    }
     await hub.close();
     server.close();
     server.closeAllConnections();
