@@ -75,8 +75,10 @@ export interface ChangeHubOptions {
   /**
    * The coalescing window, in ms: a poke goes out at once when none went out
    * in the last window, else when the window ends, merged with what came
-   * meanwhile, so a burst makes about one poke per window. The uploads'
-   * announcements on the bus are coalesced the same way. Default 50.
+   * meanwhile, so a burst makes about one poke per window ("at once" waits
+   * for this process's uploads under way, see {@link ChangeHub.uploadStarted}).
+   * The uploads' announcements on the bus are coalesced the same way.
+   * Default 50.
    */
   coalesceMs?: number;
   /**
