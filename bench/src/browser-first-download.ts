@@ -104,14 +104,19 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
       const heap = await connectHeapSampler(profile, site.origin);
       const peaks: HeapPeaks[] = [];
+      let live: HeapPeaks | undefined;
       const retained: { page: number; worker: number }[] = [];
       const progress: ProgressSeen[] = [];
       let run = -1;
-      /** One run: sync into a fresh replica (heap sampled), then the raw inserts. */
-      const one = async () => {
+      /**
+       * One run: sync into a fresh replica (heap sampled), then the raw
+       * inserts. The warm-up samples the live heap instead (a collection
+       * before each sample: what the download keeps reachable, at a cost).
+       */
+      const one = async (warmUp = false) => {
         run++;
         await heap.collectGarbage();
-        const stopSampling = heap.sample(100);
+        const stopSampling = warmUp ? heap.sample(500, true) : heap.sample(100);
         const sync = await page.evaluate(
           async ({ run, user, page }) => {
             const { carburetor } = globalThis as unknown as { carburetor: PageApi };
@@ -190,7 +195,9 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
           },
           { run, user: USER, page: PAGE },
         );
-        peaks.push(await stopSampling());
+        const sampled = await stopSampling();
+        if (warmUp) live = sampled;
+        else peaks.push(sampled);
         await heap.collectGarbage();
         retained.push(await heap.usage());
         progress.push(sync.seen);
@@ -218,13 +225,13 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
         if (raw.count !== rows) {
           throw new Error(`expected ${rows} rows in the replica, got ${raw.count}`);
         }
-        const last = peaks.at(-1)!;
+        const last = sampled;
         console.log(
-          `run ${run}: sync ${sync.syncMs.toFixed(0)} ms (server + JSON ${sync.networkMs.toFixed(0)} ms, the rest ${(sync.syncMs - sync.networkMs).toFixed(0)} ms); raw inserts ${raw.rawMs.toFixed(0)} ms; heap peak page ${mib(last.page)}, worker ${mib(last.worker)} (${last.samples} samples); progress ${sync.seen.samples} states, done ${sync.seen.lastDone}/${sync.seen.lastExpected}`,
+          `run ${run}: sync ${sync.syncMs.toFixed(0)} ms (server + JSON ${sync.networkMs.toFixed(0)} ms, the rest ${(sync.syncMs - sync.networkMs).toFixed(0)} ms); raw inserts ${raw.rawMs.toFixed(0)} ms; heap peak${warmUp ? ' (live)' : ''} page ${mib(last.page)}, worker ${mib(last.worker)} (${last.samples} samples); progress ${sync.seen.samples} states, done ${sync.seen.lastDone}/${sync.seen.lastExpected}`,
         );
         return { syncMs: sync.syncMs, rawMs: raw.rawMs };
       };
-      await one(); // warms up (worker, wasm, server caches); not counted
+      await one(true); // warms up (worker, wasm, server caches); not counted
       const rowsSettled = await settle(
         `browser-first-download ${label(rows)}`,
         async (): Promise<Comparison[]> => {
@@ -246,7 +253,7 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
         },
       );
       heap.close();
-      return { rows: rowsSettled, appendix: appendix(rows, peaks, retained, progress) };
+      return { rows: rowsSettled, appendix: appendix(rows, peaks, live!, retained, progress) };
     } finally {
       await context.close();
     }
@@ -258,15 +265,22 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
   }
 }
 
-/** The heap and progress lines of the report, over every run (the warm-up included). */
+/** The heap and progress lines of the report: heap over the timed runs, progress over all. */
 function appendix(
   rows: number,
   peaks: readonly HeapPeaks[],
+  live: HeapPeaks,
   retained: readonly { page: number; worker: number }[],
   progress: readonly ProgressSeen[],
 ): string {
   const pagePeaks = peaks.map((p) => p.page);
   const workerPeaks = peaks.map((p) => p.worker);
+  const quarters = [0, 1, 2, 3]
+    .map(
+      (q) =>
+        `${mib(median(peaks.map((p) => p.quarters[q]!.page)))} / ${mib(median(peaks.map((p) => p.quarters[q]!.worker)))}`,
+    )
+    .join(', ');
   const last = progress.at(-1)!;
   const monotonic = progress.every((p) => p.doneDrops === 0);
   const fractionDrops = progress.reduce((n, p) => n + p.fractionDrops, 0);
@@ -275,9 +289,9 @@ function appendix(
   return [
     `## Memory and progress during the ${label(rows)}-row download`,
     '',
-    `JS heap in use (Runtime.getHeapUsage usedSize over the DevTools protocol, sampled every 100 ms during sync(), garbage collected before each run; ${peaks.length} runs, ${median(peaks.map((p) => p.samples))} samples a run): peak of the page median ${mib(median(pagePeaks))} (max ${mib(Math.max(...pagePeaks))}), of the worker median ${mib(median(workerPeaks))} (max ${mib(Math.max(...workerPeaks))}). After the sync, the client still open, garbage collected: page ${mib(median(retained.map((r) => r.page)))}, worker ${mib(median(retained.map((r) => r.worker)))} (medians).`,
+    `JS heap in use (Runtime.getHeapUsage usedSize over the DevTools protocol, sampled every 100 ms during sync(), garbage collected before each run; ${peaks.length} timed runs, ${median(peaks.map((p) => p.samples))} samples a run): peak of the page median ${mib(median(pagePeaks))} (max ${mib(Math.max(...pagePeaks))}), of the worker median ${mib(median(workerPeaks))} (max ${mib(Math.max(...workerPeaks))}); by quarter of the download, page / worker (medians of the runs' quarter peaks): ${quarters}. These peaks count garbage not yet collected. Live heap (the warm-up run, a collection before each sample every 500 ms, ${live.samples} samples): page peak ${mib(live.page)}, worker peak ${mib(live.worker)}. After the sync, the client still open, garbage collected: page ${mib(median(retained.map((r) => r.page)))}, worker ${mib(median(retained.map((r) => r.worker)))} (medians).`,
     '',
-    `Progress (status.progress of phone_book as the page was told of it): ${median(progress.map((p) => p.samples))} distinct states a run; done ${monotonic ? 'never went down' : 'WENT DOWN'} in any run; ${complete ? `every run ended at done = expected = ${rows}` : `a run ended at ${last.lastDone}/${last.lastExpected}`}; the first state expected ${last.firstExpected}; done / expected went down ${fractionDrops} times over all runs${fractionDrops > 0 ? ` (largest drop ${(largestDrop * 100).toFixed(1)} points)` : ''}.`,
+    `Progress (status.progress of phone_book as the page was told of it, ${progress.length} runs with the warm-up): ${median(progress.map((p) => p.samples))} distinct states a run; done ${monotonic ? 'never went down' : 'WENT DOWN'} in any run; ${complete ? `every run ended at done = expected = ${rows}` : `a run ended at ${last.lastDone}/${last.lastExpected}`}; the first state expected ${last.firstExpected}; done / expected went down ${fractionDrops} times over all runs${fractionDrops > 0 ? ` (largest drop ${(largestDrop * 100).toFixed(1)} points)` : ''}.`,
     '',
   ].join('\n');
 }

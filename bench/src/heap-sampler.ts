@@ -15,6 +15,8 @@ export interface HeapPeaks {
   readonly page: number;
   /** The largest of the workers' peaks (the OPFS driver runs one dedicated worker). */
   readonly worker: number;
+  /** The peaks of each quarter of the window, in order: a heap that grows with the rows climbs. */
+  readonly quarters: readonly { readonly page: number; readonly worker: number }[];
   /** How many samples the window took of each target. */
   readonly samples: number;
 }
@@ -23,10 +25,14 @@ export interface HeapPeaks {
 export interface HeapSampler {
   /** Collects garbage in the page and every worker (HeapProfiler.collectGarbage). */
   collectGarbage(): Promise<void>;
-  /** Heap in use now, after nothing: page and the largest worker. */
+  /** Heap in use now: the page and the largest worker. */
   usage(): Promise<{ page: number; worker: number }>;
-  /** Samples every `intervalMs` until the returned function is called; it answers the peaks. */
-  sample(intervalMs?: number): () => Promise<HeapPeaks>;
+  /**
+   * Samples every `intervalMs` until the returned function is called; it
+   * answers the peaks. With `live`, garbage is collected before each sample,
+   * so the peaks are of what is still reachable (slower: not for timed runs).
+   */
+  sample(intervalMs?: number, live?: boolean): () => Promise<HeapPeaks>;
   close(): void;
 }
 
@@ -111,29 +117,36 @@ export async function connectHeapSampler(
     const [pageUsed, ...workerUsed] = await Promise.all([page, ...workers].map(usedOf));
     return { page: pageUsed ?? 0, worker: Math.max(0, ...workerUsed) };
   };
+  const collectGarbage = async () => {
+    await Promise.all(
+      [page, ...workers].map((s) => send('HeapProfiler.collectGarbage', {}, s).catch(() => {})),
+    );
+  };
   return {
-    collectGarbage: async () => {
-      await Promise.all(
-        [page, ...workers].map((s) => send('HeapProfiler.collectGarbage', {}, s).catch(() => {})),
-      );
-    },
+    collectGarbage,
     usage,
-    sample: (intervalMs = 100) => {
+    sample(intervalMs = 100, live = false) {
       let stopped = false;
-      const peaks = { page: 0, worker: 0, samples: 0 };
+      const series: { page: number; worker: number }[] = [];
       const loop = (async () => {
         while (!stopped) {
-          const now = await usage();
-          peaks.page = Math.max(peaks.page, now.page);
-          peaks.worker = Math.max(peaks.worker, now.worker);
-          peaks.samples++;
+          if (live) await collectGarbage();
+          series.push(await usage());
           await sleep(intervalMs);
         }
       })();
+      const peakOf = (part: readonly { page: number; worker: number }[]) => ({
+        page: Math.max(0, ...part.map((s) => s.page)),
+        worker: Math.max(0, ...part.map((s) => s.worker)),
+      });
       return async () => {
         stopped = true;
         await loop;
-        return peaks;
+        const quarter = Math.ceil(series.length / 4);
+        const quarters = [0, 1, 2, 3].map((q) =>
+          peakOf(series.slice(q * quarter, (q + 1) * quarter)),
+        );
+        return { ...peakOf(series), quarters, samples: series.length };
       };
     },
     close: () => socket.close(),

@@ -81,7 +81,14 @@ test('a reload in the middle of a first download resumes from the last applied p
   // Downloaded after the reload: what was missing, and at most one page again.
   expect(after).toBeGreaterThanOrEqual(ROWS - kept);
   expect(after).toBeLessThanOrEqual(ROWS - kept + PAGE);
+  // What the server sent over both sessions, answers cut by the reload included:
+  // every row once, plus at most the one page that was in flight.
+  const served = site.requests
+    .filter((r) => r.procedure.endsWith('.download'))
+    .reduce((sum, r) => sum + (r.entries ?? 0), 0);
+  expect(served).toBeGreaterThanOrEqual(ROWS);
+  expect(served).toBeLessThanOrEqual(ROWS + PAGE);
   console.log(
-    `resume: ${kept} rows kept through the reload, ${after} entries downloaded after it (${ROWS - kept} were missing)`,
+    `resume: ${kept} rows kept through the reload, ${after} entries downloaded after it (${ROWS - kept} were missing); the server sent ${served} entries in all for ${ROWS} rows`,
   );
 });
