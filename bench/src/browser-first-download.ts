@@ -15,8 +15,9 @@ import {
 } from '../../packages/client/browser-test/site.ts';
 import { phoneBookConfig } from '../../packages/client/src/__tests__/fixtures.ts';
 import { startBenchPostgres } from './bench-postgres.ts';
-import { connectHeapSampler, DEVTOOLS_PORT_ARG, type HeapPeaks } from './heap-sampler.ts';
+import { selfTimeLines } from './cpu-profile-summary.ts';
 import { type Comparison, median, type Outcome, settle } from './measure.ts';
+import { connectPageDevtools, DEVTOOLS_PORT_ARG, type HeapPeaks } from './page-devtools.ts';
 
 const PAGE = 10_000;
 const USER = 'bench-user';
@@ -102,102 +103,112 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
       const page = context.pages()[0] ?? (await context.newPage());
       await page.goto(site.origin);
       await page.waitForFunction(() => document.getElementById('status')?.textContent === 'ready');
-      const heap = await connectHeapSampler(profile, site.origin);
+      const heap = await connectPageDevtools(profile, site.origin);
       const peaks: HeapPeaks[] = [];
       let live: HeapPeaks | undefined;
       const retained: { page: number; worker: number }[] = [];
       const progress: ProgressSeen[] = [];
       let run = -1;
+      let profiled: string[] = [];
       /**
        * One run: sync into a fresh replica (heap sampled), then the raw
        * inserts. The warm-up samples the live heap instead (a collection
-       * before each sample: what the download keeps reachable, at a cost).
+       * before each sample: what the download keeps reachable, at a cost);
+       * a profiled run (not timed) profiles the page and the worker.
        */
-      const one = async (warmUp = false) => {
+      const one = async (kind: 'warm-up' | 'timed' | 'profiled' = 'timed') => {
         run++;
-        await heap.collectGarbage();
-        const stopSampling = warmUp ? heap.sample(500, true) : heap.sample(100);
-        const sync = await page.evaluate(
-          async ({ run, user, page }) => {
-            const { carburetor } = globalThis as unknown as { carburetor: PageApi };
-            await carburetor.openClient({
+        await page.evaluate(
+          ({ run, user, page }) =>
+            (globalThis as unknown as { carburetor: PageApi }).carburetor.openClient({
               name: `download-${run}`,
               user,
               tab: 'bench',
               pageSize: page,
               keepChanges: false,
-            });
-            const { session } = globalThis as unknown as { session: Session };
-            const seen = {
-              samples: 0,
-              firstExpected: -1,
-              lastDone: 0,
-              lastExpected: 0,
-              doneDrops: 0,
-              fractionDrops: 0,
-              largestFractionDrop: 0,
-            };
-            const unsubscribe = session.client.subscribe((status) => {
-              let done = 0;
-              let expected = 0;
-              for (const p of status.progress) {
-                if (p.table !== 'phone_book') continue;
-                done += p.done;
-                expected += p.expected;
-              }
-              if (expected === 0 || (done === seen.lastDone && expected === seen.lastExpected)) {
-                return;
-              }
-              if (seen.samples > 0) {
-                if (done < seen.lastDone) seen.doneDrops++;
-                const drop = seen.lastDone / seen.lastExpected - done / expected;
-                if (drop > 1e-9) {
-                  seen.fractionDrops++;
-                  seen.largestFractionDrop = Math.max(seen.largestFractionDrop, drop);
-                }
-              } else {
-                seen.firstExpected = expected;
-              }
-              seen.samples++;
-              seen.lastDone = done;
-              seen.lastExpected = expected;
-            });
-            // Where the time goes: waiting for the server and parsing its JSON, or the rest
-            // (merge, page to worker, SQLite). The sync is sequential, so they add up.
-            let networkMs = 0;
-            const realFetch = globalThis.fetch;
-            const realJson = Response.prototype.json;
-            globalThis.fetch = async (...args) => {
-              const t = performance.now();
-              try {
-                return await realFetch(...args);
-              } finally {
-                networkMs += performance.now() - t;
-              }
-            };
-            Response.prototype.json = async function (this: Response) {
-              const t = performance.now();
-              try {
-                return await realJson.call(this);
-              } finally {
-                networkMs += performance.now() - t;
-              }
-            };
-            const start = performance.now();
-            try {
-              await session.client.sync();
-            } finally {
-              globalThis.fetch = realFetch;
-              Response.prototype.json = realJson;
-              unsubscribe();
-            }
-            return { syncMs: performance.now() - start, networkMs, seen };
-          },
+            }),
           { run, user: USER, page: PAGE },
         );
+        await heap.collectGarbage();
+        const stopSampling = kind === 'warm-up' ? heap.sample(500, true) : heap.sample(100);
+        const stopProfile = kind === 'profiled' ? await heap.profile() : undefined;
+        const sync = await page.evaluate(async () => {
+          const { session } = globalThis as unknown as { session: Session };
+          const seen = {
+            samples: 0,
+            firstExpected: -1,
+            lastDone: 0,
+            lastExpected: 0,
+            doneDrops: 0,
+            fractionDrops: 0,
+            largestFractionDrop: 0,
+          };
+          const unsubscribe = session.client.subscribe((status) => {
+            let done = 0;
+            let expected = 0;
+            for (const p of status.progress) {
+              if (p.table !== 'phone_book') continue;
+              done += p.done;
+              expected += p.expected;
+            }
+            if (expected === 0 || (done === seen.lastDone && expected === seen.lastExpected)) {
+              return;
+            }
+            if (seen.samples > 0) {
+              if (done < seen.lastDone) seen.doneDrops++;
+              const drop = seen.lastDone / seen.lastExpected - done / expected;
+              if (drop > 1e-9) {
+                seen.fractionDrops++;
+                seen.largestFractionDrop = Math.max(seen.largestFractionDrop, drop);
+              }
+            } else {
+              seen.firstExpected = expected;
+            }
+            seen.samples++;
+            seen.lastDone = done;
+            seen.lastExpected = expected;
+          });
+          // Where the time goes: waiting for the server and parsing its JSON, or the rest
+          // (merge, page to worker, SQLite). The sync is sequential, so they add up.
+          let networkMs = 0;
+          const realFetch = globalThis.fetch;
+          const realJson = Response.prototype.json;
+          globalThis.fetch = async (...args) => {
+            const t = performance.now();
+            try {
+              return await realFetch(...args);
+            } finally {
+              networkMs += performance.now() - t;
+            }
+          };
+          Response.prototype.json = async function (this: Response) {
+            const t = performance.now();
+            try {
+              return await realJson.call(this);
+            } finally {
+              networkMs += performance.now() - t;
+            }
+          };
+          const start = performance.now();
+          try {
+            await session.client.sync();
+          } finally {
+            globalThis.fetch = realFetch;
+            Response.prototype.json = realJson;
+            unsubscribe();
+          }
+          return { syncMs: performance.now() - start, networkMs, seen };
+        });
+        if (stopProfile) {
+          const { page: pageProfile, workers } = await stopProfile();
+          profiled = [
+            ...selfTimeLines('The page (main thread), self time by function', pageProfile),
+            ...workers.flatMap((w) => selfTimeLines('The worker, self time by function', w)),
+          ];
+        }
         const sampled = await stopSampling();
-        if (warmUp) live = sampled;
-        else peaks.push(sampled);
+        if (kind === 'warm-up') live = sampled;
+        else if (kind === 'timed') peaks.push(sampled);
         await heap.collectGarbage();
         retained.push(await heap.usage());
         progress.push(sync.seen);
@@ -227,11 +238,11 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
         }
         const last = sampled;
         console.log(
-          `run ${run}: sync ${sync.syncMs.toFixed(0)} ms (server + JSON ${sync.networkMs.toFixed(0)} ms, the rest ${(sync.syncMs - sync.networkMs).toFixed(0)} ms); raw inserts ${raw.rawMs.toFixed(0)} ms; heap peak${warmUp ? ' (live)' : ''} page ${mib(last.page)}, worker ${mib(last.worker)} (${last.samples} samples); progress ${sync.seen.samples} states, done ${sync.seen.lastDone}/${sync.seen.lastExpected}`,
+          `run ${run}: sync ${sync.syncMs.toFixed(0)} ms (server + JSON ${sync.networkMs.toFixed(0)} ms, the rest ${(sync.syncMs - sync.networkMs).toFixed(0)} ms); raw inserts ${raw.rawMs.toFixed(0)} ms; heap peak${kind === 'timed' ? '' : ` (${kind})`} page ${mib(last.page)}, worker ${mib(last.worker)} (${last.samples} samples); progress ${sync.seen.samples} states, done ${sync.seen.lastDone}/${sync.seen.lastExpected}`,
         );
         return { syncMs: sync.syncMs, rawMs: raw.rawMs };
       };
-      await one(true); // warms up (worker, wasm, server caches); not counted
+      await one('warm-up'); // warms up (worker, wasm, server caches); not counted
       const rowsSettled = await settle(
         `browser-first-download ${label(rows)}`,
         async (): Promise<Comparison[]> => {
@@ -252,8 +263,21 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
           ];
         },
       );
+      // Where the time goes, on demand: one more run, profiled, not counted.
+      if (process.env['BENCH_PROFILE']) await one('profiled');
       heap.close();
-      return { rows: rowsSettled, appendix: appendix(rows, peaks, live!, retained, progress) };
+      const profileText =
+        profiled.length === 0
+          ? ''
+          : [
+              `## Where the time goes (BENCH_PROFILE: one more ${label(rows)}-row run, not timed, V8's sampling profiler in the page and in the worker during sync())`,
+              '',
+              ...profiled,
+            ].join('\n');
+      return {
+        rows: rowsSettled,
+        appendix: `${appendix(rows, peaks, live!, retained, progress)}\n${profileText}`,
+      };
     } finally {
       await context.close();
     }

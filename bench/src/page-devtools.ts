@@ -1,5 +1,5 @@
-// The JS heap of a Chromium page and of its dedicated workers, read over the
-// DevTools protocol while a benchmark runs. Playwright's CDP sessions reach
+// The JS heap and CPU profiles of a Chromium page and of its dedicated
+// workers, read over the DevTools protocol while a benchmark runs. Playwright's CDP sessions reach
 // pages only, so this speaks to the browser's own DevTools endpoint
 // (launched with --remote-debugging-port=0) and auto-attaches to the page's
 // workers, each a flat session of one WebSocket.
@@ -21,8 +21,19 @@ export interface HeapPeaks {
   readonly samples: number;
 }
 
-/** JS heap in use by the page and its workers, from Runtime.getHeapUsage. */
-export interface HeapSampler {
+/** A V8 CPU profile (Profiler.stop's `profile`). */
+export interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
+  }[];
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** The page and its workers over the DevTools protocol: their JS heap, and CPU profiles. */
+export interface PageDevtools {
   /** Collects garbage in the page and every worker (HeapProfiler.collectGarbage). */
   collectGarbage(): Promise<void>;
   /** Heap in use now: the page and the largest worker. */
@@ -33,6 +44,8 @@ export interface HeapSampler {
    * so the peaks are of what is still reachable (slower: not for timed runs).
    */
   sample(intervalMs?: number, live?: boolean): () => Promise<HeapPeaks>;
+  /** Starts V8's sampling profiler in the page and every worker; the returned function stops it. */
+  profile(): Promise<() => Promise<{ page: CpuProfile; workers: CpuProfile[] }>>;
   close(): void;
 }
 
@@ -50,10 +63,10 @@ interface CdpMessage {
  * `profileDir`, attaches to the page whose URL starts with `pageUrl`, and
  * follows its dedicated workers as they come and go.
  */
-export async function connectHeapSampler(
+export async function connectPageDevtools(
   profileDir: string,
   pageUrl: string,
-): Promise<HeapSampler> {
+): Promise<PageDevtools> {
   const [port, path] = (await readFile(join(profileDir, 'DevToolsActivePort'), 'utf8')).split('\n');
   const socket = new WebSocket(`ws://127.0.0.1:${port}${path}`);
   await new Promise<void>((resolve, reject) => {
@@ -147,6 +160,22 @@ export async function connectHeapSampler(
           peakOf(series.slice(q * quarter, (q + 1) * quarter)),
         );
         return { ...peakOf(series), quarters, samples: series.length };
+      };
+    },
+    profile: async () => {
+      const sessions = [page, ...workers];
+      for (const s of sessions) {
+        await send('Profiler.enable', {}, s);
+        await send('Profiler.setSamplingInterval', { interval: 200 }, s);
+        await send('Profiler.start', {}, s);
+      }
+      return async () => {
+        const [pageProfile, ...workerProfiles] = await Promise.all(
+          sessions.map(
+            async (s) => ((await send('Profiler.stop', {}, s)) as { profile: CpuProfile }).profile,
+          ),
+        );
+        return { page: pageProfile!, workers: workerProfiles };
       };
     },
     close: () => socket.close(),
