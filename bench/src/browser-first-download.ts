@@ -229,6 +229,7 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
               { select: `SELECT ${columns.join(', ')} FROM phone_books` },
             );
             await session.client.close();
+            await driver.close(); // ends its worker: runs must not pile up workers
             return { rawMs, count };
           },
           { columns: [...COLUMNS] },

@@ -54,7 +54,7 @@ const benchmarks = {
   'client-first-download': {
     title: 'Client: first download into a fresh replica',
     notes:
-      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pages of 10,000; against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of all runs in rounds of 5 after a warm-up; limit 1.5x.',
+      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pages of 10,000; against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of all runs in rounds of 5 after a warm-up; limit 1.2x (issue 25).',
     run: () => clientFirstDownload(),
   },
   'client-merge': {
