@@ -16,7 +16,7 @@ import { uploadRealtime } from './upload-realtime.ts';
 /** The text of the browser first-download benchmarks, of `rows` rows, `runs` runs a round. */
 function browserDownloadNotes(rows: number, runs: number): string {
   const size = rows >= 1_000_000 ? `${rows / 1_000_000}M` : `${rows / 1000}k`;
-  return `A first download of ${size} phone_books rows (restricted group, full column metadata) by createSyncClient + sync() on opfsDriver (wa-sqlite on OPFSCoopSyncVFS in a dedicated worker) in Debian Chromium through playwright-core, from createSyncRouter on the same origin as the Vite-built page (pages of 10,000). Baseline: raw inserts of the same rows into a table of the same columns in the same worker (measureRawInserts: the worker reads the replica's rows first, untimed, then inserts them with the bare wa-sqlite API, one prepared statement, one transaction, timed inside the worker). A fresh replica per run; medians of all runs in rounds of ${runs} run${runs > 1 ? 's' : ''} after a warm-up; limit 1.3x. Under the table: the peak JS heap of the page and of the worker during the download, and the progress the page was shown.`;
+  return `A first download of ${size} phone_books rows (restricted group, full column metadata) by createSyncClient + sync() on opfsDriver (wa-sqlite on OPFSCoopSyncVFS in a dedicated worker) in Debian Chromium through playwright-core, from createSyncRouter on the same origin as the Vite-built page (pageSize 10,000: requests of 5,000 rows, the next sent while the last is applied). Baseline: raw inserts of the same rows into a table of the same columns in the same worker (measureRawInserts: the worker reads the replica's rows first, untimed, then inserts them with the bare wa-sqlite API, one prepared statement, one transaction, timed inside the worker). A fresh replica per run; medians of all runs in rounds of ${runs} run${runs > 1 ? 's' : ''} after a warm-up; limit 1.3x. Under the table: the peak JS heap of the page and of the worker during the download, and the progress the page was shown.`;
 }
 
 /** Every benchmark: its result file, title, what it compares, and how to run it. */
@@ -54,7 +54,7 @@ const benchmarks = {
   'client-first-download': {
     title: 'Client: first download into a fresh replica',
     notes:
-      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pages of 10,000; against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of all runs in rounds of 5 after a warm-up; limit 1.2x (issue 25).',
+      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pageSize 10,000 (requests of 5,000 rows, the next sent while the last is applied); against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of all runs in rounds of 5 after a warm-up; limit 1.2x (issue 25).',
     run: () => clientFirstDownload(),
   },
   'client-merge': {
