@@ -166,7 +166,7 @@ export async function clientFirstDownload(runs = 5): Promise<Settled[]> {
       {
         name: 'first download of 100k rows into a fresh replica (HTTP, pages of 10k) vs pg SELECT + one wa-sqlite INSERT batch',
         ...(await alternate(runs, ours, baseline)),
-        limit: 1.5,
+        limit: 1.2,
       },
     ]);
     counts.ours = Number(

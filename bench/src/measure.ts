@@ -337,8 +337,20 @@ function measuredCommit(): string {
 
 export const HOW_TO_READ = `How to read: each round is the sample set described above, run alternately (ours, baseline); each round's result is its ratio (or difference) of medians as defined above, the result shown is the median of the rounds' results, and rounds repeat until that running median has stayed within ${(SETTLING.tolerance * 100).toFixed(0)}% (of the ratio, or of our median for a difference) over the last ${SETTLING.window} rounds, at least ${SETTLING.minRounds} and at most ${SETTLING.maxRounds} rounds or about ${SETTLING.maxSeconds} s of rounds; "settled: no" means a cap came first, and gives how far the last ${SETTLING.window} running results still moved. Spread: per run, the IQR (and min–max) of each run's own ours/baseline ratio (difference) for the alternated pairs; per round, the min–max of the rounds' own results (one figure per round for p95/p99 lines). Load: "others" is the CPU other processes used during the rounds, in cores out of ${CORES} (busy time of the whole machine from /proc/stat, minus the CPU of this benchmark's own process tree: this process and what it started, PostgreSQL, Chromium, tsc, from /proc/<pid>/stat), averaged over the rounds and for the busiest round (kernel work no process is charged for, such as writing back a big table's dirty pages, counts as others, and rounds under a second long read to about ±0.2 cores); loadavg is os.loadavg()'s 1-minute figure at the first round's start and the last round's end.`;
 
-/** Prints a result table and writes it to bench/results/<file>.md; returns whether every limit held. */
-export function report(file: string, title: string, notes: string, rows: Settled[]): boolean {
+/** What a benchmark answers: its lines, and maybe more to say under the table (markdown). */
+export type Outcome = Settled[] | { rows: Settled[]; appendix: string };
+
+/**
+ * Prints a result table (and the appendix under it) and writes it to
+ * bench/results/<file>.md; returns whether every limit held.
+ */
+export function report(
+  file: string,
+  title: string,
+  notes: string,
+  rows: Settled[],
+  appendix?: string,
+): boolean {
   const lines = [
     `# ${title}`,
     '',
@@ -371,6 +383,7 @@ export function report(file: string, title: string, notes: string, rows: Settled
       `| ${row.name} | ${fmt(median(row.ours))} ${row.unit} | ${fmt(median(row.baseline))} ${row.unit} | ${shown(row, value)} | ${perRun} | ${rounds} | ${limit} | ${row.ours.length} (${row.roundResults.length}) | ${settled} | ${fmtLoad(row.loads)} | ${ok ? 'yes' : 'NO'} |`,
     );
   }
+  if (appendix) lines.push('', appendix.trimEnd());
   const text = `${lines.join('\n')}\n`;
   const raw = process.env['BENCH_RAW_DIR'];
   if (raw) {

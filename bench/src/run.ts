@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { browserFirstDownload } from './browser-first-download.ts';
 import { clientBulkInsert } from './client-bulk-insert.ts';
 import { clientFirstDownload, clientLocalInsert, clientMerge } from './client-replica.ts';
-import { loadProbe, report } from './measure.ts';
+import { loadProbe, type Outcome, report } from './measure.ts';
 import { reactInsertRender } from './react-insert-render.ts';
 import { realtimeLoad } from './realtime-load.ts';
 import { realtimePropagation } from './realtime-propagation.ts';
@@ -12,6 +12,12 @@ import { standbyDownloads } from './standby-downloads.ts';
 import { typecheckConfig } from './typecheck-config.ts';
 import { uploadMerge } from './upload-merge.ts';
 import { uploadRealtime } from './upload-realtime.ts';
+
+/** The text of the browser first-download benchmarks, of `rows` rows, `runs` runs a round. */
+function browserDownloadNotes(rows: number, runs: number): string {
+  const size = rows >= 1_000_000 ? `${rows / 1_000_000}M` : `${rows / 1000}k`;
+  return `A first download of ${size} phone_books rows (restricted group, full column metadata) by createSyncClient + sync() on opfsDriver (wa-sqlite on OPFSCoopSyncVFS in a dedicated worker) in Debian Chromium through playwright-core, from createSyncRouter on the same origin as the Vite-built page (pageSize 10,000: requests of 5,000 rows, the next sent while the last is applied). Baseline: raw inserts of the same rows into a table of the same columns in the same worker (measureRawInserts: the worker reads the replica's rows first, untimed, then inserts them with the bare wa-sqlite API, one prepared statement, one transaction, timed inside the worker). A fresh replica per run; medians of all runs in rounds of ${runs} run${runs > 1 ? 's' : ''} after a warm-up; limit 1.3x. Under the table: the peak JS heap of the page and of the worker during the download, and the progress the page was shown.`;
+}
 
 /** Every benchmark: its result file, title, what it compares, and how to run it. */
 const benchmarks = {
@@ -48,7 +54,7 @@ const benchmarks = {
   'client-first-download': {
     title: 'Client: first download into a fresh replica',
     notes:
-      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pages of 10,000; against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of all runs in rounds of 5 after a warm-up; limit 1.5x.',
+      'A first download of 100k rows (5 data columns, full column metadata) by createSyncClient + sync() into a fresh wa-sqlite memory replica, through createSyncRouter over real HTTP (httpLink, standalone adapter), pageSize 10,000 (requests of 5,000 rows, the next sent while the last is applied); against a raw pg SELECT of the same rows and columns plus one batched wa-sqlite INSERT of them in one transaction (same process, same table shape). Embedded PostgreSQL; medians of all runs in rounds of 5 after a warm-up; limit 1.2x (issue 25).',
     run: () => clientFirstDownload(),
   },
   'client-merge': {
@@ -99,10 +105,14 @@ const benchmarks = {
     run: () => reactInsertRender(),
   },
   'browser-first-download': {
-    title: 'Browser: first download into an OPFS replica (Chromium)',
-    notes:
-      'A first download of 100k phone_books rows (restricted group, full column metadata) by createSyncClient + sync() on opfsDriver (wa-sqlite on OPFSCoopSyncVFS in a dedicated worker) in Debian Chromium through playwright-core, from createSyncRouter on the same origin as the Vite-built page (pages of 10,000); against measureRawInserts of the same rows (read back from the replica) into a table of the same shape in the same worker: one prepared statement, one transaction, timed inside the worker. A fresh replica per run; medians of all runs in rounds of 3 after a warm-up; limit 1.5x.',
-    run: () => browserFirstDownload(),
+    title: 'Browser: first download into an OPFS replica (Chromium), 100k rows',
+    notes: browserDownloadNotes(100_000, 3),
+    run: () => browserFirstDownload(100_000, 3),
+  },
+  'browser-first-download-1m': {
+    title: 'Browser: first download into an OPFS replica (Chromium), 1M rows',
+    notes: browserDownloadNotes(1_000_000, 1),
+    run: () => browserFirstDownload(1_000_000, 1),
   },
 } as const;
 
@@ -114,9 +124,9 @@ const began = performance.now();
 const whole = loadProbe();
 for (const [file, bench] of Object.entries(benchmarks)) {
   if (wanted.length > 0 && !wanted.includes(file)) continue;
-  let rows: Awaited<ReturnType<typeof bench.run>>;
+  let outcome: Outcome;
   try {
-    rows = await bench.run();
+    outcome = await bench.run();
   } catch (error) {
     // One broken benchmark must not hide the others' figures: say so, keep its old result file.
     console.error(`benchmark ${file} failed:`, inspect(error, { depth: 8 }));
@@ -125,7 +135,10 @@ for (const [file, bench] of Object.entries(benchmarks)) {
     continue;
   }
   // A check that writes its own result file (realtime-load) returns no rows.
-  if (rows.length > 0) ok = report(file, bench.title, bench.notes, rows) && ok;
+  const { rows, appendix } = Array.isArray(outcome)
+    ? { rows: outcome, appendix: undefined }
+    : outcome;
+  if (rows.length > 0) ok = report(file, bench.title, bench.notes, rows, appendix) && ok;
 }
 const minutes = ((performance.now() - began) / 60_000).toFixed(1);
 const load = whole();

@@ -1,5 +1,7 @@
 // The Node side of the browser sync tests: a real PostgreSQL database, the
 // Carburetor sync router, and the test page, all behind one HTTP origin.
+
+import type { ServerResponse } from 'node:http';
 import { createPgKysely, createSyncRouter, migrateServer } from '@carburetor/server';
 import { createTestDatabase } from '@carburetor/testing';
 import { createHTTPHandler } from '@trpc/server/adapters/standalone';
@@ -14,6 +16,12 @@ export interface ServedRequest {
   /** The `x-tab` header: which tab sent it. */
   readonly tab: string;
   readonly at: number;
+  /**
+   * For a download, the entries (rows, tombstones, out-of-scope ids) its
+   * answer carried, once sent: what the server paid for, whether or not the
+   * page was applied.
+   */
+  entries?: number;
 }
 
 export interface SyncSite extends TestSite {
@@ -25,6 +33,38 @@ export interface SyncSite extends TestSite {
   seed(user: string, count: number): Promise<void>;
   /** Holds each download answer this long before the router runs it (0: none). */
   slowDownloadsMs: number;
+}
+
+/** Reads the download answer as it is sent, and records its entries in `served`. */
+function countEntries(response: ServerResponse, served: ServedRequest): void {
+  const chunks: Buffer[] = [];
+  const keep = (chunk: unknown) => {
+    if (typeof chunk === 'string' || chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+  };
+  const write = response.write.bind(response) as (...args: unknown[]) => boolean;
+  const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+  response.write = ((chunk: unknown, ...rest: unknown[]) => {
+    keep(chunk);
+    return write(chunk, ...rest);
+  }) as ServerResponse['write'];
+  response.end = ((chunk?: unknown, ...rest: unknown[]) => {
+    keep(chunk);
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        result?: { data?: { tables?: Record<string, Record<string, unknown[]>> } };
+      };
+      served.entries = 0;
+      for (const page of Object.values(body.result?.data?.tables ?? {})) {
+        served.entries +=
+          (page['rows']?.length ?? 0) +
+          (page['tombstones']?.length ?? 0) +
+          (page['outOfScope']?.length ?? 0);
+      }
+    } catch {
+      // An error answer carries no entries.
+    }
+    return end(chunk, ...rest);
+  }) as ServerResponse['end'];
 }
 
 /**
@@ -55,7 +95,13 @@ export async function startSyncSite(label: string): Promise<SyncSite> {
       return;
     }
     const procedure = path.slice('/trpc/'.length);
-    requests.push({ procedure, tab: String(request.headers['x-tab'] ?? ''), at: Date.now() });
+    const served: ServedRequest = {
+      procedure,
+      tab: String(request.headers['x-tab'] ?? ''),
+      at: Date.now(),
+    };
+    requests.push(served);
+    if (procedure.endsWith('.download')) countEntries(response, served);
     if (result.slowDownloadsMs > 0 && procedure.endsWith('.download')) {
       setTimeout(() => handler(request, response), result.slowDownloadsMs);
     } else {

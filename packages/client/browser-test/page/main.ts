@@ -52,6 +52,8 @@ async function openClient(options: {
   requestTimeoutMs?: number;
   /** Where the replica goes without OPFS (WebKitGTK needs 'indexeddb'). */
   fallback?: OpfsFallback;
+  /** Keep every change event in `session.changes` (default); a heap benchmark turns it off. */
+  keepChanges?: boolean;
 }) {
   const driver = opfsDriver({
     name: options.name,
@@ -80,7 +82,7 @@ async function openClient(options: {
       : { requestTimeoutMs: options.requestTimeoutMs }),
   });
   const changes: ChangeEvent[] = [];
-  client.onChange((event) => changes.push(event));
+  if (options.keepChanges !== false) client.onChange((event) => changes.push(event));
   const ownership: boolean[] = [];
   driver.onOwnershipChange((owner) => ownership.push(owner));
   if (options.start) client.start(options.start);

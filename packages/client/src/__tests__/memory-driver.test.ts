@@ -74,6 +74,12 @@ describe('memoryDriver values', () => {
       '🚀'.repeat(3),
       'x'.repeat(4_096),
       'é',
+      // Short texts are copied byte by byte while ASCII: the copy must give way at any byte.
+      'abc€def',
+      'ascii, then 🚀',
+      'z'.repeat(64),
+      'y'.repeat(65),
+      '\u007f',
     ];
     // Three texts in one statement: each bound copy must not see the next one's bytes.
     await d.executeBatch(

@@ -40,16 +40,22 @@ export interface WorkerOps {
   };
   close: { args: Record<string, never>; result: null };
   /**
-   * Benchmark hook: runs `sql` once per row of `rows` with the bare
-   * wa-sqlite API (one prepared statement, one transaction, no results) and
-   * answers the milliseconds it took inside the worker (raw-insert-op.ts).
-   * Only measure-raw-inserts.ts sends it; no driver method does.
+   * Benchmark hook: runs `sql` once per row of `rows` (or of what `select`
+   * reads, untimed, inside the worker) with the bare wa-sqlite API (one
+   * prepared statement, one transaction, no results) and answers the
+   * milliseconds it took inside the worker (raw-insert-op.ts). Only
+   * measure-raw-inserts.ts sends it; no driver method does.
    */
   rawInsert: {
-    args: { readonly sql: string; readonly rows: readonly (readonly SqliteValue[])[] };
+    args: { readonly sql: string } & RawInsertSource;
     result: number;
   };
 }
+
+/** The rows of a raw insert: sent from the page, or read in the worker (a million rows need not cross). */
+export type RawInsertSource =
+  | { readonly rows: readonly (readonly SqliteValue[])[] }
+  | { readonly select: string };
 
 export type WorkerOp = keyof WorkerOps;
 

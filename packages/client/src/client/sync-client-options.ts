@@ -44,7 +44,13 @@ export type SyncClientOptions<
   identityChange?: IdentityChange;
   /** The wall clock in milliseconds (tests inject a wrong one). Defaults to `Date.now`. */
   now?: () => number;
-  /** Rows per table per download page (the server caps it). */
+  /**
+   * Rows per table per download page (the server caps it at 10,000). From
+   * 2,000 rows a download asks for the next page while it applies one, each
+   * of half this size, so the server's work and the replica's overlap; a
+   * reload or crash in the middle still costs at most this many rows
+   * downloaded again.
+   */
   pageSize?: number;
   /** Whether the device is online, for the background loop; defaults to the shared {@link onlineManager}. */
   onlineManager?: OnlineManager;

@@ -409,9 +409,77 @@ function progressStatement(progress: DownloadProgress): SqliteStatement {
 }
 
 /**
+ * Page sizes from which a download keeps two requests in flight, each of
+ * half the page size: the next page is asked for while the last one is
+ * applied, so the server's time and the replica's overlap (in Chromium
+ * both threads sat idle most of a 100k-row first download waiting on each
+ * other). Half pages keep what a reload can cost at one page: the page
+ * being applied and the one in flight. Smaller pages go one at a time.
+ */
+export const PIPELINED_PAGE_SIZE = 2_000;
+
+/** One download request, and what was known when it was made. */
+interface PlannedRequest {
+  readonly request: DownloadRequest;
+  /** The cursors it continues, by table key (null: none). */
+  readonly cursors: ReadonlyMap<string, string | null>;
+  /** The tables in a first download: no cursor, or one inside a first pass. */
+  readonly first: ReadonlySet<string>;
+}
+
+/** A request sent ahead, while the page before it is applied. */
+interface RequestAhead {
+  readonly plan: PlannedRequest;
+  readonly sentAt: number;
+  readonly answer: Promise<{ response: DownloadResponse; receivedAt: number }>;
+}
+
+/** The request for the next page of `tables`, continuing `cursors`. */
+function planRequest(
+  replica: Replica,
+  tables: readonly ResolvedTable[],
+  cursors: ReadonlyMap<string, string | null>,
+  holdsRows: ReadonlyMap<string, boolean>,
+  progress: ReadonlyMap<string, DownloadProgress>,
+  pageSize: number | undefined,
+  after: string | undefined,
+): PlannedRequest {
+  const request: DownloadRequest = {
+    protocol: PROTOCOL_VERSION,
+    clientId: replica.clientId,
+    tables: {},
+    ...(pageSize === undefined ? {} : { pageSize }),
+    ...(after === undefined ? {} : { after }),
+  };
+  const first = new Set<string>();
+  for (const table of tables) {
+    const cursor = cursors.get(table.key) ?? null;
+    const inFirstPass = cursor !== null && readCursorPosition(cursor)?.floor === null;
+    if (cursor === null || inFirstPass) first.add(table.key);
+    const estimate = needsEstimate(progress.get(table.key), inFirstPass);
+    request.tables[table.key] = {
+      cursor,
+      hasRows: holdsRows.get(table.key) ?? false,
+      ...(estimate ? { estimate } : {}),
+    };
+  }
+  return { request, cursors, first };
+}
+
+/** Whether the replica's cursors are still those a request sent ahead continues. */
+function continues(plan: PlannedRequest, cursors: ReadonlyMap<string, string>): boolean {
+  for (const [key, cursor] of plan.cursors) {
+    if ((cursors.get(key) ?? null) !== cursor) return false;
+  }
+  return true;
+}
+
+/**
  * Downloads every page of a group until caught up, each page applied in one
  * transaction together with its cursors (and the progress of the tables'
- * first downloads), telling `observer` of each page.
+ * first downloads), telling `observer` of each page. With large pages (see
+ * {@link PIPELINED_PAGE_SIZE}) the next request goes out while a page is
+ * applied; it is used only if the page left the cursors it continues.
  */
 export async function downloadGroup(
   replica: Replica,
@@ -423,39 +491,29 @@ export async function downloadGroup(
   /** A change the client was told of (a WAL position): a standby serves it only once replayed. */
   after?: string,
 ): Promise<void> {
+  const pipelined = pageSize !== undefined && pageSize >= PIPELINED_PAGE_SIZE;
+  const requestSize = pipelined ? Math.ceil(pageSize / 2) : pageSize;
   let pending = group.tables.map((t) => t.table);
   const progress = new Map<string, DownloadProgress>();
   for (const p of await readProgress(replica.driver, [group])) progress.set(p.table, p);
+  let ahead: RequestAhead | undefined;
   while (pending.length > 0) {
     const cursors = await readCursors(replica, group.name);
-    const request: DownloadRequest = {
-      protocol: PROTOCOL_VERSION,
-      clientId: replica.clientId,
-      tables: {},
-      ...(pageSize === undefined ? {} : { pageSize }),
-      ...(after === undefined ? {} : { after }),
-    };
-    // Which tables are in a first download: no cursor, or one inside a first pass.
-    const first = new Set<string>();
-    for (const table of pending) {
-      const cursor = cursors.get(table.key) ?? null;
-      // No cursor: a fresh first download (a discard or a reset may have cut an earlier one).
-      if (cursor === null) progress.delete(table.key);
-      const inFirstPass = cursor !== null && readCursorPosition(cursor)?.floor === null;
-      if (cursor === null || inFirstPass) first.add(table.key);
-      const estimate = needsEstimate(progress.get(table.key), inFirstPass);
-      request.tables[table.key] = {
-        cursor,
-        hasRows: await hasRows(replica, table),
-        ...(estimate ? { estimate } : {}),
-      };
+    // No cursor: a fresh first download (a discard or a reset may have cut an earlier one).
+    for (const table of pending) if (!cursors.has(table.key)) progress.delete(table.key);
+    let sent = ahead && continues(ahead.plan, cursors) ? ahead : undefined;
+    ahead = undefined;
+    if (!sent) {
+      const holdsRows = new Map<string, boolean>();
+      for (const table of pending) holdsRows.set(table.key, await hasRows(replica, table));
+      const plan = planRequest(replica, pending, cursors, holdsRows, progress, requestSize, after);
+      sent = send(replica, transport, group, plan);
     }
-    const sentAt = replica.now();
-    const response = await transport.download(group.name, request);
-    replica.observeServerTime(response.serverTime, sentAt, replica.now());
+    const { response, receivedAt } = await sent.answer;
+    replica.observeServerTime(response.serverTime, sent.sentAt, receivedAt);
     const moved: DownloadProgress[] = [];
     for (const [key, page] of Object.entries(response.tables)) {
-      const next = progressAfterPage(progress.get(key), group.name, key, first.has(key), {
+      const next = progressAfterPage(progress.get(key), group.name, key, sent.plan.first.has(key), {
         delivered: pageEntries(page),
         remaining: page.remaining,
         hasMore: page.hasMore,
@@ -464,6 +522,24 @@ export async function downloadGroup(
       if (!next) continue;
       progress.set(key, next);
       moved.push(next);
+    }
+    const rest = pending.filter((t) => response.tables[t.key]?.hasMore === true);
+    if (pipelined && rest.length > 0) {
+      // The next page continues this one's cursors (applyPage writes those of the group's
+      // tables): asked for now, used once this one is in.
+      const nextCursors = new Map(sent.plan.cursors);
+      for (const [key, page] of Object.entries(response.tables)) {
+        if (group.table[key]) nextCursors.set(key, page.cursor);
+      }
+      const holdsRows = new Map<string, boolean>();
+      for (const table of rest) {
+        // This page's rows are in the replica by then; a row it removes only makes the
+        // server send an id-only tombstone the replica does not need.
+        const delivers = (response.tables[table.key]?.rows.length ?? 0) > 0;
+        holdsRows.set(table.key, delivers || (await hasRows(replica, table)));
+      }
+      const plan = planRequest(replica, rest, nextCursors, holdsRows, progress, requestSize, after);
+      ahead = send(replica, transport, group, plan);
     }
     const changed = await applyPage(
       replica,
@@ -477,6 +553,21 @@ export async function downloadGroup(
     for (const page of Object.values(response.tables)) delivered += pageEntries(page);
     observer?.pageApplied(new Set(changed.keys()), delivered, changed);
     if (moved.length > 0) observer?.progressed?.(moved);
-    pending = pending.filter((t) => response.tables[t.key]?.hasMore === true);
+    pending = rest;
   }
+}
+
+/** Sends a planned request; its answer is awaited later (a failure is not unhandled meanwhile). */
+function send(
+  replica: Replica,
+  transport: SyncTransport,
+  group: ResolvedGroup,
+  plan: PlannedRequest,
+): RequestAhead {
+  const sentAt = replica.now();
+  const answer = transport
+    .download(group.name, plan.request)
+    .then((response) => ({ response, receivedAt: replica.now() }));
+  answer.catch(() => undefined);
+  return { plan, sentAt, answer };
 }

@@ -114,13 +114,43 @@ export function decodeColumnMetadata(
  * ```
  */
 export function encodeColumnMetadata(meta: ClientColumnMetadata | ServerColumnMetadata): string {
-  const columns = Object.keys(meta).sort();
+  const columns = sortedColumns(Object.keys(meta));
   let text = '{';
   for (let i = 0; i < columns.length; i++) {
     const column = columns[i]!;
     const entry: ClientColumnStamp = meta[column]!;
     if (i > 0) text += ',';
-    text += `${JSON.stringify(column)}:{"t":${entry.t},"c":${JSON.stringify(entry.c)}${entry.d === 1 ? ',"d":1}' : '}'}`;
+    text += `${quoted(column)}:{"t":${entry.t},"c":${quoted(entry.c)}${entry.d === 1 ? ',"d":1}' : '}'}`;
   }
   return `${text}}`;
+}
+
+// Rows of a page share their columns and mostly their writers: the sorted
+// order and the quoted names are kept from one call to the next (a download
+// encodes metadata once per row, and sorting and quoting were most of it).
+let lastKeys: readonly string[] = [];
+let lastSorted: readonly string[] = [];
+const quotes = new Map<string, string>();
+/** Most names kept quoted: ids of writers are unbounded in number. */
+const MAX_QUOTES = 1_024;
+
+/** `keys` sorted, reusing the last sort when the keys are the same, in the same order. */
+function sortedColumns(keys: string[]): readonly string[] {
+  if (keys.length === lastKeys.length && keys.every((key, i) => key === lastKeys[i])) {
+    return lastSorted;
+  }
+  lastKeys = keys;
+  lastSorted = [...keys].sort();
+  return lastSorted;
+}
+
+/** `JSON.stringify(text)`, remembered. */
+function quoted(text: string): string {
+  let out = quotes.get(text);
+  if (out === undefined) {
+    out = JSON.stringify(text);
+    if (quotes.size >= MAX_QUOTES) quotes.clear();
+    quotes.set(text, out);
+  }
+  return out;
 }
