@@ -62,9 +62,15 @@ interface ProgressSeen {
   lastExpected: number;
   /** States where `done` went down (must be none). */
   doneDrops: number;
-  /** States where done / expected went down, and the largest such drop. */
+  /**
+   * States where the bar's fraction went down, and the largest such drop:
+   * `totalProgress`'s rule, no fraction (an indeterminate bar) while a
+   * count is only a floor (`atLeast`).
+   */
   fractionDrops: number;
   largestFractionDrop: number;
+  /** States with an indeterminate bar. */
+  indeterminate: number;
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -142,27 +148,36 @@ export async function browserFirstDownload(rows: number, runs: number): Promise<
             doneDrops: 0,
             fractionDrops: 0,
             largestFractionDrop: 0,
+            indeterminate: 0,
           };
+          let lastFraction: number | undefined;
           const unsubscribe = session.client.subscribe((status) => {
             let done = 0;
             let expected = 0;
+            let atLeast = false;
             for (const p of status.progress) {
               if (p.table !== 'phone_book') continue;
               done += p.done;
               expected += p.expected;
+              atLeast ||= p.atLeast && !p.complete;
             }
             if (expected === 0 || (done === seen.lastDone && expected === seen.lastExpected)) {
               return;
             }
             if (seen.samples > 0) {
               if (done < seen.lastDone) seen.doneDrops++;
-              const drop = seen.lastDone / seen.lastExpected - done / expected;
+            } else {
+              seen.firstExpected = expected;
+            }
+            if (atLeast) seen.indeterminate++;
+            else {
+              const fraction = done / expected;
+              const drop = lastFraction === undefined ? 0 : lastFraction - fraction;
               if (drop > 1e-9) {
                 seen.fractionDrops++;
                 seen.largestFractionDrop = Math.max(seen.largestFractionDrop, drop);
               }
-            } else {
-              seen.firstExpected = expected;
+              lastFraction = fraction;
             }
             seen.samples++;
             seen.lastDone = done;
@@ -316,7 +331,7 @@ function appendix(
     '',
     `JS heap in use (Runtime.getHeapUsage usedSize over the DevTools protocol, sampled every 100 ms during sync(), garbage collected before each run; ${peaks.length} timed runs, ${median(peaks.map((p) => p.samples))} samples a run): peak of the page median ${mib(median(pagePeaks))} (max ${mib(Math.max(...pagePeaks))}), of the worker median ${mib(median(workerPeaks))} (max ${mib(Math.max(...workerPeaks))}); by quarter of the download, page / worker (medians of the runs' quarter peaks): ${quarters}. These peaks count garbage not yet collected. Live heap (the warm-up run, a collection before each sample every 500 ms, ${live.samples} samples): page peak ${mib(live.page)}, worker peak ${mib(live.worker)}. After the sync, the client still open, garbage collected: page ${mib(median(retained.map((r) => r.page)))}, worker ${mib(median(retained.map((r) => r.worker)))} (medians).`,
     '',
-    `Progress (status.progress of phone_book as the page was told of it, ${progress.length} runs with the warm-up): ${median(progress.map((p) => p.samples))} distinct states a run; done ${monotonic ? 'never went down' : 'WENT DOWN'} in any run; ${complete ? `every run ended at done = expected = ${rows}` : `a run ended at ${last.lastDone}/${last.lastExpected}`}; the first state expected ${last.firstExpected}; done / expected went down ${fractionDrops} times over all runs${fractionDrops > 0 ? ` (largest drop ${(largestDrop * 100).toFixed(1)} points)` : ''}.`,
+    `Progress (status.progress of phone_book as the page was told of it, ${progress.length} runs with the warm-up): ${median(progress.map((p) => p.samples))} distinct states a run; done ${monotonic ? 'never went down' : 'WENT DOWN'} in any run; ${complete ? `every run ended at done = expected = ${rows}` : `a run ended at ${last.lastDone}/${last.lastExpected}`}; the first state expected ${last.firstExpected}; the bar (totalProgress: no fraction while a count is only a floor) was indeterminate in ${median(progress.map((p) => p.indeterminate))} states a run, and its fraction went down ${fractionDrops} times over all runs${fractionDrops > 0 ? ` (largest drop ${(largestDrop * 100).toFixed(1)} points)` : ''}.`,
     '',
   ].join('\n');
 }

@@ -10,8 +10,9 @@ import { useSyncStatus } from './use-sync-status.ts';
  *
  * @example
  * ```tsx
- * const { hasSynced, fraction } = useSyncProgress();
- * if (!hasSynced && fraction !== null) return <progress value={fraction} />;
+ * const { downloading, fraction, done } = useSyncProgress();
+ * // fraction is null while the server's count is only a floor: an indeterminate bar.
+ * if (downloading) return <progress value={fraction ?? undefined}>{done} rows</progress>;
  * ```
  */
 export interface SyncProgress extends ProgressTotals {

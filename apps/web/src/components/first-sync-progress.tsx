@@ -10,28 +10,38 @@ const LARGE_FIRST_SYNC = 1_000;
 
 /**
  * A progress bar while a large first sync downloads: rows done of rows
- * expected, as the server counted them in this user's scope. A reload in the
- * middle goes on from the last page the replica applied, bar included.
+ * expected, as the server counted them in this user's scope. Over 100,000
+ * rows left the count is only a floor, so the bar is indeterminate (it would
+ * fall back at each new count) and says how many rows came so far. A reload
+ * in the middle goes on from the last page the replica applied, bar included.
  */
 export function FirstSyncProgress() {
-  const { hasSynced, done, expected, fraction } = useSyncProgress();
-  if (hasSynced || fraction === null || expected < LARGE_FIRST_SYNC) return null;
-  const percent = Math.floor(fraction * 100);
+  const { hasSynced, downloading, done, expected, fraction } = useSyncProgress();
+  if (hasSynced || !downloading || expected < LARGE_FIRST_SYNC) return null;
+  const rows = (n: number) => n.toLocaleString('en');
+  const percent = fraction === null ? undefined : Math.floor(fraction * 100);
   return (
     <section className="card first-sync" aria-label="First sync">
       <p className="small">
-        Downloading your phone book to this device: {done.toLocaleString('en')} of{' '}
-        {expected.toLocaleString('en')} rows ({percent}%). It works offline once this is done.
+        Downloading your phone book to this device:{' '}
+        {percent === undefined
+          ? `${rows(done)} rows so far, more than ${rows(expected)} in all.`
+          : `${rows(done)} of ${rows(expected)} rows (${percent}%).`}{' '}
+        It works offline once this is done.
       </p>
       <div
         className="progress"
         role="progressbar"
         data-testid="first-sync-progress"
         aria-valuemin={0}
-        aria-valuemax={expected}
-        aria-valuenow={done}
+        aria-valuemax={percent === undefined ? undefined : expected}
+        aria-valuenow={percent === undefined ? undefined : done}
+        aria-valuetext={percent === undefined ? `${rows(done)} rows so far` : undefined}
       >
-        <div className="progress-fill" style={{ width: `${percent}%` }} />
+        <div
+          className={percent === undefined ? 'progress-fill indeterminate' : 'progress-fill'}
+          style={percent === undefined ? undefined : { width: `${percent}%` }}
+        />
       </div>
     </section>
   );

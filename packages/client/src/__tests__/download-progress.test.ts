@@ -97,7 +97,8 @@ describe('progress rules', () => {
   });
 
   test('totals for one bar', () => {
-    expect(totalProgress([])).toEqual({ done: 0, expected: 0, fraction: null });
+    const none = { downloading: false, atLeast: false };
+    expect(totalProgress([])).toEqual({ done: 0, expected: 0, fraction: null, ...none });
     const a = progressAfterPage(
       undefined,
       'g',
@@ -106,8 +107,32 @@ describe('progress rules', () => {
       page(10, { remaining: { rows: 40, atLeast: false } }),
     )!;
     const b = progressAfterPage(undefined, 'g', 'b', true, page(0, { hasMore: false }))!;
-    expect(totalProgress([a, b])).toEqual({ done: 10, expected: 40, fraction: 0.25 });
-    expect(totalProgress([b])).toEqual({ done: 0, expected: 0, fraction: 1 });
+    expect(totalProgress([a, b])).toEqual({
+      done: 10,
+      expected: 40,
+      fraction: 0.25,
+      downloading: true,
+      atLeast: false,
+    });
+    expect(totalProgress([b])).toEqual({ done: 0, expected: 0, fraction: 1, ...none });
+    // A count that stopped at the server's limit is a floor: no fraction, which would fall back.
+    const capped = progressAfterPage(
+      undefined,
+      'g',
+      'c',
+      true,
+      page(10, { remaining: { rows: 100_000, atLeast: true } }),
+    )!;
+    expect(totalProgress([a, capped])).toEqual({
+      done: 20,
+      expected: 100_040,
+      fraction: null,
+      downloading: true,
+      atLeast: true,
+    });
+    // Once that table is complete, its count no longer matters.
+    const cappedDone = progressAfterPage(capped, 'g', 'c', true, page(5, { hasMore: false }))!;
+    expect(totalProgress([a, cappedDone])).toMatchObject({ atLeast: false, fraction: 25 / 55 });
   });
 });
 

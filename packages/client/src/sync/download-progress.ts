@@ -104,29 +104,50 @@ export function needsEstimate(progress: DownloadProgress | undefined, inPass: bo
 export interface ProgressTotals {
   /** Entries applied so far, over every table in a first download. */
   readonly done: number;
-  /** Entries expected over the same tables. */
+  /** Entries expected over the same tables (a floor while `atLeast`). */
   readonly expected: number;
-  /** `done / expected` (0 to 1), or null when nothing is being downloaded for the first time. */
+  /** A first download is under way: some table's is not complete. */
+  readonly downloading: boolean;
+  /**
+   * Some table's count stopped at the server's limit (`MAX_REMAINING_COUNT`,
+   * 100,000 rows left): `expected` is only a floor, and it grows each time
+   * the download passes it and the server counts again.
+   */
+  readonly atLeast: boolean;
+  /**
+   * `done / expected` (0 to 1); null when it is not known: nothing is being
+   * downloaded for the first time, or `atLeast` (a bar would fall back at
+   * each new count: show an indeterminate one, with `done`).
+   */
   readonly fraction: number | null;
 }
 
 /**
  * Sums the progress of every table in a first download: what a single
- * progress bar shows.
+ * progress bar shows. The fraction never falls back: it is null (an
+ * indeterminate bar) while a count is only a floor.
  *
  * @example
  * ```ts
- * const { fraction } = totalProgress(client.status.progress);
- * if (fraction !== null) bar.style.width = `${Math.round(fraction * 100)}%`;
+ * const { downloading, fraction, done } = totalProgress(client.status.progress);
+ * bar.hidden = !downloading;
+ * if (fraction === null) bar.removeAttribute('value'); // indeterminate
+ * else bar.value = fraction;
+ * label.textContent = `${done} rows`;
  * ```
  */
 export function totalProgress(progress: readonly DownloadProgress[]): ProgressTotals {
   let done = 0;
   let expected = 0;
+  let downloading = false;
+  let atLeast = false;
   for (const p of progress) {
     done += p.done;
     expected += p.expected;
+    downloading ||= !p.complete;
+    atLeast ||= p.atLeast && !p.complete;
   }
-  if (progress.length === 0) return { done, expected, fraction: null };
-  return { done, expected, fraction: expected === 0 ? 1 : Math.min(1, done / expected) };
+  const fraction =
+    progress.length === 0 || atLeast ? null : expected === 0 ? 1 : Math.min(1, done / expected);
+  return { done, expected, downloading, atLeast, fraction };
 }

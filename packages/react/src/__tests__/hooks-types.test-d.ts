@@ -29,6 +29,8 @@ describe('names come from the config', () => {
   test('useSyncProgress is typed: totals, hasSynced and the tables in a first download', () => {
     const progress = hooks.useSyncProgress();
     expectTypeOf(progress.fraction).toEqualTypeOf<number | null>();
+    expectTypeOf(progress.downloading).toEqualTypeOf<boolean>();
+    expectTypeOf(progress.atLeast).toEqualTypeOf<boolean>();
     expectTypeOf(progress.hasSynced).toEqualTypeOf<boolean>();
     expectTypeOf(progress.tables[0]!.expected).toEqualTypeOf<number>();
   });
