@@ -10,7 +10,7 @@ const LARGE_FIRST_SYNC = 1_000;
 
 /**
  * A progress bar while a large first sync downloads: rows done of rows
- * expected, as the server counted them in this user's scope. Over 100,000
+ * expected, as the server counted them in this user's scope. Over 1,000,000
  * rows left the count is only a floor, so the bar is indeterminate (it would
  * fall back at each new count) and says how many rows came so far. A reload
  * in the middle goes on from the last page the replica applied, bar included.

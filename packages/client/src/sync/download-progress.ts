@@ -23,7 +23,7 @@ export interface DownloadProgress {
    */
   readonly expected: number;
   /**
-   * `expected` is a lower bound: the server stops counting at 100,000 rows
+   * `expected` is a lower bound: the server stops counting past 1,000,000 rows
    * and counts again as the download gets there.
    */
   readonly atLeast: boolean;
@@ -110,7 +110,7 @@ export interface ProgressTotals {
   readonly downloading: boolean;
   /**
    * Some table's count stopped at the server's limit (`MAX_REMAINING_COUNT`,
-   * 100,000 rows left): `expected` is only a floor, and it grows each time
+   * 1,000,000 rows left): `expected` is only a floor, and it grows each time
    * the download passes it and the server counts again.
    */
   readonly atLeast: boolean;
