@@ -1,19 +1,9 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createSyncClient, type SyncClient } from '@carburetor/client';
 import { memoryDriver } from '@carburetor/client/node';
 import { PROTOCOL_VERSION, type UploadRequest } from '@carburetor/core';
-import {
-  createChangeHub,
-  createPgKysely,
-  createSyncRouter,
-  migrateServer,
-  type SyncRouter,
-  uploadChanges,
-} from '@carburetor/server';
+import { createPgKysely, migrateServer, type SyncRouter, uploadChanges } from '@carburetor/server';
 import { createTRPCClient, httpLink } from '@trpc/client';
-import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import { startBenchPostgres } from './bench-postgres.ts';
 import { nextMessage, wallNow } from './child-messages.ts';
 import { type Comparison, median, percentile, settle, time } from './measure.ts';
@@ -22,16 +12,9 @@ import {
   type RealtimePushMessage,
   REALTIME_PUSH_USER as user,
 } from './realtime-push-config.ts';
+import { createPushServer } from './realtime-push-router.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => {
-      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    });
-  });
-}
 
 let serial = 0;
 function insert(owner: string): UploadRequest {
@@ -90,14 +73,8 @@ export async function realtimePush(trials = 40) {
   const postgres = await startBenchPostgres('bench_realtime_push');
   const databaseUrl = postgres.database.url;
   const db = createPgKysely(databaseUrl);
-  const hub = createChangeHub(config, { db, onError: () => undefined });
-  const router = createSyncRouter(config, {
-    db,
-    changes: hub,
-    context: () => ({ userId: user }),
-  });
-  const server = createHTTPServer({ router, createContext: () => ({}) });
-  server.keepAliveTimeout = 120_000;
+  const server = createPushServer(db);
+  const { hub } = server;
   const closers: (() => Promise<unknown>)[] = [];
   const processes: ChildProcess[] = [];
   try {
@@ -146,7 +123,7 @@ export async function realtimePush(trials = 40) {
     await warm(apart);
 
     // All three in this process.
-    const url = await listen(server);
+    const url = await server.listen();
     const together: Setup = { a: await clientOf(url), raw: rawOf(url), seenOnB: new Map() };
     const b = await clientOf(url);
     b.onChange((event) => {
@@ -264,9 +241,7 @@ export async function realtimePush(trials = 40) {
       await Promise.race([stopped, sleep(5_000)]);
       child.kill();
     }
-    await hub.close();
-    server.close();
-    server.closeAllConnections();
+    await server.close();
     await db.destroy();
     await postgres.stop();
   }

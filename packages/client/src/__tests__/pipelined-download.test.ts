@@ -46,11 +46,15 @@ function watchedFetch(applied: () => number) {
   return { seen, watched };
 }
 
-test('a first download of large pages asks for the next half page while it applies one; every row arrives once, progress only moves on', async () => {
-  const user = 'pipelined-user';
+/**
+ * `rows` rows of `user` on the server, and a fresh replica that downloads
+ * them in pages of `pageSize` through a watched fetch; `progress` hears
+ * each status's phone_book entry.
+ */
+async function readerOf(user: string, rows: number, pageSize: number) {
   const writer = await harness.client(user, { realtime: false });
   await writer.sync.insertPhoneBooks(
-    Array.from({ length: ROWS }, (_, i) => ({
+    Array.from({ length: rows }, (_, i) => ({
       owner_id: user,
       name: `row ${String(i).padStart(5, '0')}`,
       phone_number: String(i),
@@ -68,14 +72,25 @@ test('a first download of large pages asks for the next half page while it appli
       links: [httpLink({ url: harness.url, headers: { 'x-user': user }, fetch: watched })],
     }),
     groups: ['private_contacts'],
-    pageSize: PAGE,
+    pageSize,
   });
-  const done: number[] = [];
+  const progress: number[] = [];
   reader.subscribe((status) => {
     const p = status.progress.find((e) => e.table === 'phone_book');
-    if (p && p.done !== done.at(-1)) done.push(p.done);
+    if (p && p.done !== progress.at(-1)) progress.push(p.done);
     applied = p?.done ?? applied;
   });
+  const count = async () =>
+    Number((await driver.execute('SELECT count(*) AS n FROM phone_books')).rows[0]?.['n']);
+  const close = async () => {
+    await reader.close();
+    await driver.close();
+  };
+  return { reader, seen, progress, count, close };
+}
+
+test('a first download of large pages asks for the next half page while it applies one; every row arrives once, progress only moves on', async () => {
+  const { reader, seen, progress, count, close } = await readerOf('pipelined-user', ROWS, PAGE);
   await reader.sync();
 
   // Each request after the first goes out before the page before it is applied:
@@ -85,54 +100,25 @@ test('a first download of large pages asks for the next half page while it appli
   expect(seen.appliedAtStart.length).toBeGreaterThanOrEqual(ROWS / half);
   expect(seen.most).toBe(1);
   expect(new Set(seen.pageSizes)).toEqual(new Set([half]));
-  const { rows } = await driver.execute('SELECT count(*) AS n FROM phone_books');
-  expect(Number(rows[0]?.['n'])).toBe(ROWS);
+  expect(await count()).toBe(ROWS);
   // Each page applied once: the entries downloaded add up to the rows.
   const downloaded = reader
     .recentActivity()
     .filter((a) => a.kind === 'download')
     .reduce((sum, a) => sum + a.rows, 0);
   expect(downloaded).toBe(ROWS);
-  expect(done).toEqual(Array.from({ length: ROWS / half }, (_, i) => (i + 1) * half));
+  expect(progress).toEqual(Array.from({ length: ROWS / half }, (_, i) => (i + 1) * half));
   expect(reader.status.hasSynced).toBe(true);
-  await reader.close();
-  await driver.close();
+  await close();
 });
 
 test('smaller pages go one at a time, at the size asked for', async () => {
-  const user = 'sequential-user';
-  const writer = await harness.client(user, { realtime: false });
-  await writer.sync.insertPhoneBooks(
-    Array.from({ length: 300 }, (_, i) => ({
-      owner_id: user,
-      name: `row ${i}`,
-      phone_number: String(i),
-    })),
-  );
-  await writer.sync.sync();
-  await writer.sync.close();
-
-  let applied = 0;
-  const { seen, watched } = watchedFetch(() => applied);
-  const driver = memoryDriver();
-  const reader = await createSyncClient(phoneBookConfig, {
-    driver,
-    trpcClient: createTRPCClient<AnyRouter>({
-      links: [httpLink({ url: harness.url, headers: { 'x-user': user }, fetch: watched })],
-    }),
-    groups: ['private_contacts'],
-    pageSize: 100,
-  });
-  reader.subscribe((status) => {
-    applied = status.progress.find((e) => e.table === 'phone_book')?.done ?? applied;
-  });
+  const { reader, seen, count, close } = await readerOf('sequential-user', 300, 100);
   await reader.sync();
   // Each request goes out once the page before it is in.
   expect(seen.appliedAtStart).toEqual(seen.appliedAtStart.map((_, i) => i * 100));
   expect(seen.most).toBe(1);
   expect(new Set(seen.pageSizes)).toEqual(new Set([100]));
-  const { rows } = await driver.execute('SELECT count(*) AS n FROM phone_books');
-  expect(Number(rows[0]?.['n'])).toBe(300);
-  await reader.close();
-  await driver.close();
+  expect(await count()).toBe(300);
+  await close();
 });
