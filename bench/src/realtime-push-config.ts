@@ -8,15 +8,21 @@ export const realtimePushConfig = defineSyncConfig({
   syncGroups: { mine: { contact: { restrictTo: { column: 'owner_id', context: 'userId' } } } },
 });
 
-/** Every request over HTTP is this user's (the server's context says so): one scope. */
-export const REALTIME_PUSH_USER = 'bench-user';
+/**
+ * Each setup's user: every request to its server is that user's (the
+ * server's context says so), one scope per setup, so one setup's writes are
+ * not pushed to the other's clients (both servers' hubs LISTEN on the one
+ * database).
+ */
+export const REALTIME_PUSH_USERS = { apart: 'bench-user-apart', together: 'bench-user' } as const;
 
 /** What the benchmark's processes say to each other. */
 export type RealtimePushMessage =
-  | { type: 'start'; databaseUrl: string }
+  | { type: 'start'; databaseUrl: string; user: string }
   | { type: 'start'; url: string }
   | { type: 'listening'; url: string }
   | { type: 'ready' }
-  | { type: 'seen'; ids: string[]; at: number }
+  /** B's change event: its rows, when, and what brought them (a pushed page, or a download). */
+  | { type: 'seen'; ids: string[]; at: number; by: string }
   | { type: 'stop' }
   | { type: 'stopped' };

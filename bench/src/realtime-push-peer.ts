@@ -22,7 +22,10 @@ process.on('message', async (message: RealtimePushMessage) => {
     client.onChange((event) => {
       if (event.source !== 'sync') return;
       const ids = event.ids?.['contact'];
-      if (ids) process.send?.({ type: 'seen', ids: [...ids], at: wallNow() });
+      if (!ids) return;
+      const at = wallNow();
+      const by = client.recentActivity().at(-1)?.kind ?? 'unknown';
+      process.send?.({ type: 'seen', ids: [...ids], at, by } satisfies RealtimePushMessage);
     });
     client.start();
     while (!client.status.live || !client.status.hasSynced) await sleep(10);

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { type ChangeHub, createChangeHub, createSyncRouter } from '@carburetor/server';
 import { createHTTPServer } from '@trpc/server/adapters/standalone';
 import type { Kysely } from 'kysely';
-import { realtimePushConfig as config, REALTIME_PUSH_USER } from './realtime-push-config.ts';
+import { realtimePushConfig as config } from './realtime-push-config.ts';
 
 /** The realtime-push benchmark's server: a router with a ChangeHub, default settings. */
 export interface PushServer {
@@ -14,15 +14,15 @@ export interface PushServer {
 
 /**
  * A router with a ChangeHub (default settings: pushes on) on `db`, over
- * HTTP (tRPC's standalone adapter); every request is the benchmark user's.
+ * HTTP (tRPC's standalone adapter); every request is `user`'s.
  */
 // biome-ignore lint/suspicious/noExplicitAny: any schema
-export function createPushServer(db: Kysely<any>): PushServer {
+export function createPushServer(db: Kysely<any>, user: string): PushServer {
   const hub = createChangeHub(config, { db, onError: () => undefined });
   const router = createSyncRouter(config, {
     db,
     changes: hub,
-    context: () => ({ userId: REALTIME_PUSH_USER }),
+    context: () => ({ userId: user }),
   });
   const server = createHTTPServer({ router, createContext: () => ({}) });
   server.keepAliveTimeout = 120_000;

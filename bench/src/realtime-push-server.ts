@@ -11,7 +11,7 @@ let stop: (() => Promise<void>) | undefined;
 process.on('message', async (message: RealtimePushMessage) => {
   if (message.type === 'start' && 'databaseUrl' in message) {
     const db = createPgKysely(message.databaseUrl);
-    const server = createPushServer(db);
+    const server = createPushServer(db, message.user);
     const url = await server.listen();
     stop = async () => {
       await server.close();

@@ -10,7 +10,7 @@ import { type Comparison, median, percentile, settle, time } from './measure.ts'
 import {
   realtimePushConfig as config,
   type RealtimePushMessage,
-  REALTIME_PUSH_USER as user,
+  REALTIME_PUSH_USERS as users,
 } from './realtime-push-config.ts';
 import { createPushServer } from './realtime-push-router.ts';
 
@@ -36,14 +36,18 @@ function insert(owner: string): UploadRequest {
 
 /** One way of running the two peers and the server, and what (2) needs of it. */
 interface Setup {
+  /** Its user: one scope per setup. */
+  readonly user: string;
   readonly a: SyncClient<typeof config, 'mine'>;
   readonly raw: ReturnType<typeof createTRPCClient<SyncRouter<typeof config>>>;
   /** When each row reached B (its change event with the row), wall-clock ms. */
   readonly seenOnB: Map<string, number>;
+  /** What brought each change event's rows to B: 'push' or 'download', counted. */
+  readonly byOnB: Map<string, number>;
 }
 
 /** A's insert until B shows it, then a plain upload round trip (the baseline), lone changes apart. */
-async function trial({ a, raw, seenOnB }: Setup) {
+async function trial({ user, a, raw, seenOnB }: Setup) {
   const started = wallNow();
   const { id } = await a.insertContact({ owner_id: user, name: `trial ${serial++}` });
   while (!seenOnB.has(id)) await sleep(1);
@@ -73,7 +77,7 @@ export async function realtimePush(trials = 40) {
   const postgres = await startBenchPostgres('bench_realtime_push');
   const databaseUrl = postgres.database.url;
   const db = createPgKysely(databaseUrl);
-  const server = createPushServer(db);
+  const server = createPushServer(db, users.together);
   const { hub } = server;
   const closers: (() => Promise<unknown>)[] = [];
   const processes: ChildProcess[] = [];
@@ -94,7 +98,7 @@ export async function realtimePush(trials = 40) {
       createTRPCClient<SyncRouter<typeof config>>({ links: [httpLink({ url })] });
     /** Waits for the scope's first change, which starts its chain (B downloads that one). */
     const warm = async (setup: Setup) => {
-      const first = await setup.a.insertContact({ owner_id: user, name: 'chain' });
+      const first = await setup.a.insertContact({ owner_id: setup.user, name: 'chain' });
       while (!setup.seenOnB.has(first.id)) await sleep(5);
       for (let w = 0; w < 5; w++) await trial(setup);
     };
@@ -106,17 +110,24 @@ export async function realtimePush(trials = 40) {
       return child;
     };
     const serverProcess = fork_('./realtime-push-server.ts');
-    serverProcess.send({ type: 'start', databaseUrl } satisfies RealtimePushMessage);
+    serverProcess.send({
+      type: 'start',
+      databaseUrl,
+      user: users.apart,
+    } satisfies RealtimePushMessage);
     const remote = await nextMessage<{ url: string }>(serverProcess, 'listening');
     const peer = fork_('./realtime-push-peer.ts');
     const apart: Setup = {
+      user: users.apart,
       a: await clientOf(remote.url),
       raw: rawOf(remote.url),
       seenOnB: new Map(),
+      byOnB: new Map(),
     };
     peer.on('message', (message: RealtimePushMessage) => {
       if (message.type !== 'seen') return;
       for (const id of message.ids) apart.seenOnB.set(id, message.at);
+      apart.byOnB.set(message.by, (apart.byOnB.get(message.by) ?? 0) + 1);
     });
     peer.send({ type: 'start', url: remote.url } satisfies RealtimePushMessage);
     await nextMessage(peer, 'ready');
@@ -124,11 +135,21 @@ export async function realtimePush(trials = 40) {
 
     // All three in this process.
     const url = await server.listen();
-    const together: Setup = { a: await clientOf(url), raw: rawOf(url), seenOnB: new Map() };
+    const together: Setup = {
+      user: users.together,
+      a: await clientOf(url),
+      raw: rawOf(url),
+      seenOnB: new Map(),
+      byOnB: new Map(),
+    };
     const b = await clientOf(url);
     b.onChange((event) => {
       if (event.source !== 'sync') return;
-      for (const id of event.ids?.['contact'] ?? []) together.seenOnB.set(id, wallNow());
+      const ids = event.ids?.['contact'] ?? [];
+      if (ids.length === 0) return;
+      for (const id of ids) together.seenOnB.set(id, wallNow());
+      const by = b.recentActivity().at(-1)?.kind ?? 'unknown';
+      together.byOnB.set(by, (together.byOnB.get(by) ?? 0) + 1);
     });
     await warm(together);
 
@@ -173,6 +194,7 @@ export async function realtimePush(trials = 40) {
 
     return await settle('realtime-push', async (): Promise<Comparison[]> => {
       const samples = async (setup: Setup) => {
+        setup.byOnB.clear();
         const visible: number[] = [];
         const plain: number[] = [];
         for (let t = 0; t < trials; t++) {
@@ -180,7 +202,7 @@ export async function realtimePush(trials = 40) {
           visible.push(sample.visible);
           plain.push(sample.plain);
         }
-        return { visible, plain };
+        return { visible, plain, by: new Map(setup.byOnB) };
       };
       const processes = await samples(apart);
       const oneProcess = await samples(together);
@@ -191,8 +213,8 @@ export async function realtimePush(trials = 40) {
         reads.push(b.reads);
         perWindow.push(b.reads / Math.max(1, b.windows));
       }
-      const figures = ({ visible, plain }: { visible: number[]; plain: number[] }) =>
-        `A's write on B p50 ${median(visible).toFixed(2)} ms, p95 ${percentile(visible, 95).toFixed(2)} ms; one upload round trip p50 ${median(plain).toFixed(2)} ms, p95 ${percentile(plain, 95).toFixed(2)} ms`;
+      const figures = ({ visible, plain, by }: Awaited<ReturnType<typeof samples>>) =>
+        `A's write on B p50 ${median(visible).toFixed(2)} ms, p95 ${percentile(visible, 95).toFixed(2)} ms; one upload round trip p50 ${median(plain).toFixed(2)} ms, p95 ${percentile(plain, 95).toFixed(2)} ms; B's change events by what brought them: ${[...by].map(([kind, n]) => `${kind} ${n}`).join(', ')}`;
       console.log(
         `realtime-push: processes apart: ${figures(processes)}; one process: ${figures(oneProcess)}; page reads per burst of 20 uploads with 200 subscribers: ${reads.join(', ')} (per change window: ${perWindow.join(', ')})`,
       );
