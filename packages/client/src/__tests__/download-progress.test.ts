@@ -152,6 +152,33 @@ async function seed(user: string, count: number) {
   await writer.sync.close();
 }
 
+/**
+ * Six rows of a new user on the server, and a replica (its own store) whose
+ * first download, in pages of 2, is cut after its first page: the next
+ * request is dropped.
+ */
+async function cutAfterFirstPage() {
+  const user = unique('user');
+  await seed(user, 6);
+  const store = unique('store');
+  const network = new FaultyNetwork();
+  const a = await openFaultyClient({
+    url: harness.url,
+    user,
+    groups: ['private_contacts'],
+    store,
+    network,
+    pageSize: 2,
+  });
+  const first = network.hold('download-response');
+  const cut = a.sync.sync();
+  await first.reached;
+  first.release();
+  network.dropNext('download-request');
+  await expect(cut).rejects.toMatchObject({ code: 'sync_failed' });
+  return { user, store, a };
+}
+
 describe('status.progress against a real server', () => {
   test("reports each page of a first download as done of expected, in the caller's scope only", async () => {
     const [ann, bob] = [unique('ann'), unique('bob')];
@@ -196,24 +223,7 @@ describe('status.progress against a real server', () => {
   });
 
   test('a first download cut after a page goes on after a reopen from the progress its replica kept; reset() forgets it', async () => {
-    const user = unique('user');
-    await seed(user, 6);
-    const store = unique('store');
-    const network = new FaultyNetwork();
-    const a = await openFaultyClient({
-      url: harness.url,
-      user,
-      groups: ['private_contacts'],
-      store,
-      network,
-      pageSize: 2,
-    });
-    const first = network.hold('download-response');
-    const cut = a.sync.sync();
-    await first.reached;
-    first.release();
-    network.dropNext('download-request');
-    await expect(cut).rejects.toMatchObject({ code: 'sync_failed' });
+    const { user, store, a } = await cutAfterFirstPage();
     const phoneBooks = (progress: readonly DownloadProgress[]) =>
       progress.filter((p) => p.table === 'phone_book').map(progressOf);
     expect(phoneBooks(a.sync.status.progress)).toEqual([
@@ -249,24 +259,7 @@ describe('status.progress against a real server', () => {
   });
 
   test('a first download resumed without a kept estimate (a replica of an older version) asks the server to count again', async () => {
-    const user = unique('user');
-    await seed(user, 6);
-    const store = unique('store');
-    const network = new FaultyNetwork();
-    const a = await openFaultyClient({
-      url: harness.url,
-      user,
-      groups: ['private_contacts'],
-      store,
-      network,
-      pageSize: 2,
-    });
-    const first = network.hold('download-response');
-    const cut = a.sync.sync();
-    await first.reached;
-    first.release();
-    network.dropNext('download-request');
-    await expect(cut).rejects.toMatchObject({ code: 'sync_failed' });
+    const { user, store, a } = await cutAfterFirstPage();
     // What a replica made before progress was kept looks like: a cursor inside a first pass, no estimate.
     await a.driver.execute("DELETE FROM _carburetor_state WHERE key LIKE 'progress:%'");
     await a.sync.close();

@@ -313,11 +313,11 @@ export class ChangeHub {
    * Says an upload of this process is under way; call the function returned
    * when it has ended (after its `announce`, or failing). While uploads are
    * under way, a poke that would go out at once waits for them (not for
-   * uploads that start later), at most one
-   * window: a burst of concurrent uploads makes one poke, and one page read
-   * per scope, instead of one for its first change and one for the rest. A
-   * lone upload's poke goes as soon as it ends. `uploadChanges(..., {
-   * changes: hub })` and the sync router call it.
+   * uploads that start later), at most one window: a burst of concurrent
+   * uploads makes one poke, and one page read per scope, instead of one for
+   * its first change and one for the rest. A lone upload's poke goes as soon
+   * as it ends. `uploadChanges(..., { changes: hub })` and the sync router
+   * call it.
    *
    * @example
    * ```ts
