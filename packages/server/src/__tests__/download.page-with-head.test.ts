@@ -126,4 +126,33 @@ describe('readPageWithHead', () => {
     // The head comes either way: the chain starts over from it.
     expect(beyond.head.history).toBe(head.history);
   });
+
+  it('runs as a prepared statement on the pg driver: parsed and planned once per connection', async () => {
+    const mine = (config.groups as Record<string, ResolvedGroup>)['mine']!;
+    // biome-ignore lint/suspicious/noExplicitAny: any schema
+    const one: Kysely<any> = createPgKysely({ connectionString: database.url, max: 1 });
+    try {
+      const head = await readSnapshotHead(one);
+      const chain = { floor: head.xmin, history: head.history, run: head.run! };
+      for (const userId of ['u1', 'u2']) {
+        const { page } = await readPageWithHead(
+          one,
+          config,
+          mine,
+          'contact',
+          { userId },
+          chain,
+          10,
+        );
+        expect(page).toBeDefined();
+      }
+      const { rows } = await sql<{ statement: string }>`
+        select statement from pg_prepared_statements`.execute(one);
+      expect(rows.map((row) => row.statement.trim().split('\n')[0])).toEqual([
+        'select snapshot_head.*, page_rows.* from (',
+      ]);
+    } finally {
+      await one.destroy();
+    }
+  });
 });

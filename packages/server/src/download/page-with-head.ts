@@ -1,5 +1,6 @@
 import type { AnySyncConfig, DownloadTablePage, ResolvedGroup } from '@carburetor/core';
 import { type Kysely, sql } from 'kysely';
+import { prepareStatement } from '../driver/prepared-statements.ts';
 import { groupTableOf } from '../group.ts';
 import { type CursorState, cursorFingerprint } from './cursor.ts';
 import {
@@ -53,10 +54,13 @@ export async function readPageWithHead(
   const xid = sql.ref(`page_rows.${PAGE_ROW.xid}`);
   const id = sql.ref(`page_rows.${PAGE_ROW.id}`);
   // With no row, the head still comes: one row whose page columns are null.
-  const result = await sql<SnapshotHeadRow & PageRow>`
+  const compiled = sql<SnapshotHeadRow & PageRow>`
     select snapshot_head.*, page_rows.* from (${SNAPSHOT_HEAD_SQL}) as snapshot_head
     left join (${pageRowsSql({ ...query.page, withXid: true })}) as page_rows on true
-    order by ${xid}, ${id}`.execute(db);
+    order by ${xid}, ${id}`.compile(db);
+  // On the path from a write to every subscriber: parsed and planned once per connection.
+  prepareStatement(compiled.sql);
+  const result = await db.executeQuery(compiled);
   const head = snapshotHeadOf(result.rows[0]!);
   const sent = plan.cursor!;
   if (madeInAnotherRun(sent, head.run) || distrust(sent, head) !== undefined) {

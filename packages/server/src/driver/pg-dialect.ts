@@ -10,6 +10,7 @@ import {
 import { rememberDatabaseSource } from './database-source.ts';
 import { exactPgTypes } from './exact-pg-types.ts';
 import { pgModule } from './pg-module.ts';
+import { PreparedStatements } from './prepared-statements.ts';
 import { rowStreamClass } from './row-stream.ts';
 
 /** What the pg driver can be built from: a URL, a pg pool config, or a pool the app owns. */
@@ -26,6 +27,16 @@ export interface PgDriverOptions {
    * that has an 'error' listener of its own.
    */
   onError?: (error: unknown) => void;
+  /**
+   * Whether Carburetor's own hot statements (the read of a pushed page) run
+   * as named prepared statements, parsed and planned once per connection.
+   * Default: true. Where the server forgets them (a pooler in transaction
+   * mode, such as PgBouncer before 1.21, or an app's `DISCARD ALL`), the
+   * statement that finds its name gone runs again unnamed and the pool
+   * stops preparing; set false to skip even that. An app's own queries are
+   * never prepared.
+   */
+  preparedStatements?: boolean;
 }
 
 const UTC_OPTION = '-c TimeZone=UTC';
@@ -78,7 +89,8 @@ export function createPgDialect(source: PgSource, options: PgDriverOptions = {})
   // On a pool the app made, a listener of ours is the only way to keep an idle break from
   // crashing the process; it only reports, and stays quiet when the app listens itself.
   const onError = guardPool(raw, options.onError);
-  return new SourcePostgresDialect(raw, new ExactPool(raw, !own, onError));
+  const prepared = new PreparedStatements(options.preparedStatements ?? true);
+  return new SourcePostgresDialect(raw, new ExactPool(raw, !own, onError, prepared));
 }
 
 /** PostgresDialect that remembers its pool, so the realtime hub can open a LISTEN connection like it. */
@@ -126,11 +138,18 @@ class ExactPool implements PostgresPool {
   readonly #wrapped = new WeakMap<pg.PoolClient, ExactClient>();
   readonly #utc = new WeakSet<pg.PoolClient>();
   readonly #onError: ConnectionErrorHandler;
+  readonly #prepared: PreparedStatements;
 
-  constructor(pool: pg.Pool, setTimeZone: boolean, onError: ConnectionErrorHandler) {
+  constructor(
+    pool: pg.Pool,
+    setTimeZone: boolean,
+    onError: ConnectionErrorHandler,
+    prepared: PreparedStatements,
+  ) {
     this.#pool = pool;
     this.#setTimeZone = setTimeZone;
     this.#onError = onError;
+    this.#prepared = prepared;
   }
 
   get options(): object {
@@ -153,7 +172,7 @@ class ExactPool implements PostgresPool {
     // The same wrapper for the same client, so kysely's per-connection cache still hits.
     let wrapped = this.#wrapped.get(client);
     if (!wrapped) {
-      wrapped = new ExactClient(client);
+      wrapped = new ExactClient(client, this.#prepared);
       this.#wrapped.set(client, wrapped);
     }
     wrapped.checkout = checkout;
@@ -167,11 +186,13 @@ class ExactPool implements PostgresPool {
 
 class ExactClient implements PostgresPoolClient {
   readonly #client: pg.PoolClient;
+  readonly #prepared: PreparedStatements;
   /** This checkout's watch over the client; a new one each time the pool hands it out. */
   checkout: GuardedCheckout | undefined;
 
-  constructor(client: pg.PoolClient) {
+  constructor(client: pg.PoolClient, prepared: PreparedStatements) {
     this.#client = client;
+    this.#prepared = prepared;
   }
 
   get processID(): number | undefined {
@@ -195,11 +216,22 @@ class ExactClient implements PostgresPoolClient {
       sqlOrCursor.once('error', failed);
       return this.#client.query(sqlOrCursor);
     }
-    const result = this.#client.query({
-      text: sqlOrCursor,
-      values: parameters ? [...parameters] : [],
-      types: exactPgTypes,
-    });
+    const run = (name: string | undefined) =>
+      this.#client.query({
+        ...(name === undefined ? {} : { name }),
+        text: sqlOrCursor,
+        values: parameters ? [...parameters] : [],
+        types: exactPgTypes,
+      });
+    const name = this.#prepared.nameOf(sqlOrCursor);
+    const result =
+      name === undefined
+        ? run(undefined)
+        : run(name).catch((error: unknown) => {
+            // The server lost the statement before running it: once more, unnamed.
+            if (this.#prepared.lost(error)) return run(undefined);
+            throw error;
+          });
     result.catch(failed);
     return result as unknown as Promise<PostgresQueryResult<R>>;
   }
