@@ -38,6 +38,7 @@ import {
   sweepKey,
 } from '../schema/names.ts';
 import { type DownloadProgress, needsEstimate, progressAfterPage } from './download-progress.ts';
+import { nextTurn } from './next-turn.ts';
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
@@ -145,6 +146,9 @@ async function undecodableIds(ex: SqliteExecutor, table: ResolvedTable): Promise
   return new Set(result.rows.map((r) => String(r['id'])));
 }
 
+/** Statements of a page run between two turns of the event loop: about a thousand rows, a few ms. */
+const STATEMENTS_PER_TURN = 16;
+
 /**
  * Applies one table's part of a page, inside the page's transaction. Says
  * whether scope was learned and which rows of the table changed.
@@ -190,10 +194,14 @@ async function applyTablePage(
     }
   }
 
+  // A page applied to a synchronous SQLite holds the thread for tens of ms: turns let the
+  // request sent ahead go out (and a server in this process read its page meanwhile).
+  await nextTurn();
   const incoming = decodeDownloadRows(table, page);
   const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
   const corrupt = new Map<string, CorruptRow>();
   const current = await readRows(ex, table, ids, corrupt);
+  await nextTurn();
   const undecodable = await undecodableIds(ex, table);
   const now = replica.now();
   /** Sets aside a local row that cannot be read, holding the app's unsent work. */
@@ -310,7 +318,10 @@ async function applyTablePage(
     sql: `INSERT OR REPLACE INTO ${CURSOR_TABLE} (group_name, table_key, cursor) VALUES (?, ?, ?)`,
     params: [group.name, table.key, page.cursor],
   });
-  await ex.executeBatch(statements);
+  for (let i = 0; i < statements.length; i += STATEMENTS_PER_TURN) {
+    if (i > 0) await nextTurn();
+    await ex.executeBatch(statements.slice(i, i + STATEMENTS_PER_TURN));
+  }
   if (sweeping && !page.hasMore) {
     const sweep = await sweepStatements(ex, replica, group, clientGroups, table);
     await ex.executeBatch(sweep.statements);
