@@ -146,7 +146,9 @@ async function undecodableIds(ex: SqliteExecutor, table: ResolvedTable): Promise
   return new Set(result.rows.map((r) => String(r['id'])));
 }
 
-/** Statements of a page run between two turns of the event loop: about a thousand rows, a few ms. */
+/** Rows of a page merged between two turns of the event loop (a few ms). */
+const ROWS_PER_TURN = 1_024;
+/** Statements of a page run between two turns: those of about {@link ROWS_PER_TURN} rows. */
 const STATEMENTS_PER_TURN = 16;
 
 /**
@@ -218,7 +220,9 @@ async function applyTablePage(
   // The last state of each row to write, by id: a row written twice in a page is written once.
   const writes = new Map<string, StoredRow>();
 
+  let taken = 0;
   for (const row of incoming) {
+    if (++taken % ROWS_PER_TURN === 0) await nextTurn();
     // A catch-up row only completes a row the replica holds (its config gained columns).
     if (page.catchUp && !current.has(row.id) && !corrupt.has(row.id)) continue;
     if ('problem' in row) {
