@@ -193,6 +193,10 @@ export function sortsBefore(a: string, b: string): boolean {
   return compareCodePoints(a, b) < 0;
 }
 
+/** A UTF-16 surrogate: only there can `<` and code point order disagree. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+const lessThan = (a: string, b: string) => a < b;
+
 /**
  * Whether the table holds any row whose id lies between the least and the
  * greatest of `ids`: one index probe that spares the lookup of a page of new
@@ -203,11 +207,13 @@ async function holdsAnyBetween(
   table: ResolvedTable,
   ids: readonly string[],
 ): Promise<boolean> {
+  // Without surrogates (nearly always) `<` orders as SQLite does, and costs a tenth of sortsBefore.
+  const before = ids.some((id) => SURROGATE.test(id)) ? sortsBefore : lessThan;
   let least = ids[0]!;
   let greatest = least;
   for (const id of ids) {
-    if (sortsBefore(id, least)) least = id;
-    else if (sortsBefore(greatest, id)) greatest = id;
+    if (before(id, least)) least = id;
+    else if (before(greatest, id)) greatest = id;
   }
   const result = await ex.execute(codecOf(table).anyBetween, [least, greatest]);
   return Number(result.rows[0]?.['e']) === 1;
