@@ -283,6 +283,19 @@ export function upsertStatements(
   table: ResolvedTable,
   rows: readonly StoredRow[],
 ): SqliteStatement[] {
+  return [...upsertStatementsOf(table, rows)];
+}
+
+/**
+ * {@link upsertStatements}, each made as it is taken: a page written a
+ * slice at a time keeps only that slice's parameters alive (metadata texts
+ * of a whole page, alive through the page, made its garbage collection
+ * copy them).
+ */
+export function upsertStatementsOf(
+  table: ResolvedTable,
+  rows: readonly StoredRow[],
+): Generator<SqliteStatement> {
   const codec = codecOf(table);
   return inChunks(rows, codec.rowsPerUpsert, (chunk) => {
     const params: SqliteValue[] = [];
@@ -292,19 +305,17 @@ export function upsertStatements(
 }
 
 /** `rows` cut into chunks of `max` rows, then halves of it (powers of two: a handful of SQL texts), each made a statement. */
-function inChunks(
+function* inChunks(
   rows: readonly StoredRow[],
   max: number,
   statement: (chunk: readonly StoredRow[]) => SqliteStatement,
-): SqliteStatement[] {
-  const statements: SqliteStatement[] = [];
+): Generator<SqliteStatement> {
   let size = max;
   for (let i = 0; i < rows.length; ) {
     while (size > rows.length - i) size /= 2;
-    statements.push(statement(rows.slice(i, i + size)));
+    yield statement(rows.slice(i, i + size));
     i += size;
   }
-  return statements;
 }
 
 /**
@@ -319,14 +330,16 @@ export function insertStatements(
   metadata: string,
 ): SqliteStatement[] {
   const codec = codecOf(table);
-  return inChunks(rows, codec.rowsPerUpsert, (chunk) => {
-    const params: SqliteValue[] = [metadata];
-    for (const row of chunk) {
-      params.push(row.id);
-      for (const column of codec.values) params.push(toStored(column, row.values[column.name]));
-    }
-    return { sql: insertSql(codec, chunk.length), params };
-  });
+  return [
+    ...inChunks(rows, codec.rowsPerUpsert, (chunk) => {
+      const params: SqliteValue[] = [metadata];
+      for (const row of chunk) {
+        params.push(row.id);
+        for (const column of codec.values) params.push(toStored(column, row.values[column.name]));
+      }
+      return { sql: insertSql(codec, chunk.length), params };
+    }),
+  ];
 }
 
 /** The app's view of a stored row: id, data columns, deleted flag, last-synced-at. */

@@ -25,7 +25,7 @@ import {
   decodeStoredRow,
   readRows,
   type StoredRow,
-  upsertStatements,
+  upsertStatementsOf,
 } from '../replica/row-codec.ts';
 import {
   CURSOR_TABLE,
@@ -150,6 +150,24 @@ async function undecodableIds(ex: SqliteExecutor, table: ResolvedTable): Promise
 const ROWS_PER_TURN = 1_024;
 /** Statements of a page run between two turns: those of about {@link ROWS_PER_TURN} rows. */
 const STATEMENTS_PER_TURN = 16;
+
+/** Runs statements in order, {@link STATEMENTS_PER_TURN} at a time, with a turn of the event loop between. */
+async function runInTurns(
+  ex: SqliteExecutor,
+  parts: readonly Iterable<SqliteStatement>[],
+): Promise<void> {
+  let slice: SqliteStatement[] = [];
+  for (const part of parts) {
+    for (const statement of part) {
+      slice.push(statement);
+      if (slice.length < STATEMENTS_PER_TURN) continue;
+      await ex.executeBatch(slice);
+      slice = [];
+      await nextTurn();
+    }
+  }
+  if (slice.length > 0) await ex.executeBatch(slice);
+}
 
 /**
  * Applies one table's part of a page, inside the page's transaction. Says
@@ -297,7 +315,9 @@ async function applyTablePage(
     writes.set(id, { id, values: merged.values, metadata: merged.metadata, dirty });
     changed.add(id);
   }
-  statements.push(...upsertStatements(table, [...writes.values()]));
+  // The upserts go here, made as they run (see runInTurns).
+  const upsertsAt = statements.length;
+  const upserts = upsertStatementsOf(table, [...writes.values()]);
   for (const id of forgotten) statements.push(...forgetRow(table, id));
 
   for (const id of page.outOfScope) {
@@ -322,10 +342,7 @@ async function applyTablePage(
     sql: `INSERT OR REPLACE INTO ${CURSOR_TABLE} (group_name, table_key, cursor) VALUES (?, ?, ?)`,
     params: [group.name, table.key, page.cursor],
   });
-  for (let i = 0; i < statements.length; i += STATEMENTS_PER_TURN) {
-    if (i > 0) await nextTurn();
-    await ex.executeBatch(statements.slice(i, i + STATEMENTS_PER_TURN));
-  }
+  await runInTurns(ex, [statements.slice(0, upsertsAt), upserts, statements.slice(upsertsAt)]);
   if (sweeping && !page.hasMore) {
     const sweep = await sweepStatements(ex, replica, group, clientGroups, table);
     await ex.executeBatch(sweep.statements);
