@@ -90,6 +90,25 @@ describe('readRows', () => {
     },
   );
 
+  test('finds the one held row among ids of any characters, the greatest or least of them included', async () => {
+    const driver = await replica();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(id, { minLength: 9, maxLength: 30 }),
+        fc.nat(),
+        async (ids, pick) => {
+          const held = ids[pick % ids.length]!;
+          await driver.executeBatch(
+            [{ sql: 'DELETE FROM items' }, ...upsertStatements(item, [{ ...stored(0), id: held }])],
+            { transaction: true },
+          );
+          expect([...(await readRows(driver, item, ids)).keys()]).toEqual([held]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   test('finds nothing when no held id lies between the ids asked for', async () => {
     const driver = await replica();
     await driver.executeBatch(upsertStatements(item, [stored(0), stored(999)]));

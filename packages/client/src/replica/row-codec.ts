@@ -193,6 +193,10 @@ export function sortsBefore(a: string, b: string): boolean {
   return compareCodePoints(a, b) < 0;
 }
 
+/** A UTF-16 surrogate: only there can `<` and code point order disagree. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+const lessThan = (a: string, b: string) => a < b;
+
 /**
  * Whether the table holds any row whose id lies between the least and the
  * greatest of `ids`: one index probe that spares the lookup of a page of new
@@ -203,11 +207,13 @@ async function holdsAnyBetween(
   table: ResolvedTable,
   ids: readonly string[],
 ): Promise<boolean> {
+  // Without surrogates (nearly always) `<` orders as SQLite does, and costs a tenth of sortsBefore.
+  const before = ids.some((id) => SURROGATE.test(id)) ? sortsBefore : lessThan;
   let least = ids[0]!;
   let greatest = least;
   for (const id of ids) {
-    if (sortsBefore(id, least)) least = id;
-    else if (sortsBefore(greatest, id)) greatest = id;
+    if (before(id, least)) least = id;
+    else if (before(greatest, id)) greatest = id;
   }
   const result = await ex.execute(codecOf(table).anyBetween, [least, greatest]);
   return Number(result.rows[0]?.['e']) === 1;
@@ -277,6 +283,19 @@ export function upsertStatements(
   table: ResolvedTable,
   rows: readonly StoredRow[],
 ): SqliteStatement[] {
+  return [...upsertStatementsOf(table, rows)];
+}
+
+/**
+ * {@link upsertStatements}, each made as it is taken: a page written a
+ * slice at a time keeps only that slice's parameters alive (metadata texts
+ * of a whole page, alive through the page, made its garbage collection
+ * copy them).
+ */
+export function upsertStatementsOf(
+  table: ResolvedTable,
+  rows: readonly StoredRow[],
+): Generator<SqliteStatement> {
   const codec = codecOf(table);
   return inChunks(rows, codec.rowsPerUpsert, (chunk) => {
     const params: SqliteValue[] = [];
@@ -286,19 +305,17 @@ export function upsertStatements(
 }
 
 /** `rows` cut into chunks of `max` rows, then halves of it (powers of two: a handful of SQL texts), each made a statement. */
-function inChunks(
+function* inChunks(
   rows: readonly StoredRow[],
   max: number,
   statement: (chunk: readonly StoredRow[]) => SqliteStatement,
-): SqliteStatement[] {
-  const statements: SqliteStatement[] = [];
+): Generator<SqliteStatement> {
   let size = max;
   for (let i = 0; i < rows.length; ) {
     while (size > rows.length - i) size /= 2;
-    statements.push(statement(rows.slice(i, i + size)));
+    yield statement(rows.slice(i, i + size));
     i += size;
   }
-  return statements;
 }
 
 /**
@@ -313,14 +330,16 @@ export function insertStatements(
   metadata: string,
 ): SqliteStatement[] {
   const codec = codecOf(table);
-  return inChunks(rows, codec.rowsPerUpsert, (chunk) => {
-    const params: SqliteValue[] = [metadata];
-    for (const row of chunk) {
-      params.push(row.id);
-      for (const column of codec.values) params.push(toStored(column, row.values[column.name]));
-    }
-    return { sql: insertSql(codec, chunk.length), params };
-  });
+  return [
+    ...inChunks(rows, codec.rowsPerUpsert, (chunk) => {
+      const params: SqliteValue[] = [metadata];
+      for (const row of chunk) {
+        params.push(row.id);
+        for (const column of codec.values) params.push(toStored(column, row.values[column.name]));
+      }
+      return { sql: insertSql(codec, chunk.length), params };
+    }),
+  ];
 }
 
 /** The app's view of a stored row: id, data columns, deleted flag, last-synced-at. */

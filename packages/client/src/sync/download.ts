@@ -25,7 +25,7 @@ import {
   decodeStoredRow,
   readRows,
   type StoredRow,
-  upsertStatements,
+  upsertStatementsOf,
 } from '../replica/row-codec.ts';
 import {
   CURSOR_TABLE,
@@ -38,6 +38,7 @@ import {
   sweepKey,
 } from '../schema/names.ts';
 import { type DownloadProgress, needsEstimate, progressAfterPage } from './download-progress.ts';
+import { nextTurn } from './next-turn.ts';
 import { inGroupScope, learnScope } from './scope.ts';
 import type { SyncObserver } from './sync-observer.ts';
 import type { SyncTransport } from './transport.ts';
@@ -145,6 +146,29 @@ async function undecodableIds(ex: SqliteExecutor, table: ResolvedTable): Promise
   return new Set(result.rows.map((r) => String(r['id'])));
 }
 
+/** Rows of a page merged between two turns of the event loop (a few ms). */
+const ROWS_PER_TURN = 1_024;
+/** Statements of a page run between two turns: those of about {@link ROWS_PER_TURN} rows. */
+const STATEMENTS_PER_TURN = 16;
+
+/** Runs statements in order, {@link STATEMENTS_PER_TURN} at a time, with a turn of the event loop between. */
+async function runInTurns(
+  ex: SqliteExecutor,
+  parts: readonly Iterable<SqliteStatement>[],
+): Promise<void> {
+  let slice: SqliteStatement[] = [];
+  for (const part of parts) {
+    for (const statement of part) {
+      slice.push(statement);
+      if (slice.length < STATEMENTS_PER_TURN) continue;
+      await ex.executeBatch(slice);
+      slice = [];
+      await nextTurn();
+    }
+  }
+  if (slice.length > 0) await ex.executeBatch(slice);
+}
+
 /**
  * Applies one table's part of a page, inside the page's transaction. Says
  * whether scope was learned and which rows of the table changed.
@@ -190,10 +214,14 @@ async function applyTablePage(
     }
   }
 
+  // A page applied to a synchronous SQLite holds the thread for tens of ms: turns let the
+  // request sent ahead go out (and a server in this process read its page meanwhile).
+  await nextTurn();
   const incoming = decodeDownloadRows(table, page);
   const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
   const corrupt = new Map<string, CorruptRow>();
   const current = await readRows(ex, table, ids, corrupt);
+  await nextTurn();
   const undecodable = await undecodableIds(ex, table);
   const now = replica.now();
   /** Sets aside a local row that cannot be read, holding the app's unsent work. */
@@ -210,7 +238,9 @@ async function applyTablePage(
   // The last state of each row to write, by id: a row written twice in a page is written once.
   const writes = new Map<string, StoredRow>();
 
+  let taken = 0;
   for (const row of incoming) {
+    if (++taken % ROWS_PER_TURN === 0) await nextTurn();
     // A catch-up row only completes a row the replica holds (its config gained columns).
     if (page.catchUp && !current.has(row.id) && !corrupt.has(row.id)) continue;
     if ('problem' in row) {
@@ -285,7 +315,9 @@ async function applyTablePage(
     writes.set(id, { id, values: merged.values, metadata: merged.metadata, dirty });
     changed.add(id);
   }
-  statements.push(...upsertStatements(table, [...writes.values()]));
+  // The upserts go here, made as they run (see runInTurns).
+  const upsertsAt = statements.length;
+  const upserts = upsertStatementsOf(table, [...writes.values()]);
   for (const id of forgotten) statements.push(...forgetRow(table, id));
 
   for (const id of page.outOfScope) {
@@ -310,7 +342,7 @@ async function applyTablePage(
     sql: `INSERT OR REPLACE INTO ${CURSOR_TABLE} (group_name, table_key, cursor) VALUES (?, ?, ?)`,
     params: [group.name, table.key, page.cursor],
   });
-  await ex.executeBatch(statements);
+  await runInTurns(ex, [statements.slice(0, upsertsAt), upserts, statements.slice(upsertsAt)]);
   if (sweeping && !page.hasMore) {
     const sweep = await sweepStatements(ex, replica, group, clientGroups, table);
     await ex.executeBatch(sweep.statements);
