@@ -201,4 +201,36 @@ describe('pushed pages', () => {
     expect(seen.applied).toBeGreaterThan(0);
     expect(seen.gaps).toBeGreaterThan(0);
   }, 120_000);
+
+  test('a pushed page of a few rows is applied at once, with no turn of the event loop in between', async () => {
+    const user = userOf('turn');
+    const writer = await harness.client(user, { realtime: false });
+    const reader = await harness.client(user, { realtime: false });
+    const feed = record(user);
+    await until(() => feed.events.length >= 1, 'the listening event');
+    // The scope's first change starts its chain (no page): the reader downloads it.
+    await writer.sync.insertPhoneBook(contact(user, 'starts the chain'));
+    await writer.internals.upload('private_contacts');
+    await until(() => feed.events.length >= 2, 'the first change');
+    await reader.internals.download('private_contacts');
+    await writer.sync.insertPhoneBook(contact(user, 'pushed'));
+    await writer.internals.upload('private_contacts');
+    await until(() => feed.events.length >= 3, 'the pushed page');
+    feed.close();
+    const event = feed.events[2]!;
+    expect(Object.keys(event.pages ?? {})).toEqual(['phone_book']);
+
+    // Node runs setImmediate callbacks at the next turn: none may come before the page is in.
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const download = await reader.internals.applyPush('private_contacts', event.tables, {
+      pages: event.pages!,
+      serverTime: event.serverTime,
+    });
+    expect(turned).toBe(false);
+    expect(download).toEqual([]);
+    expect(await names(reader)).toContain('pushed');
+  });
 });

@@ -151,10 +151,17 @@ const ROWS_PER_TURN = 1_024;
 /** Statements of a page run between two turns: those of about {@link ROWS_PER_TURN} rows. */
 const STATEMENTS_PER_TURN = 16;
 
-/** Runs statements in order, {@link STATEMENTS_PER_TURN} at a time, with a turn of the event loop between. */
+/** A page smaller than this (a push, a page of a quiet table) is applied without turns: they would only delay it. */
+const TURNS_FROM = ROWS_PER_TURN;
+
+/** No turn: for small pages. */
+const noTurn = (): Promise<void> => Promise.resolve();
+
+/** Runs statements in order, {@link STATEMENTS_PER_TURN} at a time, with `turn` between. */
 async function runInTurns(
   ex: SqliteExecutor,
   parts: readonly Iterable<SqliteStatement>[],
+  turn: () => Promise<void>,
 ): Promise<void> {
   let slice: SqliteStatement[] = [];
   for (const part of parts) {
@@ -163,7 +170,7 @@ async function runInTurns(
       if (slice.length < STATEMENTS_PER_TURN) continue;
       await ex.executeBatch(slice);
       slice = [];
-      await nextTurn();
+      await turn();
     }
   }
   if (slice.length > 0) await ex.executeBatch(slice);
@@ -216,12 +223,15 @@ async function applyTablePage(
 
   // A page applied to a synchronous SQLite holds the thread for tens of ms: turns let the
   // request sent ahead go out (and a server in this process read its page meanwhile).
-  await nextTurn();
+  // A small page (a pushed write on its way to the screen) takes no turn.
+  const entries = page.rows.length + page.tombstones.length + page.outOfScope.length;
+  const turn = entries >= TURNS_FROM ? nextTurn : noTurn;
+  await turn();
   const incoming = decodeDownloadRows(table, page);
   const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
   const corrupt = new Map<string, CorruptRow>();
   const current = await readRows(ex, table, ids, corrupt);
-  await nextTurn();
+  await turn();
   const undecodable = await undecodableIds(ex, table);
   const now = replica.now();
   /** Sets aside a local row that cannot be read, holding the app's unsent work. */
@@ -240,7 +250,7 @@ async function applyTablePage(
 
   let taken = 0;
   for (const row of incoming) {
-    if (++taken % ROWS_PER_TURN === 0) await nextTurn();
+    if (++taken % ROWS_PER_TURN === 0) await turn();
     // A catch-up row only completes a row the replica holds (its config gained columns).
     if (page.catchUp && !current.has(row.id) && !corrupt.has(row.id)) continue;
     if ('problem' in row) {
@@ -342,7 +352,11 @@ async function applyTablePage(
     sql: `INSERT OR REPLACE INTO ${CURSOR_TABLE} (group_name, table_key, cursor) VALUES (?, ?, ?)`,
     params: [group.name, table.key, page.cursor],
   });
-  await runInTurns(ex, [statements.slice(0, upsertsAt), upserts, statements.slice(upsertsAt)]);
+  await runInTurns(
+    ex,
+    [statements.slice(0, upsertsAt), upserts, statements.slice(upsertsAt)],
+    turn,
+  );
   if (sweeping && !page.hasMore) {
     const sweep = await sweepStatements(ex, replica, group, clientGroups, table);
     await ex.executeBatch(sweep.statements);
