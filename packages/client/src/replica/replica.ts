@@ -7,7 +7,12 @@ import {
   SERVER_CLIENT_ID,
   type WriteStamp,
 } from '@carburetor/core';
-import type { SqliteDriver, SqliteExecutor, SqliteStatement } from '../driver/sqlite-driver.ts';
+import type {
+  SqliteDriver,
+  SqliteExecutor,
+  SqliteRow,
+  SqliteStatement,
+} from '../driver/sqlite-driver.ts';
 import { CarburetorClientError } from '../errors.ts';
 import { migrateClient } from '../schema/migrate.ts';
 import { CLIENT_ID_KEY, CLOCK_KEY, STATE_TABLE, scopeKey } from '../schema/names.ts';
@@ -155,9 +160,7 @@ export class Replica {
    * when another tab saved the clock since we last did, continue above it
    * (and take its server offset), so two tabs never stamp the same time.
    */
-  async #catchUpClock(ex: SqliteExecutor): Promise<void> {
-    const row = (await ex.execute(`SELECT value FROM ${STATE_TABLE} WHERE key = ?`, [CLOCK_KEY]))
-      .rows[0];
+  #catchUpClock(row: SqliteRow | undefined): void {
     const saved = row === undefined ? undefined : String(row['value']);
     if (saved === undefined || saved === this.#savedClock) return;
     const theirs = JSON.parse(saved) as ClockState;
@@ -195,14 +198,16 @@ export class Replica {
     onCommit?: (result: T) => void,
   ): Promise<T> {
     return this.driver.exclusive(async (ex) => {
-      await ex.execute('BEGIN IMMEDIATE');
       let result: T;
       try {
-        await this.#catchUpClock(ex);
+        // One driver call to open, one to close: in a browser each is a message to the worker.
+        const [, clock] = await ex.executeBatch([
+          { sql: 'BEGIN IMMEDIATE' },
+          { sql: `SELECT value FROM ${STATE_TABLE} WHERE key = ?`, params: [CLOCK_KEY] },
+        ]);
+        this.#catchUpClock(clock?.rows[0]);
         result = await fn(ex);
-        const save = this.clockStatement();
-        await ex.execute(save.sql, save.params);
-        await ex.execute('COMMIT');
+        await ex.executeBatch([this.clockStatement(), { sql: 'COMMIT' }]);
       } catch (error) {
         await ex.execute('ROLLBACK').catch(() => undefined);
         throw error;
