@@ -151,10 +151,7 @@ const ROWS_PER_TURN = 1_024;
 /** Statements of a page run between two turns: those of about {@link ROWS_PER_TURN} rows. */
 const STATEMENTS_PER_TURN = 16;
 
-/** A page smaller than this (a push, a page of a quiet table) is applied without turns: they would only delay it. */
-const TURNS_FROM = ROWS_PER_TURN;
-
-/** No turn: for small pages. */
+/** No turn: a page of fewer than {@link ROWS_PER_TURN} entries (a push, a quiet table's page) takes none. */
 const noTurn = (): Promise<void> => Promise.resolve();
 
 /** Runs statements in order, {@link STATEMENTS_PER_TURN} at a time, with `turn` between. */
@@ -225,7 +222,7 @@ async function applyTablePage(
   // request sent ahead go out (and a server in this process read its page meanwhile).
   // A small page (a pushed write on its way to the screen) takes no turn.
   const entries = page.rows.length + page.tombstones.length + page.outOfScope.length;
-  const turn = entries >= TURNS_FROM ? nextTurn : noTurn;
+  const turn = entries >= ROWS_PER_TURN ? nextTurn : noTurn;
   await turn();
   const incoming = decodeDownloadRows(table, page);
   const ids = [...incoming.map((r) => r.id), ...page.tombstones, ...page.outOfScope];
